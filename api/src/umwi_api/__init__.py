@@ -1,0 +1,3 @@
+"""umwi_api."""
+
+__all__: list[str] = []

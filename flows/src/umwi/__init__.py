@@ -1,0 +1,3 @@
+"""umwi — Urban Mobility & Weather Insights: the `umwi` command."""
+
+__all__: list[str] = []

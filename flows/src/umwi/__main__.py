@@ -1,0 +1,3 @@
+from umwi.cli import main
+
+main()

@@ -1,0 +1,3 @@
+"""umwi_flows."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""umwi_connectors."""
+
+__all__: list[str] = []

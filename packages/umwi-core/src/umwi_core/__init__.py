@@ -1,0 +1,69 @@
+"""umwi-core: the plumbing every umwi package shares.
+
+Settings (one switch, `UMWI_ENV`), lake storage, the state ledger, alerts, run manifests,
+the published-gold pointer, resource names and the data contracts. Each adapter has a local
+and an aws implementation chosen by the settings; code above them is the same.
+"""
+
+from umwi_core.alerts import Alert, AlertSink, FileAlertSink, SnsAlertSink, make_alerts
+from umwi_core.errors import (
+    ConflictError,
+    InputError,
+    LakeError,
+    LedgerError,
+    SettingsError,
+    SourceError,
+    UmwiError,
+)
+from umwi_core.lake import Lake, make_lake
+from umwi_core.ledger import Ledger, WindowRecord, WindowStatus, make_ledger
+from umwi_core.logs import configure_logging
+from umwi_core.naming import ResourceNames, resource_names
+from umwi_core.publication import (
+    Publication,
+    PublishedTable,
+    read_publication,
+    serving_key,
+    write_publication,
+)
+from umwi_core.redact import redact
+from umwi_core.runs import RunManifest, TableCounts, new_run_id, read_manifest, write_manifest
+from umwi_core.settings import Environment, Settings, load_settings
+
+__all__ = [
+    "Alert",
+    "AlertSink",
+    "ConflictError",
+    "Environment",
+    "FileAlertSink",
+    "InputError",
+    "Lake",
+    "LakeError",
+    "Ledger",
+    "LedgerError",
+    "Publication",
+    "PublishedTable",
+    "ResourceNames",
+    "RunManifest",
+    "Settings",
+    "SettingsError",
+    "SnsAlertSink",
+    "SourceError",
+    "TableCounts",
+    "UmwiError",
+    "WindowRecord",
+    "WindowStatus",
+    "configure_logging",
+    "load_settings",
+    "make_alerts",
+    "make_lake",
+    "make_ledger",
+    "new_run_id",
+    "read_manifest",
+    "read_publication",
+    "redact",
+    "resource_names",
+    "serving_key",
+    "write_manifest",
+    "write_publication",
+]

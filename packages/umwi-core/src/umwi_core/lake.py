@@ -1,0 +1,67 @@
+"""Lake storage: one interface, a local folder or an S3 prefix behind it.
+
+Keys are `/`-separated paths relative to the lake root (`gold/_published.json`).
+Every write is atomic: a reader sees the old object or the new one, never a part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol, runtime_checkable
+
+from umwi_core.settings import Settings
+
+
+@runtime_checkable
+class Lake(Protocol):
+    """Object storage under the lake root."""
+
+    @property
+    def root(self) -> str:
+        """The lake root URI: an absolute folder or `s3://bucket/prefix`."""
+
+    def uri(self, key: str) -> str:
+        """The URI of `key` as other tools (deltalake, DuckDB) spell it."""
+
+    def read_bytes(self, key: str) -> bytes:
+        """The object's bytes; `FileNotFoundError` when absent."""
+
+    def read_versioned(self, key: str) -> tuple[bytes, str] | None:
+        """The object's bytes and a version token for `write_bytes(if_match=…)`, or None."""
+
+    def write_bytes(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        if_match: str | None = None,
+        if_absent: bool = False,
+    ) -> str:
+        """Write atomically and return the new version token.
+
+        `if_match` only replaces the object whose token is that; `if_absent` only creates.
+        A lost condition raises `ConflictError` and changes nothing.
+        """
+
+    def exists(self, key: str) -> bool: ...
+
+    def list(self, prefix: str) -> Iterator[str]:
+        """Keys under `prefix` (recursive), in lexicographic order."""
+
+    def delete(self, key: str) -> None:
+        """Remove one object; absent is fine."""
+
+    def storage_options(self) -> dict[str, str]:
+        """Options for deltalake / object_store to reach this lake."""
+
+
+def make_lake(settings: Settings) -> Lake:
+    """The lake the settings name: S3 for `s3://` roots, a folder otherwise."""
+    root = settings.resolved_lake_uri
+    if root.startswith("s3://"):
+        from umwi_core._s3_lake import S3Lake
+
+        return S3Lake(root, settings)
+    from umwi_core._local_lake import LocalLake
+
+    return LocalLake(root)

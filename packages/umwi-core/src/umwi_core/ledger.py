@@ -1,0 +1,80 @@
+"""The state ledger: which (source, window) each run claimed and finished.
+
+Claims are conditional writes, so two concurrent runs never claim the same window. A
+claim carries a lease: a run that died leaves a `running` claim whose lease expires,
+after which another run may take the window over (resume).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from umwi_core.settings import Settings
+
+
+class WindowStatus(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class WindowRecord:
+    source: str
+    window: str
+    status: WindowStatus
+    run_id: str
+    claimed_at: datetime
+    lease_until: datetime
+    finished_at: datetime | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def lease_end(now: datetime, lease_s: float) -> datetime:
+    return now + timedelta(seconds=lease_s)
+
+
+@runtime_checkable
+class Ledger(Protocol):
+    def claim(
+        self, source: str, window: str, run_id: str, *, lease_s: float = 900, force: bool = False
+    ) -> bool:
+        """Take the window for `run_id`.
+
+        True when it is free, failed, or its holder's lease ran out (or when `force` and
+        it is done). False when another run holds a live lease, or it is done (without
+        `force`).
+        """
+
+    def renew(self, source: str, window: str, run_id: str, *, lease_s: float = 900) -> bool:
+        """Extend the holder's lease; False when `run_id` no longer holds it."""
+
+    def complete(self, source: str, window: str, run_id: str, info: dict[str, Any]) -> None:
+        """Mark the window done by its holder (`LedgerError` when not the holder)."""
+
+    def fail(self, source: str, window: str, run_id: str, reason: str) -> None:
+        """Mark the window failed by its holder so the next run retries it."""
+
+    def get(self, source: str, window: str) -> WindowRecord | None: ...
+
+    def records(self, source: str | None = None) -> list[WindowRecord]:
+        """Every record (of one source), ordered by source then window."""
+
+
+def make_ledger(settings: Settings) -> Ledger:
+    """SQLite under the state folder locally, DynamoDB on aws."""
+    if settings.env == "aws":
+        from umwi_core._dynamo_ledger import DynamoLedger
+
+        assert settings.ledger_table is not None
+        return DynamoLedger(settings.ledger_table, settings)
+    from umwi_core._sqlite_ledger import SqliteLedger
+
+    return SqliteLedger(settings.state_dir.expanduser().resolve() / "state.db")

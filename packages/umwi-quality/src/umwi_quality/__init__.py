@@ -1,0 +1,3 @@
+"""umwi_quality."""
+
+__all__: list[str] = []

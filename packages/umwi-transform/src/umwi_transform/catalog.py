@@ -1,0 +1,59 @@
+"""Every lake table as a read-only DuckDB view named `<layer>_<table>` (DESIGN.md §7).
+
+Gold is read at the versions `gold/_published.json` names, so readers never see an
+unpublished candidate. Delta tables are handed to DuckDB as pyarrow datasets, which needs
+no DuckDB extension (none can be downloaded here or on Lambda).
+"""
+
+from __future__ import annotations
+
+import duckdb
+from deltalake import DeltaTable
+from umwi_core.contracts import SILVER_TABLES
+from umwi_core.lake import Lake
+from umwi_core.publication import GOLD_TABLES, read_publication
+
+
+def table_key(layer: str, table: str) -> str:
+    return f"{layer}/{table}"
+
+
+def open_delta(lake: Lake, layer: str, table: str, version: int | None = None) -> DeltaTable | None:
+    """The Delta table at `<lake>/<layer>/<table>` (at `version`), or None if absent."""
+    uri = lake.uri(table_key(layer, table))
+    options = lake.storage_options()
+    if not DeltaTable.is_deltatable(uri, storage_options=options):
+        return None
+    return DeltaTable(uri, version=version, storage_options=options)
+
+
+def register_lake_views(connection: duckdb.DuckDBPyConnection, lake: Lake) -> list[str]:
+    """Register every existing lake table as a view; returns the view names."""
+    names: list[str] = []
+    for layer in ("silver", "quarantine"):
+        for table in SILVER_TABLES:
+            delta = open_delta(lake, layer, table)
+            if delta is not None:
+                connection.register(f"{layer}_{table}", delta.to_pyarrow_dataset())
+                names.append(f"{layer}_{table}")
+    found = read_publication(lake)
+    if found is not None:
+        publication, _ = found
+        for table in GOLD_TABLES:
+            entry = publication.tables.get(table)
+            if entry is None:
+                continue
+            delta = open_delta(lake, "gold", table, version=entry.version)
+            if delta is not None:
+                connection.register(f"gold_{table}", delta.to_pyarrow_dataset())
+                names.append(f"gold_{table}")
+    return names
+
+
+def open_read_only_catalog(lake: Lake) -> tuple[duckdb.DuckDBPyConnection, list[str]]:
+    """An in-memory DuckDB whose only data are the lake views, with file access disabled."""
+    connection = duckdb.connect(":memory:")
+    names = register_lake_views(connection, lake)
+    connection.execute("SET enable_external_access = false")
+    connection.execute("SET lock_configuration = true")
+    return connection, names

@@ -1,0 +1,3 @@
+"""umwi_stacks."""
+
+__all__: list[str] = []

@@ -1,0 +1,66 @@
+"""Fixtures shared by the whole suite: isolated settings, a lake, a moto server."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from umwi_core.lake import Lake, make_lake
+from umwi_core.settings import Settings, load_settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's UMWI_* variables, .env, AWS profile or Prefect home."""
+    for name in list(os.environ):
+        if name.startswith(("UMWI_", "AWS_", "PREFECT_")):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("SODA_CORE_TELEMETRY_ENABLED", "false")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(state_dir=tmp_path / "state")
+
+
+@pytest.fixture
+def lake(settings: Settings) -> Lake:
+    return make_lake(settings)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """A moto server on 127.0.0.1 for the whole session; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def aws_resources(moto_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Fresh, uniquely named umwi resources on the moto server, and aws settings for them."""
+    from tests.support.aws import create_resources
+
+    return create_resources(moto_server, tmp_path, monkeypatch)
