@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from umwi_core.errors import SettingsError
+from umwi_core.settings import Environment, load_settings
+
+
+def test_defaults_are_local_and_embedded(tmp_path: Path) -> None:
+    settings = load_settings()
+    assert settings.env is Environment.LOCAL
+    assert settings.resolved_lake_uri == str(tmp_path / ".umwi" / "lake")
+    assert settings.on_time_threshold_s == 300
+    assert settings.early_tolerance_s == 60
+    assert settings.max_weather_distance_km == 25
+    assert settings.prefect_home == tmp_path / ".umwi" / "prefect"
+
+
+def test_reads_prefixed_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("UMWI_STATE_DIR", str(tmp_path / "s"))
+    monkeypatch.setenv("UMWI_ON_TIME_THRESHOLD_S", "180")
+    monkeypatch.setenv("UMWI_API_CORS_ORIGINS", "https://a.example, https://b.example")
+    monkeypatch.setenv("UMWI_QUALITY_QUARANTINE_SHARE_BY_SOURCE", "gtfs_rt=0.99,navitia=0.1")
+    settings = load_settings()
+    assert settings.on_time_threshold_s == 180
+    assert settings.resolved_lake_uri == str(tmp_path / "s" / "lake")
+    assert settings.api_cors_origins == ["https://a.example", "https://b.example"]
+    assert settings.expected_quarantine_share("gtfs_rt") == 0.99
+    assert settings.expected_quarantine_share("file") == 0.05
+
+
+def test_reads_dot_env_file(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("UMWI_MAX_WEATHER_DISTANCE_KM=12.5\n")
+    assert load_settings().max_weather_distance_km == 12.5
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("UMWI_ENV", "cloud", "UMWI_ENV: Input should be 'local' or 'aws'"),
+        ("UMWI_ON_TIME_THRESHOLD_S", "-1", "UMWI_ON_TIME_THRESHOLD_S: Input should be greater"),
+        ("UMWI_ON_TIME_THRESHOLD_S", "five", "UMWI_ON_TIME_THRESHOLD_S: Input should be a valid"),
+        ("UMWI_MAX_WEATHER_DISTANCE_KM", "0", "UMWI_MAX_WEATHER_DISTANCE_KM"),
+        ("UMWI_API_CORS_ORIGINS", "*", "UMWI_API_CORS_ORIGINS: '*' would let any site"),
+        ("UMWI_API_CORS_ORIGINS", "example.com", "must start with http"),
+        ("UMWI_OPENMETEO_URL", "ftp://x", "UMWI_OPENMETEO_URL: must be an http"),
+        ("UMWI_LAKE_URI", "s3://bucket/lake", "UMWI_LAKE_URI: an s3:// lake needs UMWI_ENV=aws"),
+        ("UMWI_QUALITY_VOLUME_SEVERITY", "fatal", "UMWI_QUALITY_VOLUME_SEVERITY: must be"),
+        ("UMWI_QUALITY_QUARANTINE_SHARE_BY_SOURCE", "gtfs_rt=2", "between 0 and 1"),
+        ("UMWI_QUALITY_QUARANTINE_SHARE_BY_SOURCE", "gtfs_rt", "source=share pairs"),
+        ("UMWI_LOG_LEVEL", "loud", "UMWI_LOG_LEVEL"),
+    ],
+)
+def test_bad_value_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    text = str(raised.value)
+    assert message in text
+    assert "\n" not in text
+
+
+def test_aws_mode_requires_its_resources(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UMWI_ENV", "aws")
+    with pytest.raises(SettingsError, match=r"^UMWI_LAKE_URI: required when UMWI_ENV=aws$"):
+        load_settings()
+    monkeypatch.setenv("UMWI_LAKE_URI", "/tmp/lake")
+    monkeypatch.setenv("UMWI_LEDGER_TABLE", "t")
+    monkeypatch.setenv("UMWI_CACHE_TABLE", "c")
+    monkeypatch.setenv("UMWI_ALERTS_TOPIC_ARN", "arn:aws:sns:eu-west-1:1:t")
+    with pytest.raises(SettingsError, match="must be s3://"):
+        load_settings()
+    monkeypatch.setenv("UMWI_LAKE_URI", "s3://bucket/lake")
+    settings = load_settings()
+    assert settings.resolved_lake_uri == "s3://bucket/lake"
+
+
+def test_secret_values_never_appear_in_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UMWI_NAVITIA_TOKEN", "super-secret-token")
+    settings = load_settings()
+    assert "super-secret-token" not in repr(settings)
+    assert settings.navitia_token is not None
+    assert settings.navitia_token.get_secret_value() == "super-secret-token"
+
+
+def test_endpoint_override_falls_back_to_standard_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    assert load_settings().endpoint_url == "http://127.0.0.1:9"
+    monkeypatch.setenv("UMWI_AWS_ENDPOINT_URL", "http://127.0.0.1:10")
+    assert load_settings().endpoint_url == "http://127.0.0.1:10"
