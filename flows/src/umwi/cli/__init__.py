@@ -21,7 +21,7 @@ from umwi.cli import sql as _sql  # noqa: F401  isort: skip
 def main() -> None:
     """Run the CLI: a `UmwiError` becomes one line on stderr and exit code 1."""
     try:
-        app(standalone_mode=False)
+        result = app(standalone_mode=False)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except typer.Abort:
@@ -32,6 +32,7 @@ def main() -> None:
         sys.exit(130)
     except Exception as error:  # the one place that turns errors into exit codes
         sys.exit(_app.report_failure(error))
+    sys.exit(result if isinstance(result, int) else 0)
 
 
 __all__ = ["app", "main"]

@@ -46,6 +46,8 @@ state = CliState()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
 ) -> None:
+    # Settings are read afresh by every invocation (tests call the app many times).
+    state._settings = None
     state.debug = debug
 
 
