@@ -1,0 +1,323 @@
+"""The query layer over published gold, shared by the HTTP API and `umwi kpi`.
+
+Both call `GoldReader.page(...)`, so an API body and `umwi kpi --format json` are the same
+list of objects with the gold column names (DESIGN.md §7). Only DuckDB and the JSON pointer
+are touched here: no deltalake, no pyarrow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import threading
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from umwi_core.contracts import CORRELATION_LAGS_H, CORRELATION_VARIABLES, GOLD_COLUMNS, Y_KINDS
+from umwi_core.errors import UmwiError
+from umwi_core.lake import Lake, make_lake
+from umwi_core.publication import Publication, read_publication
+from umwi_core.settings import Environment, Settings
+
+from umwi_api._cache import ResultCache, make_cache
+from umwi_api._store import ServingStore
+
+#: `umwi kpi <name>` and `/kpi/<name>` → gold table.
+KPI_TABLES: dict[str, str] = {
+    "weather-impact": "weather_impact",
+    "punctuality": "punctuality_hourly",
+    "hourly": "mobility_weather_hourly",
+    "correlation": "correlation",
+}
+
+#: The filters that mean something for each table; others are refused, not ignored.
+TABLE_FILTERS: dict[str, tuple[str, ...]] = {
+    "weather_impact": ("network", "line_id", "period"),
+    "punctuality_hourly": ("network", "line_id", "start", "end"),
+    "mobility_weather_hourly": ("network", "line_id", "start", "end"),
+    "correlation": ("network", "line_id", "period", "variable", "lag_h", "y_kind"),
+}
+
+#: A stable row order, so pages do not overlap or skip rows.
+TABLE_ORDER: dict[str, tuple[str, ...]] = {
+    "weather_impact": ("network", "line_id", "period", "weather_class"),
+    "punctuality_hourly": ("network", "line_id", "hour", "location_id"),
+    "mobility_weather_hourly": ("network", "line_id", "hour", "location_id"),
+    "correlation": ("network", "line_id", "period", "variable", "lag_h", "y_kind"),
+}
+
+TIME_COLUMNS = frozenset({"hour"})
+PERIOD_PATTERN = r"^(all|[0-9]{4}-(0[1-9]|1[0-2]))$"
+_PERIOD = re.compile(PERIOD_PATTERN)
+MAX_TEXT = 200
+MAX_OFFSET = 10_000_000
+
+
+class QueryError(UmwiError):
+    """A filter value that cannot be used; `parameter` names it."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+        self.message = message
+
+
+class NotPublishedError(UmwiError):
+    """No gold has been published yet."""
+
+
+def parse_time(value: str, parameter: str) -> datetime:
+    """A date (`2024-03-01`, midnight UTC) or an ISO time with an offset, as UTC."""
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise QueryError(
+            parameter, f"{value!r} is not a date (YYYY-MM-DD) or an ISO time with offset"
+        ) from None
+    if parsed.tzinfo is None:
+        raise QueryError(parameter, f"{value!r} has no UTC offset; add Z or +HH:MM")
+    return parsed.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class KpiFilters:
+    network: str | None = None
+    line_id: str | None = None
+    period: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    variable: str | None = None
+    lag_h: int | None = None
+    y_kind: str | None = None
+
+    def given(self) -> dict[str, Any]:
+        return {name: value for name, value in asdict(self).items() if value is not None}
+
+    def check(self, table: str) -> None:
+        """Raise `QueryError` naming the first filter that is invalid for `table`."""
+        allowed = TABLE_FILTERS[table]
+        for name, value in self.given().items():
+            if name not in allowed:
+                raise QueryError(name, f"does not apply to {table} (use {', '.join(allowed)})")
+            if isinstance(value, str) and not 0 < len(value) <= MAX_TEXT:
+                raise QueryError(name, f"must be 1 to {MAX_TEXT} characters")
+        if self.period is not None and not _PERIOD.match(self.period):
+            raise QueryError("period", f"{self.period!r} is not 'all' or a month YYYY-MM")
+        if self.variable is not None and self.variable not in CORRELATION_VARIABLES:
+            raise QueryError("variable", f"must be one of {', '.join(CORRELATION_VARIABLES)}")
+        if self.lag_h is not None and self.lag_h not in CORRELATION_LAGS_H:
+            raise QueryError("lag_h", "must be 0, 1, 2 or 3")
+        if self.y_kind is not None and self.y_kind not in Y_KINDS:
+            raise QueryError("y_kind", f"must be one of {', '.join(Y_KINDS)}")
+        for name in ("start", "end"):
+            moment = getattr(self, name)
+            if moment is not None and moment.tzinfo is None:
+                raise QueryError(name, "has no UTC offset")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise QueryError("end", "must be after start (start inclusive, end exclusive)")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a KPI table: `body` is the JSON list, `total` the matching row count."""
+
+    body: bytes
+    total: int
+    publication_id: str
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        loaded: list[dict[str, Any]] = json.loads(self.body)
+        return loaded
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def encode_rows(rows: list[dict[str, Any]]) -> bytes:
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class GoldReader:
+    """Reads the published gold: the pointer, the serving copies, the result cache."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        lake: Lake | None = None,
+        *,
+        cache: ResultCache | None = None,
+        pointer_ttl_s: float | None = None,
+    ) -> None:
+        self.settings = settings
+        self.lake = lake if lake is not None else make_lake(settings)
+        self.cache = cache if cache is not None else make_cache(settings)
+        self.store = ServingStore(settings, self.lake)
+        # Locally the pointer is one small file read; on S3 each read is a GET, so a few
+        # seconds of staleness buys latency (a republish still shows within that window).
+        if pointer_ttl_s is None:
+            pointer_ttl_s = 5.0 if settings.env is Environment.AWS else 0.0
+        self._pointer_ttl_s = pointer_ttl_s
+        self._pointer: tuple[float, Publication] | None = None
+        self._lock = threading.Lock()
+
+    def publication(self) -> Publication:
+        now = time.monotonic()
+        cached = self._pointer
+        if cached is not None and now - cached[0] < self._pointer_ttl_s:
+            return cached[1]
+        found = read_publication(self.lake)
+        if found is None:
+            raise NotPublishedError(
+                "no gold has been published yet: run `umwi build` (or `umwi demo`) first"
+            )
+        publication = found[0]
+        with self._lock:
+            self._pointer = (now, publication)
+        return publication
+
+    def page(
+        self, kpi: str, filters: KpiFilters, *, limit: int | None = None, offset: int = 0
+    ) -> Page:
+        """Rows of the KPI table `kpi` (a `KPI_TABLES` key or a gold table name)."""
+        table = KPI_TABLES.get(kpi, kpi)
+        if table not in GOLD_COLUMNS:
+            raise QueryError("kpi", f"unknown table {kpi!r} (use {', '.join(KPI_TABLES)})")
+        limit = self.settings.api_max_limit if limit is None else limit
+        if not 1 <= limit <= self.settings.api_max_limit:
+            raise QueryError("limit", f"must be between 1 and {self.settings.api_max_limit}")
+        if not 0 <= offset <= MAX_OFFSET:
+            raise QueryError("offset", f"must be between 0 and {MAX_OFFSET}")
+        filters.check(table)
+        publication = self.publication()
+        key = self._cache_key(publication.publication_id, table, filters, limit, offset)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return Page(hit[0], hit[1], publication.publication_id)
+        rows, total = self._query(publication, table, filters, limit, offset)
+        body = encode_rows(rows)
+        self.cache.put(key, body, total)
+        return Page(body, total, publication.publication_id)
+
+    @staticmethod
+    def _cache_key(
+        publication_id: str, table: str, filters: KpiFilters, limit: int, offset: int
+    ) -> str:
+        given = {name: _jsonable(value) for name, value in sorted(filters.given().items())}
+        text = json.dumps([publication_id, table, given, limit, offset], sort_keys=True)
+        # The publication id leads the key, so a republish can never serve an old result.
+        return f"{publication_id}#{hashlib.sha256(text.encode()).hexdigest()}"
+
+    def _query(
+        self,
+        publication: Publication,
+        table: str,
+        filters: KpiFilters,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[dict[str, Any]], int]:
+        relation = self.store.relation(publication, table)
+        conditions: list[str] = []
+        values: list[Any] = []
+        for name, value in filters.given().items():
+            if name == "start":
+                conditions.append("hour >= ?")
+            elif name == "end":
+                conditions.append("hour < ?")
+            else:
+                conditions.append(f"{name} = ?")
+            values.append(value)
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        columns = GOLD_COLUMNS[table]
+        order = ", ".join(TABLE_ORDER[table])
+        selected = ", ".join(columns)
+        with self.store.cursor() as cursor:
+            count_row = cursor.execute(f"SELECT count(*) FROM {relation}{where}", values).fetchone()
+            total = int(count_row[0]) if count_row else 0
+            fetched = cursor.execute(
+                f"SELECT {selected} FROM {relation}{where} "
+                f"ORDER BY {order} NULLS FIRST LIMIT ? OFFSET ?",
+                [*values, limit, offset],
+            ).fetchall()
+        rows = [
+            {name: _jsonable(value) for name, value in zip(columns, record, strict=True)}
+            for record in fetched
+        ]
+        return rows, total
+
+    def lines(self) -> list[dict[str, Any]]:
+        """Every (network, line_id) in published gold, with `line_name` where gold has one."""
+        publication = self.publication()
+        relation = self.store.relation(publication, "weather_impact")
+        name_column = self.store.optional_column(publication, "weather_impact", "line_name")
+        named = name_column or "CAST(NULL AS VARCHAR)"
+        with self.store.cursor() as cursor:
+            fetched = cursor.execute(
+                f"SELECT network, line_id, max({named}) FROM {relation} "
+                "GROUP BY network, line_id ORDER BY network, line_id"
+            ).fetchall()
+        return [
+            {"network": network, "line_id": line_id, "line_name": line_name}
+            for network, line_id, line_name in fetched
+        ]
+
+    def freshness(self, now: datetime | None = None) -> dict[str, Any]:
+        """Age of each published gold table, the publishing run and the gate's status."""
+        publication = self.publication()
+        moment = now or datetime.now(UTC)
+        tables = {
+            name: {
+                "version": table.version,
+                "rows": table.rows,
+                "updated_at": _jsonable(table.updated_at),
+                "age_s": round((moment - table.updated_at).total_seconds(), 3),
+            }
+            for name, table in sorted(publication.tables.items())
+        }
+        gate = publication.gate
+        status = gate.get("status")
+        if status is None and "passed" in gate:
+            status = "passed" if gate["passed"] else "failed"
+        return {
+            "publication_id": publication.publication_id,
+            "published_at": _jsonable(publication.published_at),
+            "last_run_id": publication.run_id,
+            "gate_status": status,
+            "gate": gate,
+            "quality_report": publication.quality_report,
+            "tables": tables,
+        }
+
+
+__all__ = [
+    "KPI_TABLES",
+    "MAX_OFFSET",
+    "MAX_TEXT",
+    "PERIOD_PATTERN",
+    "TABLE_FILTERS",
+    "TABLE_ORDER",
+    "GoldReader",
+    "KpiFilters",
+    "NotPublishedError",
+    "Page",
+    "QueryError",
+    "encode_rows",
+    "parse_time",
+]

@@ -1,0 +1,278 @@
+"""Realistic published gold for the API, CLI and dashboard tests.
+
+Writes `gold/_serving/<publication>/<table>.parquet` with exactly the gold columns
+(`umwi_core.contracts.GOLD_COLUMNS`) and then `gold/_published.json`, as the publisher
+does. The KPI tables are computed from the generated hourly cells following DESIGN.md §5,
+so numbers across tables agree (the dashboard test compares them).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from scipy import stats
+from umwi_core.contracts import GOLD_COLUMNS
+from umwi_core.lake import Lake
+from umwi_core.publication import (
+    Publication,
+    PublishedTable,
+    read_publication,
+    serving_key,
+    write_publication,
+)
+
+NETWORK = "sample-city"
+LINES = {"L1": "Harbour Express", "L2": "Hill Loop"}
+LOCATIONS = {"loc-centre": (-36.85, 174.76), "loc-hills": (-36.9, 174.8)}
+START = datetime(2024, 3, 25, tzinfo=UTC)
+HOURS = 24 * 14
+VARIABLES = ("precipitation_mm", "rain_mm", "temperature_c", "wind_speed_kmh", "visibility_m")
+
+
+def _weather_class(precipitation: float, snowfall: float) -> str:
+    if snowfall > 0:
+        return "snow"
+    if precipitation == 0:
+        return "dry"
+    if precipitation <= 2.5:
+        return "light_rain"
+    if precipitation <= 7.6:
+        return "moderate_rain"
+    return "heavy_rain"
+
+
+def _weather(rng: np.random.Generator) -> pd.DataFrame:
+    rows = []
+    for location, (lat, lon) in LOCATIONS.items():
+        wet = False
+        for index in range(HOURS):
+            hour = START + timedelta(hours=index)
+            wet = rng.random() < (0.75 if wet else 0.12)  # rain comes in spells
+            precipitation = round(float(rng.gamma(1.2, 2.5)), 1) if wet else 0.0
+            rows.append(
+                {
+                    "location_id": location,
+                    "latitude": lat,
+                    "longitude": lon,
+                    "hour": hour,
+                    "temperature_c": round(16 + 5 * np.sin(index / 24 * 2 * np.pi), 1),
+                    "precipitation_mm": precipitation,
+                    "rain_mm": precipitation,
+                    "snowfall_cm": 0.0,
+                    "wind_speed_kmh": round(float(rng.gamma(3, 5)), 1),
+                    "weather_code": 61 if precipitation > 0 else 1,
+                    "visibility_m": 10_000.0 - 600 * precipitation,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _cells(rng: np.random.Generator, weather: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for line in LINES:
+        for record in weather.itertuples(index=False):
+            rush = record.hour.hour in (7, 8, 17, 18)
+            departures = int(rng.poisson(14 if rush else 6)) + 1
+            delays = rng.normal(70 + 22 * record.precipitation_mm + (60 if rush else 0), 90, departures)
+            cancelled = rng.random(departures) < 0.01 + 0.004 * record.precipitation_mm
+            kept = delays[~cancelled]
+            on_time = int(((kept >= -60) & (kept <= 300)).sum())
+            rows.append(
+                {
+                    "network": NETWORK,
+                    "line_id": line,
+                    "location_id": record.location_id,
+                    "hour": record.hour,
+                    "departures": departures,
+                    "cancelled": int(cancelled.sum()),
+                    "on_time": on_time,
+                    "_delay_sum": float(kept.sum()),
+                    "_kept": len(kept),
+                    "mean_delay_s": float(kept.mean()) if len(kept) else None,
+                    "p50_delay_s": float(np.percentile(kept, 50)) if len(kept) else None,
+                    "p90_delay_s": float(np.percentile(kept, 90)) if len(kept) else None,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _all_lines(cells: pd.DataFrame) -> pd.DataFrame:
+    grouped = cells.groupby(["network", "location_id", "hour"], as_index=False, dropna=False).agg(
+        departures=("departures", "sum"),
+        cancelled=("cancelled", "sum"),
+        on_time=("on_time", "sum"),
+        _delay_sum=("_delay_sum", "sum"),
+        _kept=("_kept", "sum"),
+        p50_delay_s=("p50_delay_s", "median"),
+        p90_delay_s=("p90_delay_s", "max"),
+    )
+    grouped["line_id"] = "*"
+    grouped["mean_delay_s"] = grouped["_delay_sum"] / grouped["_kept"].where(grouped["_kept"] > 0)
+    return pd.concat([cells, grouped], ignore_index=True)
+
+
+def _impact(hourly: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    hourly = hourly.assign(month=hourly["hour"].dt.strftime("%Y-%m"))
+    for (line,), by_line in hourly.groupby(["line_id"]):
+        for period in ["all", *sorted(by_line["month"].unique())]:
+            scope = by_line if period == "all" else by_line[by_line["month"] == period]
+            groups = dict(tuple(scope.groupby("weather_class")))
+            groups["wet"] = scope[scope["precipitation_mm"] > 0]
+            figures = {}
+            for weather_class, part in groups.items():
+                departures = int(part["departures"].sum())
+                kept = int(part["_kept"].sum())
+                figures[weather_class] = {
+                    "cells": len(part),
+                    "departures": departures,
+                    "cancellation_rate": part["cancelled"].sum() / departures,
+                    "on_time_rate": part["on_time"].sum() / kept if kept else None,
+                    "reliability_rate": part["on_time"].sum() / departures,
+                    "mean_delay_s": part["_delay_sum"].sum() / kept if kept else None,
+                }
+            dry = figures.get("dry", {}).get("mean_delay_s")
+            for weather_class, figure in figures.items():
+                mean = figure["mean_delay_s"]
+                uplift = None if dry is None or mean is None else mean - dry
+                pct = None if uplift is None or dry is None or dry < 30 else 100 * uplift / dry
+                rows.append(
+                    {
+                        "network": NETWORK,
+                        "line_id": line,
+                        "period": period,
+                        "weather_class": weather_class,
+                        **figure,
+                        "uplift_s": uplift,
+                        "uplift_pct": pct,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _correlation(hourly: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    hourly = hourly[hourly["_kept"] > 0].assign(
+        month=hourly["hour"].dt.strftime("%Y-%m"),
+        slot=hourly["hour"].dt.weekday * 24 + hourly["hour"].dt.hour,
+    )
+    baseline = hourly.groupby(["line_id", "location_id", "slot"])["mean_delay_s"].transform("mean")
+    hourly = hourly.assign(anomaly=hourly["mean_delay_s"] - baseline)
+    indexed = weather.set_index(["location_id", "hour"])
+    for lag in range(4):
+        shifted = indexed.reindex(
+            list(zip(hourly["location_id"], hourly["hour"] - timedelta(hours=lag), strict=True))
+        )
+        for variable in VARIABLES:
+            frame = hourly.assign(x=shifted[variable].to_numpy()).dropna(subset=["x"])
+            for (line,), by_line in frame.groupby(["line_id"]):
+                for period in ["all", *sorted(by_line["month"].unique())]:
+                    scope = by_line if period == "all" else by_line[by_line["month"] == period]
+                    for y_kind, column in (("raw", "mean_delay_s"), ("anomaly", "anomaly")):
+                        x, y = scope["x"].to_numpy(), scope[column].to_numpy()
+                        row = {
+                            "network": NETWORK,
+                            "line_id": line,
+                            "period": period,
+                            "variable": variable,
+                            "lag_h": lag,
+                            "y_kind": y_kind,
+                            "n": len(x),
+                        }
+                        if len(x) >= 4 and x.std() > 0 and y.std() > 0:
+                            r, p = stats.pearsonr(x, y)
+                            z, half = np.arctanh(r), 1.959963984540054 / np.sqrt(len(x) - 3)
+                            fit = stats.linregress(x, y)
+                            row |= {
+                                "pearson_r": float(r),
+                                "ci_low": float(np.tanh(z - half)),
+                                "ci_high": float(np.tanh(z + half)),
+                                "p_value": float(p),
+                                "spearman_rho": float(stats.spearmanr(x, y)[0]),
+                                "slope": float(fit.slope),
+                                "intercept": float(fit.intercept),
+                            }
+                        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _parquet(frame: pd.DataFrame, table: str) -> bytes:
+    columns = list(GOLD_COLUMNS[table])
+    frame = frame.reindex(columns=columns)
+    fields = []
+    for name in columns:
+        if name == "hour":
+            kind: pa.DataType = pa.timestamp("us", tz="UTC")
+        elif name in ("departures", "cancelled", "on_time", "cells", "n"):
+            kind = pa.int64()
+        elif name == "lag_h":
+            kind = pa.int32()
+        elif name == "weather_code":
+            kind = pa.int16()
+        elif name in ("network", "line_id", "location_id", "period", "weather_class", "variable", "y_kind"):
+            kind = pa.string()
+        else:
+            kind = pa.float64()
+        fields.append(pa.field(name, kind))
+    arrow = pa.Table.from_pandas(frame, schema=pa.schema(fields), preserve_index=False)
+    sink = io.BytesIO()
+    pq.write_table(arrow, sink)
+    return sink.getvalue()
+
+
+def sample_tables(seed: int = 7) -> dict[str, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    weather = _weather(rng)
+    cells = _all_lines(_cells(rng, weather))
+    hourly = cells.merge(weather, on=["location_id", "hour"])
+    hourly["weather_class"] = [
+        _weather_class(p, s)
+        for p, s in zip(hourly["precipitation_mm"], hourly["snowfall_cm"], strict=True)
+    ]
+    # A stop group without weather: punctuality keeps it (location_id null), KPIs count it.
+    unknown = cells[cells["location_id"] == "loc-hills"].head(48).assign(location_id=None)
+    punctuality = pd.concat([cells, unknown], ignore_index=True)
+    return {
+        "punctuality_hourly": punctuality,
+        "mobility_weather_hourly": hourly,
+        "weather_impact": _impact(hourly),
+        "correlation": _correlation(hourly, weather),
+    }
+
+
+_CACHE: dict[int, dict[str, bytes]] = {}
+
+
+def write_sample_gold(
+    lake: Lake,
+    *,
+    publication_id: str = "pub-20240408T000000Z-sample",
+    seed: int = 7,
+    gate_status: str = "passed",
+) -> Publication:
+    """Publish the sample gold in `lake` and return the publication."""
+    if seed not in _CACHE:
+        _CACHE[seed] = {name: _parquet(frame, name) for name, frame in sample_tables(seed).items()}
+    tables = {}
+    updated = START + timedelta(hours=HOURS)
+    for name, data in _CACHE[seed].items():
+        key = serving_key(publication_id, name)
+        lake.write_bytes(key, data)
+        rows = pq.read_metadata(io.BytesIO(data)).num_rows
+        tables[name] = PublishedTable(version=3, serving=key, rows=rows, updated_at=updated)
+    publication = Publication(
+        publication_id=publication_id,
+        published_at=updated + timedelta(minutes=5),
+        run_id="run-20240408T000000Z-sample",
+        tables=tables,
+        quality_report="quality/run-20240408T000000Z-sample/results.json",
+        gate={"status": gate_status, "checks": 24, "failed": 0},
+    )
+    current = read_publication(lake)
+    write_publication(lake, publication, None if current is None else current[1])
+    return publication
