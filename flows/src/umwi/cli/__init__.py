@@ -16,6 +16,8 @@ from umwi.cli._app import app
 
 # Importing the command modules registers their commands on `app`.
 from umwi.cli import sql as _sql  # noqa: F401  isort: skip
+from umwi.cli import kpi as _kpi  # noqa: F401  isort: skip
+from umwi.cli import serve as _serve  # noqa: F401  isort: skip
 
 
 def main() -> None:
