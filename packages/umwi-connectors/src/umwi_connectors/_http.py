@@ -324,14 +324,23 @@ async def ordered_gather(
     if limit < 1:
         raise ValueError("limit must be at least 1")
     pending: deque[asyncio.Task[T]] = deque()
-    source = iter(jobs)
+
+    async def head() -> T:
+        # Wait for the oldest job, but surface any job's failure at once (fail fast).
+        while not pending[0].done():
+            await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+            for task in pending:
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        return pending.popleft().result()
+
     try:
-        for job in source:
+        for job in jobs:
             pending.append(asyncio.ensure_future(job()))
             if len(pending) >= limit:
-                yield await pending.popleft()
+                yield await head()
         while pending:
-            yield await pending.popleft()
+            yield await head()
     finally:
         for task in pending:
             task.cancel()
