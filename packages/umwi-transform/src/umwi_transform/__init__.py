@@ -1,5 +1,43 @@
-"""umwi-transform: bronze → silver → gold on Ibis/DuckDB, stored as Delta tables."""
+"""umwi-transform: bronze → silver → gold on Ibis/DuckDB, stored as Delta tables.
 
+`commit_batch` / `ingest_batches` land staged batches in silver and quarantine;
+`build_gold` writes gold candidates; `publish_gold` makes them visible; `maintain` keeps
+the Delta tables compact. The Ibis builders themselves are in `gold_expressions`, so
+another Ibis backend can run them unchanged.
+"""
+
+from umwi_transform import _gold_exprs as gold_expressions
+from umwi_transform._gold import GoldCandidate, build_gold, read_state
+from umwi_transform._maintain import maintain
+from umwi_transform._publish import publish_gold, read_gold
+from umwi_transform._rules import record_hash
+from umwi_transform._schemas import GOLD_SCHEMAS
+from umwi_transform._silver import (
+    commit_batch,
+    ingest_batches,
+    read_quarantine,
+    read_silver,
+)
+from umwi_transform._stats import correlation_table, finish_correlation
 from umwi_transform.catalog import open_delta, open_read_only_catalog, register_lake_views
 
-__all__ = ["open_delta", "open_read_only_catalog", "register_lake_views"]
+__all__ = [
+    "GOLD_SCHEMAS",
+    "GoldCandidate",
+    "build_gold",
+    "commit_batch",
+    "correlation_table",
+    "finish_correlation",
+    "gold_expressions",
+    "ingest_batches",
+    "maintain",
+    "open_delta",
+    "open_read_only_catalog",
+    "publish_gold",
+    "read_gold",
+    "read_quarantine",
+    "read_silver",
+    "read_state",
+    "record_hash",
+    "register_lake_views",
+]

@@ -1,0 +1,353 @@
+"""The gold tables of DESIGN.md §4–5 as Ibis expressions, independent of the engine.
+
+Every builder takes Ibis tables and returns an Ibis expression, so the same code runs on
+DuckDB (the default driver, `umwi_transform._gold`) or any other Ibis backend. Only sums,
+counts, variances and ranks are computed here; the closed-form statistics are finished on
+the small aggregated result in `umwi_transform._stats`.
+
+The engine's session time zone must be UTC: hours, months, weekdays and hours of day are
+all UTC by contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ibis  # type: ignore[import-untyped]
+import ibis.expr.datatypes as dt  # type: ignore[import-untyped]
+import ibis.expr.types as ir  # type: ignore[import-untyped]
+from umwi_core.contracts import ALL_LINES, ALL_PERIODS, CORRELATION_LAGS_H, CORRELATION_VARIABLES
+
+EARTH_RADIUS_KM = 6371.0088
+UTC_TS = dt.Timestamp(timezone="UTC")
+WEATHER_COLUMNS = (
+    "latitude",
+    "longitude",
+    "temperature_c",
+    "precipitation_mm",
+    "rain_mm",
+    "snowfall_cm",
+    "wind_speed_kmh",
+    "weather_code",
+    "visibility_m",
+)
+HOURLY_KEY = ("network", "line_id", "location_id", "hour")
+
+
+def _hour(value: ir.TimestampValue) -> ir.TimestampValue:
+    return value.truncate("h").cast(UTC_TS)
+
+
+def _month(value: ir.TimestampValue) -> ir.StringValue:
+    return value.strftime("%Y-%m")
+
+
+def haversine_m(
+    lat1: ir.NumericValue, lon1: ir.NumericValue, lat2: ir.NumericValue, lon2: ir.NumericValue
+) -> ir.IntegerValue:
+    """Great-circle distance rounded to the metre (DESIGN.md §4)."""
+    rad = ibis.pi / 180.0
+    dlat = (lat2 - lat1) * rad / 2.0
+    dlon = (lon2 - lon1) * rad / 2.0
+    a = dlat.sin() ** 2 + (lat1 * rad).cos() * (lat2 * rad).cos() * dlon.sin() ** 2
+    km = 2.0 * EARTH_RADIUS_KM * a.sqrt().asin()
+    return (km * 1000.0).round().cast("int64")
+
+
+def weather_locations(weather: ir.Table) -> ir.Table:
+    """One position per location: the one stated for its latest hour."""
+    return weather.group_by("location_id").aggregate(
+        loc_lat=weather.latitude.argmax(weather.hour),
+        loc_lon=weather.longitude.argmax(weather.hour),
+    )
+
+
+def stop_locations(departures: ir.Table, weather: ir.Table, max_distance_km: float) -> ir.Table:
+    """The nearest weather location of every stop position within the limit.
+
+    Ties on the rounded distance go to the smallest `location_id`.
+    """
+    stops = (
+        departures.filter(departures.stop_lat.notnull() & departures.stop_lon.notnull())
+        .select("network", "stop_id", "stop_lat", "stop_lon")
+        .distinct()
+    )
+    locations = weather_locations(weather)
+    pairs = stops.cross_join(locations)
+    pairs = pairs.mutate(
+        distance_m=haversine_m(pairs.stop_lat, pairs.stop_lon, pairs.loc_lat, pairs.loc_lon)
+    )
+    pairs = pairs.filter(pairs.distance_m <= round(max_distance_km * 1000.0))
+    ranked = pairs.mutate(
+        choice=ibis.row_number().over(
+            ibis.window(
+                group_by=["network", "stop_id", "stop_lat", "stop_lon"],
+                order_by=[pairs.distance_m, pairs.location_id],
+            )
+        )
+    )
+    return ranked.filter(ranked.choice == 0).select(
+        "network", "stop_id", "stop_lat", "stop_lon", "location_id", "distance_m"
+    )
+
+
+def departures_with_weather(
+    departures: ir.Table,
+    weather: ir.Table,
+    stops: ir.Table,
+    *,
+    on_time_threshold_s: int,
+    early_tolerance_s: int,
+) -> ir.Table:
+    """Each departure with its hour, its on-time flag and its weather location.
+
+    `location_id` is null when the weather is unknown: no coordinates, no location close
+    enough, no weather row for the hour, or a null precipitation.
+    """
+    d = departures.select(
+        "network",
+        "line_id",
+        "stop_id",
+        "stop_lat",
+        "stop_lon",
+        "cancelled",
+        "delay_s",
+        hour=_hour(departures.scheduled_at),
+    )
+    with_stop = d.left_join(
+        stops,
+        [
+            d.network == stops.network,
+            d.stop_id == stops.stop_id,
+            d.stop_lat == stops.stop_lat,
+            d.stop_lon == stops.stop_lon,
+        ],
+    ).select(*[d[c] for c in d.columns], stops.location_id)
+    known = weather.filter(weather.precipitation_mm.notnull()).select(
+        w_location=weather.location_id, w_hour=weather.hour
+    )
+    joined = with_stop.left_join(
+        known,
+        [with_stop.location_id == known.w_location, with_stop.hour == known.w_hour],
+    )
+    on_time = (
+        ~joined.cancelled
+        & (joined.delay_s >= -early_tolerance_s)
+        & (joined.delay_s <= on_time_threshold_s)
+    )
+    return joined.select(
+        "network",
+        "line_id",
+        "hour",
+        "cancelled",
+        "delay_s",
+        location_id=joined.w_location.notnull().ifelse(joined.location_id, ibis.null("string")),
+        on_time=on_time.fill_null(False),
+    )
+
+
+def _punctuality(enriched: ir.Table, by: Sequence[str]) -> ir.Table:
+    return enriched.group_by(list(by)).aggregate(
+        departures=enriched.count(),
+        cancelled=enriched.cancelled.cast("int64").sum(),
+        on_time=enriched.on_time.cast("int64").sum(),
+        # Cancelled departures carry no delay, so these run over the non-cancelled ones.
+        mean_delay_s=enriched.delay_s.cast("float64").mean(),
+        p50_delay_s=enriched.delay_s.cast("float64").quantile(0.5),
+        p90_delay_s=enriched.delay_s.cast("float64").quantile(0.9),
+    )
+
+
+def punctuality_hourly(enriched: ir.Table) -> ir.Table:
+    """`punctuality_hourly`: per line and for all lines (`line_id = '*'`)."""
+    per_line = _punctuality(enriched, HOURLY_KEY)
+    all_lines = _punctuality(enriched, ("network", "location_id", "hour")).mutate(
+        line_id=ibis.literal(ALL_LINES)
+    )
+    columns = [*HOURLY_KEY, "departures", "cancelled", "on_time"]
+    columns += ["mean_delay_s", "p50_delay_s", "p90_delay_s"]
+    return per_line.select(*columns).union(all_lines.select(*columns))
+
+
+def weather_class(weather: ir.Table) -> ir.StringValue:
+    """First match wins; callers only pass hours with a known precipitation."""
+    return ibis.cases(
+        (weather.snowfall_cm.fill_null(0.0) > 0, "snow"),
+        (weather.precipitation_mm == 0, "dry"),
+        (weather.precipitation_mm <= 2.5, "light_rain"),
+        (weather.precipitation_mm <= 7.6, "moderate_rain"),
+        else_="heavy_rain",
+    )
+
+
+def mobility_weather_hourly(punctuality: ir.Table, weather: ir.Table) -> ir.Table:
+    """`punctuality_hourly` rows of known weather joined to their weather row."""
+    known = punctuality.filter(punctuality.location_id.notnull())
+    w = weather.select("location_id", "hour", *WEATHER_COLUMNS)
+    joined = known.inner_join(w, ["location_id", "hour"])
+    return joined.mutate(weather_class=weather_class(joined))
+
+
+def _impact_rows(punctuality: ir.Table, mobility: ir.Table) -> ir.Table:
+    def shaped(table: ir.Table, klass: ir.StringValue, cells: ir.IntegerValue) -> ir.Table:
+        nonc = table.departures - table.cancelled
+        return table.select(
+            "network",
+            "line_id",
+            "hour",
+            weather_class=klass,
+            cells=cells,
+            departures=table.departures,
+            cancelled=table.cancelled,
+            on_time=table.on_time,
+            nonc=nonc,
+            delay_sum=(table.mean_delay_s * nonc).fill_null(0.0),
+        )
+
+    one = ibis.literal(1, type="int64")
+    unknown = punctuality.filter(punctuality.location_id.isnull())
+    wet = mobility.filter(
+        (mobility.precipitation_mm > 0) | (mobility.snowfall_cm.fill_null(0.0) > 0)
+    )
+    return (
+        shaped(mobility, mobility.weather_class, one)
+        .union(shaped(wet, ibis.literal("wet"), one))
+        .union(shaped(unknown, ibis.literal("unknown"), ibis.null("int64")))
+    )
+
+
+def _with_periods(rows: ir.Table, months: Sequence[str] | None) -> ir.Table:
+    by_month = rows.mutate(period=_month(rows.hour))
+    if months is not None:
+        by_month = by_month.filter(by_month.period.isin(list(months)))
+    return rows.mutate(period=ibis.literal(ALL_PERIODS)).union(by_month)
+
+
+def weather_impact(
+    punctuality: ir.Table, mobility: ir.Table, months: Sequence[str] | None = None
+) -> ir.Table:
+    """`weather_impact` from the two hourly tables (their sums are exact per hour).
+
+    `months` limits the monthly rows to those periods (the `all` rows are always built).
+    """
+    rows = _with_periods(_impact_rows(punctuality, mobility), months)
+    sums = rows.group_by(["network", "line_id", "period", "weather_class"]).aggregate(
+        cells=rows.cells.sum(),
+        departures=rows.departures.sum(),
+        cancelled=rows.cancelled.sum(),
+        on_time=rows.on_time.sum(),
+        nonc=rows.nonc.sum(),
+        delay_sum=rows.delay_sum.sum(),
+    )
+    rated = sums.mutate(
+        cancellation_rate=sums.cancelled.cast("float64") / sums.departures,
+        on_time_rate=(sums.nonc > 0).ifelse(
+            sums.on_time.cast("float64") / sums.nonc, ibis.null("float64")
+        ),
+        reliability_rate=sums.on_time.cast("float64") / sums.departures,
+        mean_delay_s=(sums.nonc > 0).ifelse(sums.delay_sum / sums.nonc, ibis.null("float64")),
+    )
+    dry = rated.filter(rated.weather_class == "dry").select(
+        d_network=rated.network,
+        d_line=rated.line_id,
+        d_period=rated.period,
+        dry_mean=rated.mean_delay_s,
+    )
+    joined = rated.left_join(
+        dry,
+        [
+            rated.network == dry.d_network,
+            rated.line_id == dry.d_line,
+            rated.period == dry.d_period,
+        ],
+    )
+    uplift = joined.mean_delay_s - joined.dry_mean
+    return joined.select(
+        "network",
+        "line_id",
+        "period",
+        "weather_class",
+        "cells",
+        "departures",
+        "cancellation_rate",
+        "on_time_rate",
+        "reliability_rate",
+        "mean_delay_s",
+        uplift_s=uplift,
+        uplift_pct=(joined.dry_mean >= 30).ifelse(
+            100.0 * uplift / joined.dry_mean, ibis.null("float64")
+        ),
+    )
+
+
+def correlation_cells(mobility: ir.Table) -> ir.Table:
+    """Cells with a defined y, the raw y and its anomaly against the weekday-hour baseline."""
+    cells = mobility.filter(mobility.mean_delay_s.notnull()).select(
+        "network", "line_id", "location_id", "hour", y=mobility.mean_delay_s
+    )
+    baseline = cells.y.mean().over(
+        ibis.window(
+            group_by=[
+                cells.network,
+                cells.line_id,
+                cells.location_id,
+                cells.hour.day_of_week.index(),
+                cells.hour.hour(),
+            ]
+        )
+    )
+    return cells.mutate(y_anomaly=cells.y - baseline)
+
+
+def correlation_sums(mobility: ir.Table, weather: ir.Table) -> ir.Table:
+    """Per (network, line_id, period, variable, lag_h, y_kind): n, means, variances,
+    covariance, and the same for average ranks (Spearman)."""
+    cells = correlation_cells(mobility)
+    w = weather.select("location_id", "hour", *CORRELATION_VARIABLES)
+    long_parts: list[ir.Table] = []
+    for lag in CORRELATION_LAGS_H:
+        lagged = cells.inner_join(
+            w,
+            [
+                cells.location_id == w.location_id,
+                (cells.hour - ibis.interval(hours=lag)) == w.hour,
+            ],
+        )
+        for variable in CORRELATION_VARIABLES:
+            for y_kind, y in (("raw", lagged.y), ("anomaly", lagged.y_anomaly)):
+                part = lagged.select(
+                    network=lagged.network,
+                    line_id=lagged.line_id,
+                    hour=lagged.hour,
+                    variable=ibis.literal(variable),
+                    lag_h=ibis.literal(lag, type="int32"),
+                    y_kind=ibis.literal(y_kind),
+                    x=lagged[variable].cast("float64"),
+                    y=y,
+                )
+                long_parts.append(part.filter(part.x.notnull()))
+    long = ibis.union(*long_parts)
+    long = _with_periods(long, None)
+    group = ["network", "line_id", "period", "variable", "lag_h", "y_kind"]
+    ranked = long.mutate(
+        rx=_average_rank(long, group, "x"),
+        ry=_average_rank(long, group, "y"),
+    )
+    return ranked.group_by(group).aggregate(
+        n=ranked.count(),
+        mean_x=ranked.x.mean(),
+        mean_y=ranked.y.mean(),
+        var_x=ranked.x.var(how="pop"),
+        var_y=ranked.y.var(how="pop"),
+        cov_xy=ranked.x.cov(ranked.y, how="pop"),
+        var_rx=ranked.rx.var(how="pop"),
+        var_ry=ranked.ry.var(how="pop"),
+        cov_rxry=ranked.rx.cov(ranked.ry, how="pop"),
+    )
+
+
+def _average_rank(table: ir.Table, group: list[str], column: str) -> ir.FloatingValue:
+    """1-based rank where ties share their mean rank."""
+    first = ibis.rank().over(ibis.window(group_by=group, order_by=table[column]))
+    ties = table[column].count().over(ibis.window(group_by=[*group, column]))
+    return first.cast("float64") + 1.0 + (ties.cast("float64") - 1.0) / 2.0

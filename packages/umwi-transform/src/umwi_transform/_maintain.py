@@ -1,0 +1,122 @@
+"""`umwi maintain`: compact, checkpoint and vacuum the Delta tables; prune serving copies."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from deltalake import DeltaTable
+from umwi_core.contracts import SILVER_TABLES
+from umwi_core.lake import Lake
+from umwi_core.publication import GOLD_TABLES, read_publication
+from umwi_core.settings import Settings
+
+from umwi_transform._delta import log, with_commit_retry
+from umwi_transform._gold import read_state, write_state
+from umwi_transform.catalog import open_delta
+
+SERVING_PREFIX = "gold/_serving/"
+
+
+def _age_hours(delta: DeltaTable, version: int) -> float:
+    """Hours since `version` was committed."""
+    for entry in delta.history():
+        if int(entry.get("version", -1)) == version:
+            committed = datetime.fromtimestamp(int(entry["timestamp"]) / 1000, UTC)
+            return (datetime.now(UTC) - committed).total_seconds() / 3600
+    return math.inf
+
+
+def _maintain_table(
+    lake: Lake, layer: str, table: str, retain_hours: int, keep_version: int | None
+) -> dict[str, Any] | None:
+    delta = open_delta(lake, layer, table)
+    if delta is None:
+        return None
+    before = delta.version()
+
+    def compact() -> dict[str, Any]:
+        current = open_delta(lake, layer, table)
+        assert current is not None
+        return dict(current.optimize.compact())
+
+    metrics = with_commit_retry(f"{layer}/{table}", compact)
+    delta = open_delta(lake, layer, table)
+    assert delta is not None
+    delta.create_checkpoint()
+    # A file a kept version reads was removed by a later commit; keeping every removal
+    # younger than that version keeps its files.
+    retention = float(retain_hours)
+    if keep_version is not None and keep_version < delta.version():
+        retention = max(retention, math.ceil(_age_hours(delta, keep_version)) + 1)
+    if math.isinf(retention):
+        removed: list[str] = []
+    else:
+        removed = delta.vacuum(
+            retention_hours=int(retention), enforce_retention_duration=False, dry_run=False
+        )
+    delta.cleanup_metadata()
+    return {
+        "version_before": before,
+        "version_after": delta.version(),
+        "files_compacted": int(metrics.get("numFilesRemoved", 0)),
+        "files_vacuumed": len(removed),
+        "retention_hours": retention,
+    }
+
+
+def _prune_serving(lake: Lake) -> list[str]:
+    """Delete serving copies no publication names, made before the current one.
+
+    Newer unreferenced folders may belong to a publisher still between its copies and its
+    pointer swap, so they stay.
+    """
+    found = read_publication(lake)
+    if found is None:
+        return []
+    publication = found[0]
+    keep = {entry.serving for entry in publication.tables.values()}
+    removed = []
+    for key in list(lake.list(SERVING_PREFIX)):
+        folder = key.removeprefix(SERVING_PREFIX).split("/", 1)[0]
+        if key not in keep and folder < publication.publication_id:
+            lake.delete(key)
+            removed.append(key)
+    return removed
+
+
+def maintain(lake: Lake, settings: Settings, *, retain_hours: int = 168) -> dict[str, object]:
+    """Compact, checkpoint and vacuum silver, quarantine and gold; prune serving copies.
+
+    Never removes a file that the published gold versions or the gold build's next
+    change-feed read still need.
+    """
+    del settings  # every knob is an argument; the signature is the shared contract
+    if retain_hours < 0:
+        raise ValueError("retain_hours must be >= 0")
+    report: dict[str, object] = {}
+    state = read_state(lake)
+    publication = read_publication(lake)
+    for layer in ("silver", "quarantine"):
+        for table in SILVER_TABLES:
+            keep = state.silver_versions.get(table) if state and layer == "silver" else None
+            done = _maintain_table(lake, layer, table, retain_hours, keep)
+            if done is not None:
+                report[f"{layer}/{table}"] = done
+    gold_versions = dict(state.gold_versions) if state else {}
+    for table in GOLD_TABLES:
+        entry = publication[0].tables.get(table) if publication else None
+        done = _maintain_table(lake, "gold", table, retain_hours, entry.version if entry else None)
+        if done is None:
+            continue
+        report[f"gold/{table}"] = done
+        # Compaction commits no data change: the build state follows it so the next
+        # build does not mistake it for a foreign change and rebuild everything.
+        if gold_versions.get(table) == done["version_before"]:
+            gold_versions[table] = int(done["version_after"])
+    if state is not None and gold_versions != state.gold_versions:
+        write_state(lake, state.model_copy(update={"gold_versions": gold_versions}))
+    report["serving_removed"] = _prune_serving(lake)
+    log.info("maintain: %s", report)
+    return report

@@ -1,0 +1,70 @@
+"""Closed-form correlation statistics on the small aggregated result (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from scipy import special, stats
+
+#: Two-sided 95 % normal quantile for the Fisher-z interval.
+Z_975 = float(special.ndtri(0.975))
+MIN_N = 4
+
+
+def _col(table: pa.Table, name: str) -> np.ndarray:
+    return np.asarray(
+        table.column(name).cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False),
+        dtype=np.float64,
+    )
+
+
+def _pearson(cov: np.ndarray, var_a: np.ndarray, var_b: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = cov / np.sqrt(var_a * var_b)
+    # Rounding can push |r| a hair past 1; the statistic is bounded by definition.
+    return np.where(ok, np.clip(r, -1.0, 1.0), np.nan)
+
+
+def finish_correlation(sums: pa.Table) -> dict[str, np.ndarray]:
+    """Pearson, Fisher-z CI, Student-t p-value, Spearman, slope and intercept.
+
+    All null when n < 4 or either variance is 0 (NaN here; null in the gold table).
+    """
+    n = _col(sums, "n")
+    var_x, var_y = _col(sums, "var_x"), _col(sums, "var_y")
+    ok = (n >= MIN_N) & (var_x > 0) & (var_y > 0)
+    r = _pearson(_col(sums, "cov_xy"), var_x, var_y, ok)
+    rank_ok = ok & (_col(sums, "var_rx") > 0) & (_col(sums, "var_ry") > 0)
+    rho = _pearson(_col(sums, "cov_rxry"), _col(sums, "var_rx"), _col(sums, "var_ry"), rank_ok)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.arctanh(r)
+        half = Z_975 / np.sqrt(n - 3)
+        ci_low = np.tanh(z - half)
+        ci_high = np.tanh(z + half)
+        df = n - 2
+        t = r * np.sqrt(df / (1.0 - r * r))
+        p = np.where(np.abs(r) >= 1.0, 0.0, 2.0 * stats.t.sf(np.abs(t), df))
+        slope = _col(sums, "cov_xy") / var_x
+        intercept = _col(sums, "mean_y") - slope * _col(sums, "mean_x")
+    nan = np.full(n.shape, np.nan)
+    return {
+        "pearson_r": r,
+        "ci_low": np.where(ok, ci_low, nan),
+        "ci_high": np.where(ok, ci_high, nan),
+        "p_value": np.where(ok, p, nan),
+        "spearman_rho": rho,
+        "slope": np.where(ok, slope, nan),
+        "intercept": np.where(ok, intercept, nan),
+    }
+
+
+def correlation_table(sums: pa.Table) -> pa.Table:
+    """The `correlation` gold rows from `correlation_sums` (NaN becomes null)."""
+    finished = finish_correlation(sums)
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {
+        name: sums.column(name)
+        for name in ("network", "line_id", "period", "variable", "lag_h", "y_kind", "n")
+    }
+    for name, values in finished.items():
+        columns[name] = pa.array(values, type=pa.float64(), from_pandas=True)
+    return pa.table(columns)

@@ -1,0 +1,95 @@
+"""Small staged batches built by hand, following `umwi_core.arrow.staging_schema`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+from umwi_core.arrow import StagedBatch, staging_schema
+from umwi_core.contracts import DEPARTURES, WEATHER_HOURLY
+
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # a Monday
+AS_OF = datetime(2026, 3, 10, tzinfo=UTC)
+
+
+def at(hours: float = 0, seconds: float = 0, base: datetime = T0) -> datetime:
+    return base + timedelta(hours=hours, seconds=seconds)
+
+
+def _batch(table: str, source: str, rows: Sequence[dict[str, Any]]) -> StagedBatch:
+    contract = DEPARTURES if table == "departures" else WEATHER_HOURLY
+    schema = staging_schema(contract)
+    columns: dict[str, list[Any]] = {name: [] for name in schema.names}
+    for seq, row in enumerate(rows):
+        unknown = set(row) - set(schema.names)
+        assert not unknown, unknown
+        full = {"source": source, "as_of": AS_OF, "_seq": seq, "_input": "test-input"}
+        full.update(row)
+        full.setdefault("_raw", json.dumps({k: str(v) for k, v in row.items()}, sort_keys=True))
+        for name in schema.names:
+            columns[name].append(full.get(name))
+    return StagedBatch(table, source, pa.table(columns, schema=schema), ("test-input",))
+
+
+def departure(
+    *,
+    trip: str = "T1",
+    stop: str = "S1",
+    line: str = "L1",
+    network: str = "net",
+    scheduled: datetime = T0,
+    delay: int | None = 0,
+    cancelled: bool | None = False,
+    lat: float | None = 48.0,
+    lon: float | None = 2.0,
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "network": network,
+        "line_id": line,
+        "stop_id": stop,
+        "trip_id": trip,
+        "scheduled_at": scheduled,
+        "delay_s": delay,
+        "cancelled": cancelled,
+        "stop_lat": lat,
+        "stop_lon": lon,
+        **extra,
+    }
+
+
+def weather(
+    *,
+    location: str = "W1",
+    hour: datetime = T0,
+    lat: float = 48.0,
+    lon: float = 2.0,
+    precipitation: float | None = 0.0,
+    snowfall: float | None = 0.0,
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "location_id": location,
+        "latitude": lat,
+        "longitude": lon,
+        "hour": hour,
+        "precipitation_mm": precipitation,
+        "rain_mm": precipitation,
+        "snowfall_cm": snowfall,
+        "temperature_c": 10.0,
+        "wind_speed_kmh": 5.0,
+        "visibility_m": 10_000.0,
+        "weather_code": 0,
+        **extra,
+    }
+
+
+def departures_batch(rows: Sequence[dict[str, Any]], source: str = "file") -> StagedBatch:
+    return _batch("departures", source, rows)
+
+
+def weather_batch(rows: Sequence[dict[str, Any]], source: str = "file") -> StagedBatch:
+    return _batch("weather_hourly", source, rows)
