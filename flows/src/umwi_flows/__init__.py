@@ -1,3 +1,79 @@
-"""umwi_flows."""
+"""umwi_flows: the Prefect 3 orchestration of umwi.
 
-__all__: list[str] = []
+The plain parts (umwi.toml, ledger windows, source jobs, ingestion runs, deployments'
+definitions) import without Prefect. The flows themselves (`ingest_flow`, `build_flow`,
+`pipeline_flow`, `maintain_flow`) are loaded on first access: call `prepare_prefect`
+first so Prefect's home is the project's state folder.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from umwi_flows._config import UmwiConfig, load_config, parse_config
+from umwi_flows._ingest import IngestOutcome, ingest_job
+from umwi_flows._prefect_env import prepare_prefect
+from umwi_flows._sources import (
+    FileJob,
+    GtfsRtJob,
+    NavitiaJob,
+    SampleJob,
+    SourceJob,
+    WeatherJob,
+    jobs_from_config,
+)
+from umwi_flows._windows import Claims, claim, day_windows, parse_day
+
+if TYPE_CHECKING:
+    from umwi_flows._flows import (
+        GateFailed,
+        IngestFailed,
+        build_flow,
+        ingest_flow,
+        maintain_flow,
+        pipeline_flow,
+    )
+
+_LAZY = {
+    "GateFailed",
+    "IngestFailed",
+    "build_flow",
+    "ingest_flow",
+    "maintain_flow",
+    "pipeline_flow",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from umwi_flows import _flows
+
+        return getattr(_flows, name)
+    raise AttributeError(f"module 'umwi_flows' has no attribute {name!r}")
+
+
+__all__ = [
+    "Claims",
+    "FileJob",
+    "GateFailed",
+    "GtfsRtJob",
+    "IngestFailed",
+    "IngestOutcome",
+    "NavitiaJob",
+    "SampleJob",
+    "SourceJob",
+    "UmwiConfig",
+    "WeatherJob",
+    "build_flow",
+    "claim",
+    "day_windows",
+    "ingest_flow",
+    "ingest_job",
+    "jobs_from_config",
+    "load_config",
+    "maintain_flow",
+    "parse_config",
+    "parse_day",
+    "pipeline_flow",
+    "prepare_prefect",
+]

@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     http_timeout_s: float = Field(30.0, gt=0, le=600, description="Timeout of one HTTP request.")
     http_max_retries: int = Field(5, ge=0, le=20, description="Retries of a failed HTTP request.")
     http_concurrency: int = Field(4, ge=1, le=64, description="Concurrent requests per source.")
+    task_retries: int = Field(2, ge=0, le=10, description="Retries of a failed flow I/O task.")
+    task_retry_delay_s: float = Field(
+        10.0, ge=0, le=3_600, description="First delay before a task retry (doubles each time)."
+    )
 
     # --- KPIs ------------------------------------------------------------------------
     on_time_threshold_s: int = Field(300, ge=0, le=86_400, description="Latest on-time delay.")

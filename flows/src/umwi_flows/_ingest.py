@@ -1,0 +1,233 @@
+"""Ingest one source job over a range: claim its windows, fetch, commit, record.
+
+Plain functions (no Prefect), so the flows stay thin and the logic is tested directly.
+Each call is one ingestion run with its own run id and manifest; windows are completed in
+the ledger only after their batches are committed, so a crash leaves them to be resumed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from time import perf_counter
+from typing import Any
+
+from umwi_core.arrow import StagedBatch
+from umwi_core.lake import Lake
+from umwi_core.ledger import Ledger
+from umwi_core.redact import redact
+from umwi_core.runs import RunManifest, TableCounts, new_run_id, write_manifest
+from umwi_core.settings import Settings
+
+from umwi_flows._sources import Batches, SourceJob, Span
+from umwi_flows._windows import DEFAULT_LEASE_S, claim, segments
+
+log = logging.getLogger("umwi.flows")
+
+Commit = Callable[[StagedBatch, Lake, Settings, str], TableCounts]
+
+
+def add_counts(total: TableCounts, more: TableCounts) -> TableCounts:
+    return TableCounts(
+        **{name: getattr(total, name) + getattr(more, name) for name in TableCounts.model_fields}
+    )
+
+
+@dataclass
+class IngestOutcome:
+    """What one ingestion run did; small and JSON-ready (no data)."""
+
+    run_id: str
+    source: str
+    stream: str
+    status: str  # "done", "skipped" (nothing to do) or "failed"
+    windows: list[str] = field(default_factory=list)
+    open_windows: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    held_by_others: list[str] = field(default_factory=list)
+    counts: dict[str, TableCounts] = field(default_factory=dict)
+    error: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "stream": self.stream,
+            "status": self.status,
+            "windows": len(self.windows),
+            "skipped": len(self.skipped),
+            "held_by_others": len(self.held_by_others),
+            "counts": {name: counts.model_dump() for name, counts in self.counts.items()},
+        }
+
+
+def _drain(batches: Batches, each: Callable[[StagedBatch], None]) -> None:
+    """Feed every batch to `each`, from a plain or an async iterator."""
+    if not isinstance(batches, AsyncIterable):
+        for batch in batches:
+            each(batch)
+        return
+
+    async def consume(items: AsyncIterable[StagedBatch]) -> None:
+        async for batch in items:
+            # Committing blocks; off the loop, the connector's requests keep flowing.
+            await asyncio.to_thread(each, batch)
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(consume(batches))
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, consume(batches)).result()
+
+
+def _spans(job: SourceJob, windows: list[str], max_days: int) -> list[Span]:
+    if not job.by_day:
+        return [Span(windows=(window,)) for window in windows]
+    days = [date.fromisoformat(window) for window in windows]
+    return [
+        Span(
+            windows=tuple(day.isoformat() for day in sorted(days) if first <= day < end),
+            start=first,
+            end=end,
+        )
+        for first, end in segments(days, max_days)
+    ]
+
+
+def _secrets(settings: Settings) -> list[str]:
+    values = [settings.navitia_token, settings.openmeteo_api_key]
+    return [value.get_secret_value() for value in values if value is not None]
+
+
+def default_commit() -> Commit:
+    from umwi_transform import commit_batch
+
+    return commit_batch
+
+
+def ingest_job(
+    job: SourceJob,
+    settings: Settings,
+    lake: Lake,
+    ledger: Ledger,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    force: bool = False,
+    max_days: int = 31,
+    lease_s: float = DEFAULT_LEASE_S,
+    now: datetime | None = None,
+    commit: Commit | None = None,
+) -> IngestOutcome:
+    """Ingest the job's windows in [start, end) that are not done yet (all with `force`).
+
+    Raises what the connector or the commit raised, after marking the run's windows
+    failed and writing the failed manifest; windows another live run holds are left.
+    """
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    run_id = new_run_id(moment)
+    wanted = job.windows(start, end, moment)
+    claims = claim(ledger, job.stream, wanted, run_id, force=force, lease_s=lease_s)
+    outcome = IngestOutcome(
+        run_id=run_id,
+        source=job.source,
+        stream=job.stream,
+        status="skipped",
+        skipped=claims.done_already,
+        held_by_others=claims.held_by_others,
+    )
+    if not claims.taken:
+        log.info(
+            "%s: nothing to do (%d windows done, %d held by other runs)",
+            job.stream,
+            len(claims.done_already),
+            len(claims.held_by_others),
+        )
+        return outcome
+
+    commit = commit or default_commit()
+    manifest = RunManifest(
+        run_id=run_id,
+        kind="ingest",
+        source=job.source,
+        started_at=moment,
+        parameters={
+            **job.parameters(),
+            "stream": job.stream,
+            "windows": claims.taken,
+            "force": force,
+        },
+    )
+    inputs: list[str] = []
+    finished: list[str] = []
+    began = perf_counter()
+    try:
+        for span in _spans(job, claims.taken, max_days):
+
+            def each(batch: StagedBatch, span: Span = span) -> None:
+                counts = commit(batch, lake, settings, run_id)
+                previous = outcome.counts.get(batch.table, TableCounts())
+                outcome.counts[batch.table] = add_counts(previous, counts)
+                inputs.extend(key for key in batch.inputs if key not in inputs)
+                for window in span.windows:
+                    ledger.renew(job.stream, window, run_id, lease_s=lease_s)
+
+            _drain(job.fetch(settings, lake, run_id, span), each)
+            for window in span.windows:
+                closes = job.complete_at(window)
+                if closes is not None and closes > moment:
+                    # The day is not over: what arrived is stored, the rest comes later.
+                    ledger.fail(job.stream, window, run_id, "open: the day is not over yet")
+                    outcome.open_windows.append(window)
+                else:
+                    ledger.complete(
+                        job.stream,
+                        window,
+                        run_id,
+                        {"counts": {t: c.model_dump() for t, c in outcome.counts.items()}},
+                    )
+                finished.append(window)
+                outcome.windows.append(window)
+    except BaseException as error:
+        reason = redact(f"{type(error).__name__}: {error}", _secrets(settings)).splitlines()[0]
+        for window in claims.taken:
+            if window not in finished:
+                ledger.fail(job.stream, window, run_id, reason)
+        outcome.status = "failed"
+        outcome.error = reason
+        _finish(lake, manifest, outcome, inputs, began, error=reason)
+        raise
+    outcome.status = "done"
+    _finish(lake, manifest, outcome, inputs, began, error=None)
+    return outcome
+
+
+def _finish(
+    lake: Lake,
+    manifest: RunManifest,
+    outcome: IngestOutcome,
+    inputs: list[str],
+    began: float,
+    *,
+    error: str | None,
+) -> None:
+    done = manifest.model_copy(
+        update={
+            "finished_at": datetime.now(UTC),
+            "status": outcome.status,
+            "inputs": inputs,
+            "counts": outcome.counts,
+            "timings_s": {"ingest": round(perf_counter() - began, 3)},
+            "outputs": {"windows": outcome.windows, "open_windows": outcome.open_windows},
+            "error": error,
+        }
+    )
+    write_manifest(lake, done)
+
+
+__all__ = ["Commit", "IngestOutcome", "add_counts", "default_commit", "ingest_job"]

@@ -1,0 +1,124 @@
+"""Prefect tasks: each calls one package function.
+
+Data never passes through Prefect: tasks take parameters and return small summaries, and
+no task result is cached or persisted (`cache_policy=NONE`, `persist_result=False`).
+Import this module only after `prepare_prefect`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NONE
+from prefect.tasks import exponential_backoff
+from umwi_core.alerts import Alert, make_alerts
+from umwi_core.lake import make_lake
+from umwi_core.ledger import make_ledger
+from umwi_core.settings import Settings
+
+from umwi_flows._ingest import IngestOutcome, ingest_job
+from umwi_flows._sources import SourceJob
+
+_NO_RESULTS: dict[str, Any] = {"cache_policy": NONE, "persist_result": False}
+
+
+def retry_options(settings: Settings) -> dict[str, Any]:
+    """Retries with exponential backoff and jitter, from the settings."""
+    delay = settings.task_retry_delay_s
+    return {
+        "retries": settings.task_retries,
+        "retry_delay_seconds": exponential_backoff(backoff_factor=delay) if delay > 0 else 0,
+        "retry_jitter_factor": 0.5 if delay > 0 else None,
+    }
+
+
+@task(name="ingest-window", timeout_seconds=3_600, log_prints=False, **_NO_RESULTS)
+def ingest_task(
+    job: SourceJob,
+    settings: Settings,
+    start: date | None,
+    end: date | None,
+    force: bool,
+    now: datetime | None = None,
+) -> IngestOutcome:
+    logger = get_run_logger()
+    outcome = ingest_job(
+        job,
+        settings,
+        make_lake(settings),
+        make_ledger(settings),
+        start=start,
+        end=end,
+        force=force,
+        now=now,
+    )
+    logger.info(
+        "%s: %s, %d windows, %d skipped, counts %s",
+        job.stream,
+        outcome.status,
+        len(outcome.windows),
+        len(outcome.skipped),
+        {table: counts.model_dump() for table, counts in outcome.counts.items()},
+    )
+    return outcome
+
+
+@task(name="alert", timeout_seconds=120, **_NO_RESULTS)
+def alert_task(settings: Settings, alert: Alert) -> None:
+    make_alerts(settings).send(alert)
+
+
+@task(name="replay-bronze", timeout_seconds=6 * 3_600, **_NO_RESULTS)
+def replay_task(settings: Settings, run_id: str) -> dict[str, Any]:
+    from umwi_flows._build import replay_bronze_all
+
+    summary = replay_bronze_all(settings, make_lake(settings), run_id)
+    get_run_logger().info("replayed %d bronze payloads", summary["payloads"])
+    return summary
+
+
+@task(name="build-gold", timeout_seconds=6 * 3_600, **_NO_RESULTS)
+def build_task(settings: Settings, run_id: str) -> dict[str, Any]:
+    """Gold candidates as new Delta versions (not yet visible): {table: candidate}."""
+    from umwi_transform import build_gold
+
+    candidates = build_gold(make_lake(settings), settings, run_id)
+    changed = sorted(name for name, candidate in candidates.items() if candidate.changed)
+    get_run_logger().info("gold candidates built; changed: %s", ", ".join(changed) or "none")
+    return dict(candidates)
+
+
+@task(name="quality-gate", timeout_seconds=3_600, **_NO_RESULTS)
+def gate_task(settings: Settings, run_id: str, candidates: dict[str, Any]) -> Any:
+    """Judge silver and the candidates; publish on pass, one alert on fail."""
+    from umwi_quality import run_gate
+
+    result = run_gate(make_lake(settings), settings, run_id, candidates, make_alerts(settings))
+    logger = get_run_logger()
+    if result.passed:
+        logger.info("quality gate passed; report %s", result.report_key)
+    else:
+        logger.error("quality gate failed; nothing published; report %s", result.report_key)
+    return result
+
+
+@task(name="maintain", timeout_seconds=6 * 3_600, **_NO_RESULTS)
+def maintain_task(settings: Settings, retain_hours: int) -> dict[str, object]:
+    from umwi_transform import maintain
+
+    summary = maintain(make_lake(settings), settings, retain_hours=retain_hours)
+    get_run_logger().info("maintenance done: %s", summary)
+    return summary
+
+
+__all__ = [
+    "alert_task",
+    "build_task",
+    "gate_task",
+    "ingest_task",
+    "maintain_task",
+    "replay_task",
+    "retry_options",
+]

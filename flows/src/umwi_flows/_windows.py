@@ -1,0 +1,107 @@
+"""Windows of work recorded in the state ledger: which (stream, window) to do, and claims.
+
+A stream is one source instance (`open_meteo:paris`, `sample:7`); a window is one UTC day
+(`2026-11-27`) or one input (`sha256:…`). Claims carry a lease, so a crashed run's
+windows become claimable again once the lease ends (resume).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from umwi_core.errors import InputError
+from umwi_core.ledger import Ledger, WindowStatus
+
+DEFAULT_LEASE_S = 900.0
+
+
+def parse_day(value: str, option: str) -> date:
+    """A `YYYY-MM-DD` (or ISO datetime at midnight UTC) option value."""
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"{option}: {value!r} is not a date (YYYY-MM-DD)") from None
+    if moment.utcoffset() not in (None, timedelta(0)) or moment.time() != datetime.min.time():
+        raise InputError(f"{option}: {value!r} must be a UTC day (YYYY-MM-DD)")
+    return moment.date()
+
+
+def day_windows(start: date, end: date) -> list[date]:
+    """Every day in [start, end); `InputError` when the range is empty or reversed."""
+    if end <= start:
+        raise InputError(f"--end {end} must be after --start {start}")
+    return [start + timedelta(days=offset) for offset in range((end - start).days)]
+
+
+def segments(days: Sequence[date], max_days: int) -> list[tuple[date, date]]:
+    """Group days into [first, last + 1) runs of consecutive days, at most `max_days` long."""
+    result: list[tuple[date, date]] = []
+    for day in sorted(set(days)):
+        if result:
+            first, end = result[-1]
+            if day == end and (end - first).days < max_days:
+                result[-1] = (first, day + timedelta(days=1))
+                continue
+        result.append((day, day + timedelta(days=1)))
+    return result
+
+
+def pending(ledger: Ledger, stream: str, windows: Iterable[str], *, force: bool) -> list[str]:
+    """The windows a run still has to do: all with `force`, else those not done."""
+    if force:
+        return list(windows)
+    result = []
+    for window in windows:
+        record = ledger.get(stream, window)
+        if record is None or record.status != WindowStatus.DONE:
+            result.append(window)
+    return result
+
+
+@dataclass
+class Claims:
+    """The windows of one stream a run took, and those it had to leave to others."""
+
+    stream: str
+    run_id: str
+    taken: list[str] = field(default_factory=list)
+    done_already: list[str] = field(default_factory=list)
+    held_by_others: list[str] = field(default_factory=list)
+
+
+def claim(
+    ledger: Ledger,
+    stream: str,
+    windows: Iterable[str],
+    run_id: str,
+    *,
+    force: bool = False,
+    lease_s: float = DEFAULT_LEASE_S,
+) -> Claims:
+    """Claim each window; a done one is skipped unless `force`, a live claim is left alone."""
+    claims = Claims(stream=stream, run_id=run_id)
+    for window in windows:
+        if ledger.claim(stream, window, run_id, lease_s=lease_s, force=force):
+            claims.taken.append(window)
+            continue
+        record = ledger.get(stream, window)
+        if record is not None and record.status == WindowStatus.DONE:
+            claims.done_already.append(window)
+        else:
+            claims.held_by_others.append(window)
+    return claims
+
+
+__all__ = [
+    "DEFAULT_LEASE_S",
+    "Claims",
+    "claim",
+    "day_windows",
+    "parse_day",
+    "pending",
+    "segments",
+]
