@@ -31,6 +31,8 @@ LINES = {"L1": "Harbour Express", "L2": "Hill Loop"}
 LOCATIONS = {"loc-centre": (-36.85, 174.76), "loc-hills": (-36.9, 174.8)}
 START = datetime(2024, 3, 25, tzinfo=UTC)
 HOURS = 24 * 14
+TEXT_COLUMNS = ("network", "line_id", "location_id", "period", "weather_class")
+TEXT_COLUMNS += ("variable", "y_kind")
 VARIABLES = ("precipitation_mm", "rain_mm", "temperature_c", "wind_speed_kmh", "visibility_m")
 
 
@@ -78,7 +80,8 @@ def _cells(rng: np.random.Generator, weather: pd.DataFrame) -> pd.DataFrame:
         for record in weather.itertuples(index=False):
             rush = record.hour.hour in (7, 8, 17, 18)
             departures = int(rng.poisson(14 if rush else 6)) + 1
-            delays = rng.normal(70 + 22 * record.precipitation_mm + (60 if rush else 0), 90, departures)
+            expected = 70 + 22 * record.precipitation_mm + (60 if rush else 0)
+            delays = rng.normal(expected, 90, departures)
             cancelled = rng.random(departures) < 0.01 + 0.004 * record.precipitation_mm
             kept = delays[~cancelled]
             on_time = int(((kept >= -60) & (kept <= 300)).sum())
@@ -214,7 +217,7 @@ def _parquet(frame: pd.DataFrame, table: str) -> bytes:
             kind = pa.int32()
         elif name == "weather_code":
             kind = pa.int16()
-        elif name in ("network", "line_id", "location_id", "period", "weather_class", "variable", "y_kind"):
+        elif name in TEXT_COLUMNS:
             kind = pa.string()
         else:
             kind = pa.float64()

@@ -1,0 +1,302 @@
+"""The dashboard in a real browser (Debian chromium via Playwright) against a live local API."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from umwi_api import create_app
+from umwi_core.lake import Lake
+from umwi_core.settings import Settings
+
+from tests.api.gold_sample import LINES, NETWORK, write_sample_gold
+from tests.conftest import free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+class LiveServer:
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def _web_copy(tmp_path: Path, line_names: dict[str, dict[str, str]]) -> Path:
+    """The committed site, with a config.json naming lines (as a deployment would)."""
+    site = tmp_path / "site"
+    shutil.copytree(REPO / "web", site)
+    (site / "config.json").write_text(json.dumps({"apiUrl": "", "lineNames": line_names}))
+    return site
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian chromium is required at /usr/bin/chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def live(settings: Settings, lake: Lake, tmp_path: Path) -> Iterator[LiveServer]:
+    write_sample_gold(lake)
+    site = _web_copy(tmp_path, {NETWORK: {"L1": LINES["L1"]}})
+    with LiveServer(create_app(settings, web_dir=site)) as server:
+        yield server
+
+
+def _overall(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """The dashboard's totals over the weather classes, computed independently."""
+    departures = kept = on_time = delay_sum = 0.0
+    for row in rows:
+        if row["weather_class"] == "wet":
+            continue
+        not_cancelled = row["departures"] * (1 - row["cancellation_rate"])
+        departures += row["departures"]
+        kept += not_cancelled
+        on_time += row["on_time_rate"] * not_cancelled
+        delay_sum += row["mean_delay_s"] * not_cancelled
+    return {
+        "card-ontime": on_time / kept,
+        "card-reliability": on_time / departures,
+        "card-delay": delay_sum / kept,
+    }
+
+
+def _card(page: Any, card: str) -> tuple[float, str]:
+    node = page.locator(f"#{card} .value")
+    return float(node.get_attribute("data-value")), node.inner_text()
+
+
+def _wait_ready(page: Any, shown: str | None = None) -> None:
+    """Until the figures show `shown` (network|line|period|variable|lag|y_kind|start|end)."""
+    if shown is not None:
+        page.wait_for_selector(f'main[data-shown="{shown}"]', state="attached", timeout=15_000)
+    page.wait_for_selector('#status[data-state="ready"]', state="attached", timeout=15_000)
+
+
+def _check_cards(page: Any, api: httpx.Client, line_id: str, period: str, y_kind: str) -> None:
+    impact = api.get("/kpi/weather-impact", params={"line_id": line_id, "period": period}).json()
+    assert impact, "sample gold must have rows for this selection"
+    for card, expected in _overall(impact).items():
+        shown, _ = _card(page, card)
+        assert shown == pytest.approx(expected, rel=1e-12), card
+    wet = next(row for row in impact if row["weather_class"] == "wet")
+    uplift, text = _card(page, "card-uplift")
+    assert uplift == wet["uplift_s"]
+    assert text == f"+{wet['uplift_s']:.1f} s"
+    correlation = api.get(
+        "/correlation",
+        params={
+            "line_id": line_id,
+            "period": period,
+            "variable": "precipitation_mm",
+            "lag_h": 0,
+            "y_kind": y_kind,
+        },
+    ).json()[0]
+    r, r_text = _card(page, "card-r")
+    assert r == correlation["pearson_r"]
+    assert r_text == f"{correlation['pearson_r']:.2f}"
+    sub = page.locator("#card-r .sub").inner_text()
+    assert f"[{correlation['ci_low']:.2f}, {correlation['ci_high']:.2f}]" in sub
+    assert f"n = {correlation['n']}" in sub
+
+
+def _anomaly_points(
+    api: httpx.Client, line_id: str, start: str, end: str
+) -> list[tuple[float, float]]:
+    """(precipitation, delay anomaly) of each location-hour in [start, end), baseline over
+    the whole history per location, UTC weekday and hour (DESIGN.md §5)."""
+    history = api.get("/kpi/hourly", params={"line_id": line_id, "limit": 5000}).json()
+    sums: dict[tuple[str, int, int], list[float]] = {}
+    for row in history:
+        when = datetime.fromisoformat(row["hour"])
+        sums.setdefault((row["location_id"], when.weekday(), when.hour), []).append(
+            row["mean_delay_s"]
+        )
+    points = []
+    for row in history:
+        if not start <= row["hour"] < end:
+            continue
+        when = datetime.fromisoformat(row["hour"])
+        values = sums[(row["location_id"], when.weekday(), when.hour)]
+        anomaly = row["mean_delay_s"] - sum(values) / len(values)
+        points.append((round(row["precipitation_mm"], 6), round(anomaly, 6)))
+    assert len(points) == 2 * 48  # two locations × 48 hours
+    assert any(abs(y) > 1 for _, y in points)
+    return sorted(points)
+
+
+def _chart(page: Any, canvas: str, script: str) -> Any:
+    return page.evaluate(f"() => {{ const chart = Chart.getChart('{canvas}'); return {script}; }}")
+
+
+def _painted(page: Any, canvas: str) -> int:
+    """How many pixels of the canvas are not transparent (0 = nothing drawn)."""
+    return int(
+        page.evaluate(
+            """(id) => {
+                const c = document.getElementById(id);
+                const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                let n = 0;
+                for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++;
+                return n;
+            }""",
+            canvas,
+        )
+    )
+
+
+def test_dashboard_shows_the_api_numbers_and_follows_the_selectors(
+    browser: Any, live: LiveServer
+) -> None:
+    errors: list[str] = []
+    page = browser.new_page(viewport={"width": 1280, "height": 1300})
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    api = httpx.Client(base_url=live.url)
+
+    page.goto(live.url + "/")
+    _wait_ready(page, f"{NETWORK}|*|all|precipitation_mm|0|raw||")
+    assert "gate passed" in page.locator("#freshness").inner_text()
+
+    # Defaults: the all-lines rows of the whole history, raw delay.
+    _check_cards(page, api, "*", "all", "raw")
+    for canvas in ("class-chart", "scatter-chart", "series-chart"):
+        assert _painted(page, canvas) > 1000, canvas
+    classes = _chart(page, "class-chart", "chart.data.labels")
+    assert classes[0] == "Dry"
+    assert "Wet (rain or snow)" in classes
+    hourly_total = int(api.get("/kpi/hourly", params={"line_id": "*"}).headers["X-Total-Count"])
+    assert _chart(page, "scatter-chart", "chart.data.datasets[0].data.length") == hourly_total
+    assert _chart(page, "scatter-chart", "chart.data.datasets[1].data.length") == 2
+    hours = _chart(page, "series-chart", "chart.data.labels.length")
+    assert hours == 24 * 14
+
+    # Lines are offered by name where the deployment names them.
+    options = page.locator("#line option").all_inner_texts()
+    assert options == ["All lines", "Harbour Express (L1)", "L2"]
+
+    page.select_option("#line", "L1")
+    _wait_ready(page, f"{NETWORK}|L1|all|precipitation_mm|0|raw||")
+    _check_cards(page, api, "L1", "all", "raw")
+
+    page.select_option("#period", "2024-04")
+    _wait_ready(page, f"{NETWORK}|L1|2024-04|precipitation_mm|0|raw||")
+    _check_cards(page, api, "L1", "2024-04", "raw")
+
+    page.check('input[name="ykind"][value="anomaly"]')
+    _wait_ready(page, f"{NETWORK}|L1|2024-04|precipitation_mm|0|anomaly||")
+    _check_cards(page, api, "L1", "2024-04", "anomaly")
+    assert "anomaly" in _chart(page, "series-chart", "chart.data.datasets[0].label").lower()
+
+    page.fill("#start", "2024-03-30")
+    page.fill("#end", "2024-04-01")
+    page.locator("#end").dispatch_event("change")
+    _wait_ready(page, f"{NETWORK}|L1|2024-04|precipitation_mm|0|anomaly|2024-03-30|2024-04-01")
+    assert _chart(page, "series-chart", "chart.data.labels.length") == 48
+    points = _chart(page, "scatter-chart", "chart.data.datasets[0].data.map((p) => [p.x, p.y])")
+    assert sorted((round(x, 6), round(y, 6)) for x, y in points) == _anomaly_points(
+        api, "L1", "2024-03-30T00:00:00Z", "2024-04-01T00:00:00Z"
+    )
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    assert errors == []
+
+
+def test_dashboard_is_keyboard_usable_and_fits_a_phone(browser: Any, live: LiveServer) -> None:
+    errors: list[str] = []
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(live.url + "/")
+    _wait_ready(page)
+    # No horizontal scrolling on a phone.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    # Every control has a label.
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('select, input')].filter(
+            (el) => !(el.labels && el.labels.length)).map((el) => el.id || el.name)"""
+    )
+    assert unlabelled == []
+    page.keyboard.press("Tab")  # the skip link
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "line"
+    before = page.locator("#card-ontime .value").get_attribute("data-value")
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function(
+        f"document.querySelector('#card-ontime .value').dataset.value !== '{before}'"
+    )
+    _wait_ready(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-phone.png"), full_page=True)
+    assert errors == []
+
+
+def test_dashboard_error_state_before_any_publication(
+    browser: Any, settings: Settings, tmp_path: Path
+) -> None:
+    with LiveServer(create_app(settings, web_dir=_web_copy(tmp_path, {}))) as server:
+        page = browser.new_page()
+        page.goto(server.url + "/")
+        page.wait_for_selector('#status[data-state="error"]', state="attached", timeout=15_000)
+        assert "no gold has been published yet" in page.locator("#status").inner_text()
+        assert page.locator("#status").get_attribute("role") == "alert"
+
+
+def test_dashboard_empty_state(browser: Any, live: LiveServer) -> None:
+    page = browser.new_page()
+    page.goto(live.url + "/")
+    _wait_ready(page)
+    page.fill("#start", "2030-01-01")
+    page.fill("#end", "2030-01-02")
+    page.locator("#end").dispatch_event("change")
+    page.wait_for_selector('#status[data-state="empty"]', state="attached", timeout=15_000)
+    assert "No hourly data" in page.locator("#status").inner_text()
