@@ -93,3 +93,31 @@ def departures_batch(rows: Sequence[dict[str, Any]], source: str = "file") -> St
 
 def weather_batch(rows: Sequence[dict[str, Any]], source: str = "file") -> StagedBatch:
     return _batch("weather_hourly", source, rows)
+
+
+def build(
+    lake: Any,
+    settings: Any,
+    departures: Sequence[dict[str, Any]],
+    weathers: Sequence[dict[str, Any]],
+) -> dict[str, Any]:
+    """Commit the rows, build gold, and return every gold table as a pandas frame."""
+    from umwi_transform import build_gold, commit_batch, read_gold
+
+    if departures:
+        commit_batch(departures_batch(departures), lake, settings, "run-d")
+    if weathers:
+        commit_batch(weather_batch(weathers), lake, settings, "run-w")
+    candidates = build_gold(lake, settings, "run-b")
+    return {table: read_gold(lake, table, c.version).to_pandas() for table, c in candidates.items()}
+
+
+def one(frame: Any, **where: Any) -> Any:
+    """The single row of `frame` matching every `column=value`."""
+    mask = None
+    for column, value in where.items():
+        part = frame[column].isna() if value is None else frame[column] == value
+        mask = part if mask is None else mask & part
+    found = frame[mask]
+    assert len(found) == 1, f"{len(found)} rows match {where}:\n{frame}"
+    return found.iloc[0]
