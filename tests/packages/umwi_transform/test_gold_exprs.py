@@ -44,12 +44,14 @@ def test_weather_class_boundaries_and_snow_precedence(lake: Lake, settings: Sett
     unknown_hour = at(hours=len(cases))
     assert unknown_hour not in set(mobility["hour"])
     row = one(gold["punctuality_hourly"], line_id="L1", hour=unknown_hour)
-    assert pd.isna(row["location_id"]) and row["departures"] == 1
+    assert pd.isna(row["location_id"])
+    assert row["departures"] == 1
     impact = gold["weather_impact"]
     assert one(impact, line_id="*", period="all", weather_class="wet")["cells"] == 7
     assert one(impact, line_id="*", period="all", weather_class="snow")["cells"] == 2
     unknown = one(impact, line_id="*", period="all", weather_class="unknown")
-    assert unknown["departures"] == 1 and pd.isna(unknown["cells"])
+    assert unknown["departures"] == 1
+    assert pd.isna(unknown["cells"])
 
 
 def _on_time_case() -> list[dict[str, object]]:
@@ -71,7 +73,8 @@ def test_on_time_tolerances_cancelled_and_early(lake: Lake, settings: Settings) 
     assert dry["on_time_rate"] == pytest.approx(3 / 5)
     assert dry["reliability_rate"] == pytest.approx(3 / 6)
     assert dry["mean_delay_s"] == pytest.approx(96.0)
-    assert dry["uplift_s"] == 0.0 and dry["uplift_pct"] == 0.0
+    assert dry["uplift_s"] == 0.0
+    assert dry["uplift_pct"] == 0.0
 
 
 def test_on_time_follows_the_settings(lake: Lake, tmp_path: Path) -> None:
@@ -153,9 +156,11 @@ def test_uplift_pct_is_null_under_a_30_s_dry_mean(lake: Lake, settings: Settings
     weathers = [weather(precipitation=0.0), weather(hour=at(hours=1), precipitation=1.0)]
     impact = build(lake, settings, departures, weathers)["weather_impact"]
     l1 = one(impact, line_id="L1", period="all", weather_class="light_rain")
-    assert l1["uplift_s"] == pytest.approx(30.0) and pd.isna(l1["uplift_pct"])
+    assert l1["uplift_s"] == pytest.approx(30.0)
+    assert pd.isna(l1["uplift_pct"])
     l2 = one(impact, line_id="L2", period="all", weather_class="light_rain")
-    assert l2["uplift_s"] == pytest.approx(10.0) and l2["uplift_pct"] == pytest.approx(25.0)
+    assert l2["uplift_s"] == pytest.approx(10.0)
+    assert l2["uplift_pct"] == pytest.approx(25.0)
     both = one(impact, line_id="*", period="all", weather_class="light_rain")
     assert both["uplift_pct"] == pytest.approx(100 * 20 / 30)
     wet = one(impact, line_id="*", period="all", weather_class="wet")
@@ -179,10 +184,12 @@ def test_lagged_correlation_and_regression(lake: Lake, settings: Settings) -> No
     assert lag2["n"] == 7
     assert lag2["pearson_r"] == pytest.approx(1.0)
     assert lag2["spearman_rho"] == pytest.approx(1.0)
-    assert lag2["slope"] == pytest.approx(10.0) and lag2["intercept"] == pytest.approx(5.0)
+    assert lag2["slope"] == pytest.approx(10.0)
+    assert lag2["intercept"] == pytest.approx(5.0)
     assert lag2["p_value"] == pytest.approx(0.0, abs=1e-12)
     lag0 = one(corr, line_id="L1", period="all", variable="precipitation_mm", lag_h=0, y_kind="raw")
-    assert lag0["n"] == 7 and lag0["pearson_r"] == pytest.approx(-0.7772075398, abs=1e-9)
+    assert lag0["n"] == 7
+    assert lag0["pearson_r"] == pytest.approx(-0.7772075398, abs=1e-9)
     assert set(corr["lag_h"]) == {0, 1, 2, 3}
     assert set(corr["period"]) == {"all", "2026-03"}
 
@@ -204,7 +211,9 @@ def test_zero_variance_gives_null_statistics(lake: Lake, settings: Settings) -> 
     constant = one(
         corr, line_id="L1", period="all", variable="temperature_c", lag_h=0, y_kind="raw"
     )
-    assert constant["n"] == 7 and pd.isna(constant["pearson_r"]) and pd.isna(constant["slope"])
+    assert constant["n"] == 7
+    assert pd.isna(constant["pearson_r"])
+    assert pd.isna(constant["slope"])
 
 
 def test_anomaly_removes_the_weekday_hour_baseline() -> None:
@@ -245,4 +254,5 @@ def test_month_periods(lake: Lake, settings: Settings) -> None:
     assert one(impact, line_id="*", period="2026-03", weather_class="dry")["departures"] == 2
     assert one(impact, line_id="*", period="2026-04", weather_class="dry")["departures"] == 1
     everything = one(impact, line_id="*", period="all", weather_class="dry")
-    assert everything["departures"] == 3 and everything["mean_delay_s"] == pytest.approx(30.0)
+    assert everything["departures"] == 3
+    assert everything["mean_delay_s"] == pytest.approx(30.0)
