@@ -64,3 +64,12 @@ def aws_resources(moto_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     from tests.support.aws import create_resources
 
     return create_resources(moto_server, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def fake_api() -> Iterator[Any]:
+    """A fake Open-Meteo + Navitia server on 127.0.0.1 (tests/support/fake_servers.py)."""
+    from tests.support.fake_servers import FakeApiServer
+
+    with FakeApiServer() as server:
+        yield server

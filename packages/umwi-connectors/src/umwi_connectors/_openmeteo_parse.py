@@ -126,7 +126,7 @@ def _check_units(block: dict[str, Any], where: str) -> None:
         return
     for name, expected in UNITS.items():
         got = units.get(name)
-        if got is not None and str(got).lower() != expected:
+        if got is not None and str(got).lower() != expected.lower():
             raise SourceError(f"{where}: {name} is in {got!r}, umwi expects {expected!r}")
 
 
