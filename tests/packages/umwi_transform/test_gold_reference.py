@@ -1,0 +1,129 @@
+"""The gold tables agree with an independent pandas/scipy computation on generated data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from umwi_core.lake import Lake
+from umwi_core.settings import Settings
+
+from tests.packages.umwi_transform import reference
+from tests.packages.umwi_transform.factory import build
+
+START = datetime(2026, 3, 29, 0, tzinfo=UTC)  # spans a month end and a DST weekend
+HOURS = 5 * 24
+LOCATIONS = {"W1": (48.85, 2.35), "W2": (48.95, 2.25), "W3": (48.80, 2.55)}
+
+
+def _generate(seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    rng = np.random.default_rng(seed)
+    weathers = []
+    for location, (lat, lon) in LOCATIONS.items():
+        for h in range(-3, HOURS):
+            if rng.random() < 0.04:
+                continue  # a missing weather hour
+            wet = rng.random() < 0.4
+            precipitation = float(np.round(rng.gamma(1.2, 2.5), 1)) if wet else 0.0
+            snow = float(np.round(rng.random() * 0.5, 1)) if rng.random() < 0.05 else 0.0
+            weathers.append(
+                {
+                    "location_id": location,
+                    "latitude": lat,
+                    "longitude": lon,
+                    "hour": START + timedelta(hours=h),
+                    "precipitation_mm": None if rng.random() < 0.02 else precipitation,
+                    "rain_mm": precipitation,
+                    "snowfall_cm": snow,
+                    "temperature_c": float(np.round(rng.normal(8, 4), 1)),
+                    "wind_speed_kmh": float(np.round(rng.gamma(2, 6), 1)),
+                    "visibility_m": None
+                    if rng.random() < 0.1
+                    else float(rng.integers(1000, 30000)),
+                    "weather_code": int(rng.integers(0, 99)),
+                }
+            )
+    stops = [(48.85 + rng.normal(0, 0.05), 2.35 + rng.normal(0, 0.08)) for _ in range(10)]
+    stops += [(49.5, 2.35), (None, None)]  # one too far from every location, one unplaced
+    departures = []
+    for i in range(2500):
+        stop = int(rng.integers(0, len(stops)))
+        lat, lon = stops[stop]
+        scheduled = START + timedelta(seconds=int(rng.integers(0, HOURS * 3600)))
+        cancelled = bool(rng.random() < 0.04)
+        delay = None if cancelled else int(rng.normal(90, 120))
+        departures.append(
+            {
+                "network": "net" if i % 7 else "other",
+                "line_id": f"L{i % 3}",
+                "stop_id": f"S{stop}",
+                "trip_id": f"T{i}",
+                "scheduled_at": scheduled,
+                "delay_s": delay,
+                "cancelled": cancelled,
+                "stop_lat": None if lat is None else round(lat, 5),
+                "stop_lon": None if lon is None else round(lon, 5),
+            }
+        )
+    return departures, weathers
+
+
+def _frames(
+    departures: list[dict[str, Any]], weathers: list[dict[str, Any]]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    d = pd.DataFrame(departures)
+    d["scheduled_at"] = pd.to_datetime(d["scheduled_at"], utc=True)
+    d["delay_s"] = d["delay_s"].astype("float64")
+    w = pd.DataFrame(weathers)
+    w["hour"] = pd.to_datetime(w["hour"], utc=True)
+    for column in reference.VARIABLES:
+        w[column] = w[column].astype("float64")
+    return d, w
+
+
+def _compare(found: pd.DataFrame, expected: pd.DataFrame, key: list[str]) -> None:
+    assert len(found) == len(expected), (len(found), len(expected))
+    found = found.sort_values(key).reset_index(drop=True)
+    expected = expected.sort_values(key).reset_index(drop=True)
+    for column in expected.columns:
+        left, right = found[column], expected[column]
+        if pd.api.types.is_float_dtype(right) or pd.api.types.is_float_dtype(left):
+            np.testing.assert_allclose(
+                left.astype(float), right.astype(float), rtol=1e-7, atol=1e-9, err_msg=column
+            )
+        else:
+            assert list(left) == list(right), column
+
+
+@pytest.mark.slow
+def test_gold_matches_the_independent_reference(lake: Lake, settings: Settings) -> None:
+    departures, weathers = _generate(7)
+    gold = build(lake, settings, departures, weathers)
+    d, w = _frames(departures, weathers)
+    enriched = reference.enrich(d, w, settings)
+    assert enriched["location_id"].isna().any()  # the generated data exercise unknown weather
+
+    hourly = gold["punctuality_hourly"].copy()
+    hourly["location_id"] = hourly["location_id"].fillna("~")
+    _compare(hourly, reference.punctuality(enriched), ["network", "line_id", "location_id", "hour"])
+
+    impact = gold["weather_impact"]
+    assert {"wet", "unknown", "dry", "snow"} <= set(impact["weather_class"])
+    assert {"all", "2026-03", "2026-04"} == set(impact["period"])
+    _compare(
+        impact,
+        reference.weather_impact(enriched),
+        ["network", "line_id", "period", "weather_class"],
+    )
+
+    correlation = gold["correlation"]
+    expected = reference.correlation(enriched, w)
+    _compare(
+        correlation,
+        expected,
+        ["network", "line_id", "period", "variable", "lag_h", "y_kind"],
+    )
+    assert correlation["pearson_r"].notna().sum() > 100
