@@ -40,7 +40,7 @@ def test_defaults_when_sections_are_absent() -> None:
     [
         (
             "[sources.weather]\nlocations = [{location_id='a', latitude=91, longitude=0}]",
-            "umwi.toml: sources.weather.locations.0.latitude: Input should be less than or equal to 90",
+            "umwi.toml: sources.weather.locations.0.latitude: Input should be less than or equal",
         ),
         ("[sources.weather]\nlocatons = []", "sources.weather.locatons: Extra inputs"),
         ("[[sources.file]]\nnetwork='x'", "sources.file.0: give departures, weather or both"),
@@ -54,17 +54,17 @@ def test_defaults_when_sections_are_absent() -> None:
     ],
 )
 def test_bad_config_names_the_field(text: str, message: str) -> None:
-    with pytest.raises(InputError, match=None) as caught:
+    with pytest.raises(InputError) as caught:
         parse_config(text, Path("umwi.toml"))
     assert message in str(caught.value)
 
 
 def test_missing_file_says_how_to_start(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="copy umwi.toml.example"):
+    with pytest.raises(InputError, match=r"copy umwi\.toml\.example"):
         load_config(tmp_path / "umwi.toml")
 
 
 def test_unconfigured_source_is_refused() -> None:
     config = parse_config("[sources.sample]\n", Path("umwi.toml"))
-    with pytest.raises(InputError, match="'weather' is not configured in umwi.toml"):
+    with pytest.raises(InputError, match=r"'weather' is not configured in umwi\.toml"):
         jobs_from_config(config.sources, ["weather"])
