@@ -22,9 +22,7 @@ class Sleeps:
         self.waits.append(seconds)
 
 
-def _source(
-    settings: Settings, handler: Handler, sleeps: Sleeps, **kwargs: object
-) -> HttpSource:
+def _source(settings: Settings, handler: Handler, sleeps: Sleeps, **kwargs: object) -> HttpSource:
     return HttpSource(
         name="testsrc",
         base_url="http://api.test",

@@ -135,6 +135,14 @@ def test_plan_groups_locations_into_one_request() -> None:
     assert request.params()["end_date"] == "2026-03-02"
 
 
+def test_plan_of_a_few_days_ago_uses_the_forecast_api() -> None:
+    (request,) = plan_weather([BERLIN], date(2026, 3, 25), date(2026, 3, 26), now=NOW)
+    assert request.dataset == "forecast"
+    assert request.params()["past_days"] == "5"
+    assert request.params()["forecast_days"] == "1"
+    assert request.end == datetime(2026, 3, 26, tzinfo=UTC)
+
+
 def test_plan_of_the_future_is_empty() -> None:
     assert list(plan_weather([BERLIN], date(2026, 4, 1), date(2026, 4, 2), now=NOW)) == []
 

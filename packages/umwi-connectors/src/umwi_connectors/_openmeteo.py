@@ -116,7 +116,8 @@ class WeatherRequest:
         }
         if self.dataset == "forecast":
             params["past_days"] = str((self.today - self.first_day).days)
-            params["forecast_days"] = str((self.last_day - self.today).days + 1)
+            # Today is always included; a range ending days ago just ignores the extra hours.
+            params["forecast_days"] = str(max(1, (self.last_day - self.today).days + 1))
         else:
             params["start_date"] = self.first_day.isoformat()
             params["end_date"] = self.last_day.isoformat()
