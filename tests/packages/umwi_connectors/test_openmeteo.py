@@ -617,3 +617,13 @@ def test_end_to_end_against_the_fake_server(fake_api: FakeApiServer, lake: Lake)
     assert all(r.query["apikey"] == ["fake-key-123"] for r in fake_api.requests)
     for key in lake.list("bronze"):
         assert b"fake-key-123" not in lake.read_bytes(key)
+
+
+def test_empty_response_and_missing_variables() -> None:
+    assert _stage({"hourly": {"time": []}}) == []
+    block = _block(TIMES, precipitation=[0, 0.4, 0, 0, 0])
+    del block["hourly"]["snowfall"]
+    rows = _stage(block)
+    assert [r["snowfall_cm"] for r in rows] == [None] * 4
+    assert rows[0]["precipitation_mm"] == 0.4
+    assert all(r["_reason"] is None for r in rows)
