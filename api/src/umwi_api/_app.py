@@ -4,7 +4,8 @@ Handlers only translate HTTP to the query layer and back; every rule about filte
 lives in `queries`, which `umwi kpi` shares.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: FastAPI must evaluate the annotations of the
+# endpoints defined inside `create_app`, which name local dependencies.
 
 from collections.abc import Callable
 from pathlib import Path

@@ -52,6 +52,7 @@ TABLE_ORDER: dict[str, tuple[str, ...]] = {
 }
 
 TIME_COLUMNS = frozenset({"hour"})
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 PERIOD_PATTERN = r"^(all|[0-9]{4}-(0[1-9]|1[0-2]))$"
 _PERIOD = re.compile(PERIOD_PATTERN)
 MAX_TEXT = 200
@@ -237,17 +238,24 @@ class GoldReader:
         conditions: list[str] = []
         values: list[Any] = []
         for name, value in filters.given().items():
-            if name == "start":
-                conditions.append("hour >= ?")
-            elif name == "end":
-                conditions.append("hour < ?")
+            if name in ("start", "end"):
+                # Times travel as ISO text: binding a datetime would make DuckDB import pytz,
+                # which the Lambda bundle does not carry.
+                operator = ">=" if name == "start" else "<"
+                conditions.append(f"hour {operator} CAST(? AS TIMESTAMPTZ)")
+                values.append(value.isoformat())
             else:
                 conditions.append(f"{name} = ?")
-            values.append(value)
+                values.append(value)
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         columns = GOLD_COLUMNS[table]
         order = ", ".join(TABLE_ORDER[table])
-        selected = ", ".join(columns)
+        selected = ", ".join(
+            f"strftime({name} AT TIME ZONE 'UTC', '{ISO_FORMAT}') AS {name}"
+            if name in TIME_COLUMNS
+            else name
+            for name in columns
+        )
         with self.store.cursor() as cursor:
             count_row = cursor.execute(f"SELECT count(*) FROM {relation}{where}", values).fetchone()
             total = int(count_row[0]) if count_row else 0
