@@ -121,3 +121,23 @@ def test_unserialisable_meta_is_refused_before_writing(lake: Lake) -> None:
             day=date(2026, 1, 1),
         )
     assert list(lake.list("bronze")) == []
+
+
+def test_land_on_s3(aws_resources: Any) -> None:
+    from umwi_core import make_lake
+
+    lake = make_lake(aws_resources.settings)
+    key = land(
+        lake,
+        source="open_meteo",
+        dataset="archive",
+        run_id="r1",
+        part="r00000",
+        ext="json",
+        payload=b"[1]",
+        meta={"url": "https://x/?apikey=k3y-s3cret"},
+        day=date(2026, 1, 1),
+    )
+    assert lake.read_bytes(key) == b"[1]"
+    assert read_meta(lake, key)["url"] == "https://x/?apikey=***"
+    assert lake.uri(key).startswith("s3://")
