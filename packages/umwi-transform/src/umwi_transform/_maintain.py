@@ -29,8 +29,15 @@ def _age_hours(delta: DeltaTable, version: int) -> float:
 
 
 def _maintain_table(
-    lake: Lake, layer: str, table: str, retain_hours: int, keep_version: int | None
+    lake: Lake, layer: str, table: str, retain_hours: int, keep: int | None, *, own_files: bool
 ) -> dict[str, Any] | None:
+    """Compact, checkpoint and vacuum one table.
+
+    `keep` is a version someone still reads: with `own_files` its files (the published
+    gold version), otherwise the files added after it (the change feed the next gold build
+    reads from silver). Every such file was removed by a commit after `keep`, so keeping
+    removals younger than the commit `keep + 1` keeps them.
+    """
     delta = open_delta(lake, layer, table)
     if delta is None:
         return None
@@ -45,42 +52,47 @@ def _maintain_table(
     delta = open_delta(lake, layer, table)
     assert delta is not None
     delta.create_checkpoint()
-    # A file a kept version reads was removed by a later commit; keeping every removal
-    # younger than that version keeps its files.
     retention = float(retain_hours)
-    if keep_version is not None and keep_version < delta.version():
-        retention = max(retention, math.ceil(_age_hours(delta, keep_version)) + 1)
-    if math.isinf(retention):
-        removed: list[str] = []
-    else:
+    if keep is not None and (own_files or keep < before) and keep < delta.version():
+        retention = max(retention, math.ceil(_age_hours(delta, keep + 1)) + 1)
+    removed: list[str] = []
+    if not math.isinf(retention):
         removed = delta.vacuum(
             retention_hours=int(retention), enforce_retention_duration=False, dry_run=False
         )
     delta.cleanup_metadata()
     return {
         "version_before": before,
-        "version_after": delta.version(),
+        "version_after": open_delta(lake, layer, table).version(),  # type: ignore[union-attr]
         "files_compacted": int(metrics.get("numFilesRemoved", 0)),
         "files_vacuumed": len(removed),
         "retention_hours": retention,
     }
 
 
+def _stamp(publication_id: str) -> str:
+    """The creation second inside `pub-20261127T030000Z-1a2b3c4d`."""
+    parts = publication_id.split("-")
+    return parts[1] if len(parts) > 2 else ""
+
+
 def _prune_serving(lake: Lake) -> list[str]:
     """Delete serving copies no publication names, made before the current one.
 
-    Newer unreferenced folders may belong to a publisher still between its copies and its
-    pointer swap, so they stay.
+    A publisher reads the pointer before writing its copies, so one whose folder is older
+    than the current publication can no longer swap the pointer: its copies are dead.
+    Folders from the same second or later may be in flight and stay.
     """
     found = read_publication(lake)
     if found is None:
         return []
     publication = found[0]
     keep = {entry.serving for entry in publication.tables.values()}
+    current = _stamp(publication.publication_id)
     removed = []
     for key in list(lake.list(SERVING_PREFIX)):
         folder = key.removeprefix(SERVING_PREFIX).split("/", 1)[0]
-        if key not in keep and folder < publication.publication_id:
+        if key not in keep and _stamp(folder) < current:
             lake.delete(key)
             removed.append(key)
     return removed
@@ -101,13 +113,14 @@ def maintain(lake: Lake, settings: Settings, *, retain_hours: int = 168) -> dict
     for layer in ("silver", "quarantine"):
         for table in SILVER_TABLES:
             keep = state.silver_versions.get(table) if state and layer == "silver" else None
-            done = _maintain_table(lake, layer, table, retain_hours, keep)
+            done = _maintain_table(lake, layer, table, retain_hours, keep, own_files=False)
             if done is not None:
                 report[f"{layer}/{table}"] = done
     gold_versions = dict(state.gold_versions) if state else {}
     for table in GOLD_TABLES:
         entry = publication[0].tables.get(table) if publication else None
-        done = _maintain_table(lake, "gold", table, retain_hours, entry.version if entry else None)
+        keep = entry.version if entry else None
+        done = _maintain_table(lake, "gold", table, retain_hours, keep, own_files=True)
         if done is None:
             continue
         report[f"gold/{table}"] = done
