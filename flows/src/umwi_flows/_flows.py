@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from time import perf_counter
 from typing import Any, cast
 
-from prefect import flow, get_run_logger
+from prefect import Flow, flow, get_run_logger
 from prefect.context import get_run_context
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -331,7 +331,7 @@ def maintain_flow(retain_hours: int = 168) -> dict[str, Any]:
     return {"run_id": run_id, "maintenance": summary}
 
 
-FLOWS = {
+FLOWS: dict[str, Flow[..., Any]] = {
     "ingest": ingest_flow,
     "build": build_flow,
     "pipeline": pipeline_flow,

@@ -1,0 +1,371 @@
+"""Deployments of the flows on an ECS work pool, one per flow and environment.
+
+The pure part (`deployment_specs`, `job_variables`, `base_job_template`) describes every
+deployment from the Pulumi stack outputs and umwi.toml; `register` turns the specs into
+Prefect deployments and registers them (building and pushing the image only when asked).
+Two pool kinds: `push` (Prefect Cloud submits ECS tasks itself; no worker runs) and
+`hybrid` (an `ecs` pool served by a Prefect worker running as an ECS service).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from umwi_core.errors import InputError
+from umwi_core.naming import resource_names
+
+from umwi_flows._config import UmwiConfig
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+ENVIRONMENTS = ("dev", "prod")
+FLOWS_MODULE = "umwi_flows._flows"
+DOCKERFILE = "flows/Dockerfile"
+CONTAINER = "umwi-flows"
+
+
+class PoolKind(StrEnum):
+    PUSH = "push"  # Prefect Cloud ECS push pool: no always-on worker
+    HYBRID = "hybrid"  # an `ecs` pool and a worker service in the cluster
+
+    @property
+    def pool_type(self) -> str:
+        return "ecs:push" if self is PoolKind.PUSH else "ecs"
+
+
+@dataclass(frozen=True)
+class StackOutputs:
+    """What the deployments need from `pulumi stack output --json` of one environment."""
+
+    env: str
+    region: str
+    lake_uri: str
+    ledger_table: str
+    cache_table: str
+    alerts_topic_arn: str
+    ecs_cluster: str
+    ecr_repository_url: str
+    work_pool_name: str
+    task_role_arn: str
+    execution_role_arn: str
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+    flows_log_group: str
+    navitia_token_secret_arn: str
+    openmeteo_api_key_secret_arn: str
+    prefect_api_key_secret_arn: str
+    assign_public_ip: bool = True
+
+    @classmethod
+    def from_json(cls, env: str, data: dict[str, Any]) -> StackOutputs:
+        """Read the outputs; the names default to `umwi_core.naming.resource_names`."""
+        if env not in ENVIRONMENTS:
+            raise InputError(f"--env {env!r}: must be one of {', '.join(ENVIRONMENTS)}")
+        names = resource_names(env, str(data.get("account_id", "unknown")))
+
+        def need(key: str) -> Any:
+            value = data.get(key)
+            if value in (None, "", []):
+                raise InputError(f"stack outputs: {key!r} is missing (pulumi stack output)")
+            return value
+
+        return cls(
+            env=env,
+            region=str(data.get("region", "eu-west-1")),
+            lake_uri=str(need("lake_uri")),
+            ledger_table=str(data.get("ledger_table", names.ledger_table)),
+            cache_table=str(data.get("cache_table", names.cache_table)),
+            alerts_topic_arn=str(need("alerts_topic_arn")),
+            ecs_cluster=str(data.get("ecs_cluster", names.ecs_cluster)),
+            ecr_repository_url=str(need("ecr_repository_url")),
+            work_pool_name=str(data.get("work_pool_name", names.work_pool)),
+            task_role_arn=str(need("task_role_arn")),
+            execution_role_arn=str(need("execution_role_arn")),
+            subnet_ids=tuple(need("subnet_ids")),
+            security_group_ids=tuple(need("security_group_ids")),
+            flows_log_group=str(data.get("flows_log_group", names.flows_log_group)),
+            navitia_token_secret_arn=str(need("navitia_token_secret_arn")),
+            openmeteo_api_key_secret_arn=str(need("openmeteo_api_key_secret_arn")),
+            prefect_api_key_secret_arn=str(need("prefect_api_key_secret_arn")),
+            assign_public_ip=bool(data.get("assign_public_ip", True)),
+        )
+
+
+#: Variables umwi adds to prefect-aws's ECS template: secrets injected by ECS itself
+#: from Secrets Manager, so they never appear in Prefect's job variables or logs.
+EXTRA_VARIABLES: dict[str, dict[str, Any]] = {
+    "navitia_token_secret_arn": {
+        "type": "string",
+        "title": "Navitia token secret ARN",
+        "description": "Secrets Manager ARN injected as UMWI_NAVITIA_TOKEN.",
+    },
+    "openmeteo_api_key_secret_arn": {
+        "type": "string",
+        "title": "Open-Meteo API key secret ARN",
+        "description": "Secrets Manager ARN injected as UMWI_OPENMETEO_API_KEY.",
+    },
+}
+
+
+def base_job_template() -> dict[str, Any]:
+    """prefect-aws's ECS job template plus the container's secrets from Secrets Manager."""
+    from prefect_aws.workers import ECSWorker
+
+    template: dict[str, Any] = copy.deepcopy(ECSWorker.get_default_base_job_template())
+    template["variables"]["properties"].update(copy.deepcopy(EXTRA_VARIABLES))
+    container = template["job_configuration"]["task_definition"]["containerDefinitions"][0]
+    container["secrets"] = [
+        {"name": "UMWI_NAVITIA_TOKEN", "valueFrom": "{{ navitia_token_secret_arn }}"},
+        {"name": "UMWI_OPENMETEO_API_KEY", "valueFrom": "{{ openmeteo_api_key_secret_arn }}"},
+    ]
+    return template
+
+
+def environment(outputs: StackOutputs) -> dict[str, str]:
+    """The `UMWI_*` settings of a flow run in the cloud (no secrets: ECS injects those)."""
+    return {
+        "UMWI_ENV": "aws",
+        "UMWI_AWS_REGION": outputs.region,
+        "UMWI_LAKE_URI": outputs.lake_uri,
+        "UMWI_LEDGER_TABLE": outputs.ledger_table,
+        "UMWI_CACHE_TABLE": outputs.cache_table,
+        "UMWI_ALERTS_TOPIC_ARN": outputs.alerts_topic_arn,
+        "UMWI_STATE_DIR": "/tmp/umwi",  # noqa: S108  scratch only: state lives in AWS
+        "UMWI_LOG_LEVEL": "INFO",
+    }
+
+
+def job_variables(
+    outputs: StackOutputs, pool: PoolKind, *, cpu: int, memory: int
+) -> dict[str, Any]:
+    """ECS job variables of one deployment (names from prefect-aws's template)."""
+    variables: dict[str, Any] = {
+        "cluster": outputs.ecs_cluster,
+        "launch_type": "FARGATE",
+        "cpu": cpu,
+        "memory": memory,
+        "container_name": CONTAINER,
+        "task_role_arn": outputs.task_role_arn,
+        "execution_role_arn": outputs.execution_role_arn,
+        "env": environment(outputs),
+        "network_configuration": {
+            "subnets": list(outputs.subnet_ids),
+            "securityGroups": list(outputs.security_group_ids),
+            "assignPublicIp": "ENABLED" if outputs.assign_public_ip else "DISABLED",
+        },
+        "configure_cloudwatch_logs": True,
+        "cloudwatch_logs_options": {
+            "awslogs-group": outputs.flows_log_group,
+            "awslogs-region": outputs.region,
+            "awslogs-stream-prefix": "flows",
+        },
+        "stream_output": False,
+        "navitia_token_secret_arn": outputs.navitia_token_secret_arn,
+        "openmeteo_api_key_secret_arn": outputs.openmeteo_api_key_secret_arn,
+        "family": f"umwi-{outputs.env}-flows",
+        "labels": {"project": "umwi", "environment": outputs.env},
+    }
+    if pool is PoolKind.HYBRID:
+        # The worker reads the Prefect API key from here to give it to the flow run.
+        variables["prefect_api_key_secret_arn"] = outputs.prefect_api_key_secret_arn
+    return variables
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """One deployment: which flow, its parameters, schedule and ECS job variables."""
+
+    flow: str  # key of umwi_flows._flows.FLOWS
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    cron: str | None = None
+    interval_s: int | None = None
+    timezone: str = "UTC"
+    active: bool = True
+    job_variables: dict[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+
+
+def deployment_specs(
+    env: str, outputs: StackOutputs, config: UmwiConfig, pool: PoolKind
+) -> list[DeploymentSpec]:
+    """Every deployment of one environment. Dev schedules start paused (no cost until
+    someone turns them on); prod schedules are active."""
+    if outputs.env != env:
+        raise InputError(f"stack outputs are for {outputs.env!r}, not {env!r}")
+    schedules = config.schedules
+    sources = config.sources.model_dump(mode="json", exclude_none=True)
+    active = env == "prod"
+    small = job_variables(outputs, pool, cpu=512, memory=1024)
+    large = job_variables(outputs, pool, cpu=1024, memory=4096)
+    tags = ("umwi", env)
+    specs: list[DeploymentSpec] = []
+    if config.sources.weather is not None and config.sources.weather.locations:
+        specs.append(
+            DeploymentSpec(
+                flow="ingest",
+                name=f"weather-hourly-{env}",
+                description="Open-Meteo weather of the last days, every hour.",
+                parameters={
+                    "sources": sources,
+                    "only": ["weather"],
+                    "lookback_days": schedules.weather_lookback_days,
+                },
+                cron=schedules.weather,
+                timezone=schedules.timezone,
+                active=active,
+                job_variables=small,
+                tags=tags,
+            )
+        )
+    realtime = [name for name in ("navitia", "gtfs_rt") if name in config.sources.names()]
+    if realtime:
+        specs.append(
+            DeploymentSpec(
+                flow="ingest",
+                name=f"realtime-poll-{env}",
+                description="Poll the real-time departure sources.",
+                parameters={"sources": sources, "only": realtime},
+                interval_s=schedules.realtime_interval_s,
+                timezone=schedules.timezone,
+                active=active,
+                job_variables=small,
+                tags=tags,
+            )
+        )
+    specs += [
+        DeploymentSpec(
+            flow="build",
+            name=f"gold-nightly-{env}",
+            description="Build gold, run the quality gate, publish on pass.",
+            parameters={"from_bronze": False},
+            cron=schedules.gold,
+            timezone=schedules.timezone,
+            active=active,
+            job_variables=large,
+            tags=tags,
+        ),
+        DeploymentSpec(
+            flow="pipeline",
+            name=f"pipeline-{env}",
+            description="Ingest a range from every source, then build (run on demand/backfill).",
+            parameters={"sources": sources, "concurrency": 2, "chunk_days": 1},
+            job_variables=large,
+            tags=tags,
+        ),
+        DeploymentSpec(
+            flow="maintain",
+            name=f"maintenance-weekly-{env}",
+            description="Compact, checkpoint and vacuum the Delta tables.",
+            parameters={"retain_hours": 168},
+            cron=schedules.maintenance,
+            timezone=schedules.timezone,
+            active=active,
+            job_variables=large,
+            tags=tags,
+        ),
+    ]
+    return specs
+
+
+def image_reference(outputs: StackOutputs, tag: str) -> str:
+    if not tag or tag == "latest":
+        # The ECR repository's tags are immutable: every build needs a new one.
+        raise InputError("--tag: give a unique image tag (e.g. the git commit), not 'latest'")
+    return f"{outputs.ecr_repository_url}:{tag}"
+
+
+def flow_image(outputs: StackOutputs, tag: str, repo_root: Path) -> Any:
+    """The flow image: built from flows/Dockerfile at the repository root, pushed to ECR."""
+    from prefect.docker import DockerImage
+
+    reference = image_reference(outputs, tag)
+    name, _, image_tag = reference.rpartition(":")
+    return DockerImage(
+        name=name,
+        tag=image_tag,
+        dockerfile=str(repo_root / DOCKERFILE),
+        path=str(repo_root),
+        platform="linux/amd64",
+        stream_progress_to=None,
+    )
+
+
+def runner_deployments(specs: list[DeploymentSpec]) -> list[Any]:
+    """Prefect deployments for the specs (the flows are imported: Prefect must be set up)."""
+    from prefect.schedules import Cron, Interval
+    from prefect.types.entrypoint import EntrypointType
+
+    from umwi_flows._flows import FLOWS
+
+    deployments = []
+    for spec in specs:
+        schedules = []
+        if spec.cron is not None:
+            schedules.append(Cron(spec.cron, timezone=spec.timezone, active=spec.active))
+        if spec.interval_s is not None:
+            schedules.append(
+                Interval(
+                    timedelta(seconds=spec.interval_s), timezone=spec.timezone, active=spec.active
+                )
+            )
+        deployments.append(
+            FLOWS[spec.flow].to_deployment(
+                name=spec.name,
+                description=spec.description,
+                parameters=spec.parameters,
+                schedules=schedules,
+                job_variables=spec.job_variables,
+                tags=list(spec.tags),
+                entrypoint_type=EntrypointType.MODULE_PATH,
+            )
+        )
+    return deployments
+
+
+def register(
+    specs: list[DeploymentSpec],
+    *,
+    work_pool_name: str,
+    image: Any,
+    build: bool,
+    push: bool,
+) -> list[UUID]:
+    """Create or update the deployments; build/push the image only when asked."""
+    from prefect import deploy
+
+    ids: list[UUID] = deploy(  # type: ignore[assignment]  # sync call of a dual function
+        *runner_deployments(specs),
+        work_pool_name=work_pool_name,
+        image=image,
+        build=build,
+        push=push,
+        print_next_steps_message=False,
+    )
+    return ids
+
+
+__all__ = [
+    "CONTAINER",
+    "DOCKERFILE",
+    "ENVIRONMENTS",
+    "EXTRA_VARIABLES",
+    "DeploymentSpec",
+    "PoolKind",
+    "StackOutputs",
+    "base_job_template",
+    "deployment_specs",
+    "environment",
+    "flow_image",
+    "image_reference",
+    "job_variables",
+    "register",
+    "runner_deployments",
+]

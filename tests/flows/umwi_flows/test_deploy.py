@@ -1,0 +1,284 @@
+"""Deployments: registered on a real `prefect server` (hybrid `ecs` pool), the push-pool
+variant checked against prefect-aws's ECS job template."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+from umwi_core.errors import InputError
+from umwi_flows import load_config
+from umwi_flows._deploy import (
+    PoolKind,
+    StackOutputs,
+    base_job_template,
+    deployment_specs,
+    flow_image,
+    image_reference,
+)
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[3]
+CONFIG = load_config(ROOT / "umwi.toml.example")
+ACCOUNT = "123456789012"
+
+
+def outputs_json(env: str) -> dict[str, Any]:
+    prefix = f"umwi-{env}"
+    secrets = f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:"
+    return {
+        "account_id": ACCOUNT,
+        "region": "eu-west-1",
+        "lake_uri": f"s3://{prefix}-lake-{ACCOUNT}/lake",
+        "alerts_topic_arn": f"arn:aws:sns:eu-west-1:{ACCOUNT}:{prefix}-alerts",
+        "ecr_repository_url": f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/{prefix}-flows",
+        "task_role_arn": f"arn:aws:iam::{ACCOUNT}:role/{prefix}-flow-task",
+        "execution_role_arn": f"arn:aws:iam::{ACCOUNT}:role/{prefix}-flow-execution",
+        "subnet_ids": ["subnet-0a", "subnet-0b"],
+        "security_group_ids": ["sg-0flows"],
+        "navitia_token_secret_arn": f"{secrets}{prefix}/navitia-token",
+        "openmeteo_api_key_secret_arn": f"{secrets}{prefix}/openmeteo-api-key",
+        "prefect_api_key_secret_arn": f"{secrets}{prefix}/prefect-api-key",
+    }
+
+
+def test_stack_outputs_fill_names_from_the_naming_module() -> None:
+    outputs = StackOutputs.from_json("dev", outputs_json("dev"))
+    assert outputs.ecs_cluster == "umwi-dev-flows"
+    assert outputs.work_pool_name == "umwi-dev-ecs"
+    assert outputs.ledger_table == "umwi-dev-ledger"
+    assert outputs.flows_log_group == "/umwi/dev/flows"
+    broken = outputs_json("dev")
+    del broken["task_role_arn"]
+    with pytest.raises(InputError, match="'task_role_arn' is missing"):
+        StackOutputs.from_json("dev", broken)
+    with pytest.raises(InputError, match="must be one of dev, prod"):
+        StackOutputs.from_json("staging", outputs_json("dev"))
+
+
+def test_image_tags_must_be_unique() -> None:
+    outputs = StackOutputs.from_json("prod", outputs_json("prod"))
+    assert image_reference(outputs, "abc123").endswith("/umwi-prod-flows:abc123")
+    with pytest.raises(InputError, match="unique image tag"):
+        image_reference(outputs, "latest")
+
+
+def test_build_and_push_steps_are_declared() -> None:
+    image = flow_image(StackOutputs.from_json("dev", outputs_json("dev")), "abc123", ROOT)
+    assert image.reference == (f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/umwi-dev-flows:abc123")
+    dockerfile = Path(image.dockerfile)
+    assert dockerfile == ROOT / "flows" / "Dockerfile"
+    text = dockerfile.read_text()
+    assert re.search(r"^FROM .*python3\.11", text, re.MULTILINE)
+    assert "uv sync --locked --no-dev" in text
+    assert "USER umwi" in text
+    # Every path the Dockerfile copies exists in the build context (the repo root).
+    for source in re.findall(r"^COPY (?!--from)(\S+)", text, re.MULTILINE):
+        assert (ROOT / source).exists(), source
+    assert image.build_kwargs["path"] == str(ROOT)
+    assert image.build_kwargs["platform"] == "linux/amd64"
+
+
+def _placeholders(value: Any) -> set[str]:
+    text = json.dumps(value)
+    return set(re.findall(r"\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}", text))
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_push_pool_job_variables_fit_the_prefect_aws_ecs_template(env: str) -> None:
+    from prefect_aws.workers import ECSWorker
+
+    default = ECSWorker.get_default_base_job_template()
+    template = base_job_template()
+    variables = template["variables"]
+    # umwi's template only adds to prefect-aws's: nothing of theirs is lost.
+    assert set(default["variables"]["properties"]) <= set(variables["properties"])
+    assert _placeholders(template["job_configuration"]) <= set(variables["properties"])
+    container = template["job_configuration"]["task_definition"]["containerDefinitions"][0]
+    assert {secret["name"] for secret in container["secrets"]} == {
+        "UMWI_NAVITIA_TOKEN",
+        "UMWI_OPENMETEO_API_KEY",
+    }
+    outputs = StackOutputs.from_json(env, outputs_json(env))
+    for spec in deployment_specs(env, outputs, CONFIG, PoolKind.PUSH):
+        assert set(spec.job_variables) <= set(variables["properties"]), spec.name
+        # The push pool needs no worker, so no worker-only key either.
+        assert "prefect_api_key_secret_arn" not in spec.job_variables
+        jsonschema.validate(spec.job_variables, variables)
+        assert not any("token" in v.lower() for v in spec.job_variables["env"].values())
+
+
+def test_every_flow_has_a_deployment_per_environment() -> None:
+    for env in ("dev", "prod"):
+        outputs = StackOutputs.from_json(env, outputs_json(env))
+        specs = deployment_specs(env, outputs, CONFIG, PoolKind.HYBRID)
+        assert {spec.flow for spec in specs} == {"ingest", "build", "pipeline", "maintain"}
+        assert all(spec.name.endswith(f"-{env}") for spec in specs)
+    with pytest.raises(InputError, match="for 'dev', not 'prod'"):
+        deployment_specs(
+            "prod", StackOutputs.from_json("dev", outputs_json("dev")), CONFIG, PoolKind.PUSH
+        )
+
+
+@pytest.fixture(scope="module")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`prefect server start` on 127.0.0.1, its home and database in a temporary folder."""
+    home = tmp_path_factory.mktemp("prefect-server")
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")} | {
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_UI_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    log = (home / "server.log").open("wb")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((home / "server.log").read_text()[-2000:])
+            time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def _load_deploy_script() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "umwi_deploy_script", ROOT / "flows" / "deploy.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_register_every_deployment_on_a_prefect_server_hybrid_pool(
+    prefect_api: str, tmp_path: Path
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    deploy_script = _load_deploy_script()
+    results: dict[str, Any] = {}
+    with temporary_settings(updates={PREFECT_API_URL: prefect_api}):
+        for env in ("dev", "prod"):
+            outputs_file = tmp_path / f"{env}.json"
+            outputs_file.write_text(json.dumps(outputs_json(env)))
+            code = deploy_script.main(
+                [
+                    "--env",
+                    env,
+                    "--outputs",
+                    str(outputs_file),
+                    "--tag",
+                    "abc123",
+                    "--pool",
+                    "hybrid",
+                    "--config",
+                    str(ROOT / "umwi.toml.example"),
+                    "--no-build",
+                    "--create-pool",
+                ]
+            )
+            assert code == 0
+        with get_client(sync_client=True) as client:
+            for env in ("dev", "prod"):
+                pool = client.read_work_pool(f"umwi-{env}-ecs")
+                assert pool.type == "ecs"
+                assert pool.base_job_template == base_job_template()
+            for deployment in client.read_deployments():
+                flow = client.read_flow(deployment.flow_id)
+                results[f"{flow.name}/{deployment.name}"] = deployment
+
+    expected = {
+        f"{flow}/{name}-{env}"
+        for env in ("dev", "prod")
+        for flow, name in (
+            ("ingest", "weather-hourly"),
+            ("ingest", "realtime-poll"),
+            ("build", "gold-nightly"),
+            ("pipeline", "pipeline"),
+            ("maintain", "maintenance-weekly"),
+        )
+    }
+    assert set(results) == expected
+
+    def schedule_of(key: str) -> tuple[Any, bool]:
+        (only,) = results[key].schedules
+        return only.schedule, only.active
+
+    for env, active in (("dev", False), ("prod", True)):
+        weather, on = schedule_of(f"ingest/weather-hourly-{env}")
+        assert (weather.cron, weather.timezone, on) == ("5 * * * *", "UTC", active)
+        poll, on = schedule_of(f"ingest/realtime-poll-{env}")
+        assert (poll.interval.total_seconds(), on) == (300, active)
+        gold, _ = schedule_of(f"build/gold-nightly-{env}")
+        assert gold.cron == "30 2 * * *"
+        weekly, _ = schedule_of(f"maintain/maintenance-weekly-{env}")
+        assert weekly.cron == "0 4 * * 0"
+        assert results[f"pipeline/pipeline-{env}"].schedules == []
+
+        weather_run = results[f"ingest/weather-hourly-{env}"]
+        assert weather_run.entrypoint == "umwi_flows._flows.ingest_flow"
+        assert weather_run.work_pool_name == f"umwi-{env}-ecs"
+        assert weather_run.parameters["only"] == ["weather"]
+        assert weather_run.parameters["lookback_days"] == 2
+        locations = weather_run.parameters["sources"]["weather"]["locations"]
+        assert [loc["location_id"] for loc in locations] == ["paris-centre", "paris-la-defense"]
+        assert results[f"ingest/realtime-poll-{env}"].parameters["only"] == ["navitia", "gtfs_rt"]
+
+        variables = weather_run.job_variables
+        assert variables["image"] == (
+            f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/umwi-{env}-flows:abc123"
+        )
+        assert variables["cluster"] == f"umwi-{env}-flows"
+        assert variables["env"]["UMWI_ENV"] == "aws"
+        assert variables["env"]["UMWI_LAKE_URI"] == f"s3://umwi-{env}-lake-{ACCOUNT}/lake"
+        assert variables["env"]["UMWI_LEDGER_TABLE"] == f"umwi-{env}-ledger"
+        assert variables["navitia_token_secret_arn"].endswith(f"umwi-{env}/navitia-token")
+        assert variables["prefect_api_key_secret_arn"].endswith(f"umwi-{env}/prefect-api-key")
+        assert variables["network_configuration"]["subnets"] == ["subnet-0a", "subnet-0b"]
+        assert results[f"build/gold-nightly-{env}"].job_variables["memory"] == 4096
