@@ -154,13 +154,12 @@ def ingest_flow(
     failures: dict[str, str] = {}
     for future in as_completed(list(futures)):
         job = futures[future]
-        state = future.state
-        if state.is_completed():
-            outcome = future.result()
-            outcomes.append(outcome)
-            _progress.report("advanced", stream=job.stream, outcome=outcome)
+        result = future.result(raise_on_failure=False)
+        if isinstance(result, IngestOutcome):
+            outcomes.append(result)
+            _progress.report("advanced", stream=job.stream, outcome=result)
             continue
-        error = future.result(raise_on_failure=False)
+        error = result
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         failures[job.stream] = reason
         _progress.report("advanced", stream=job.stream, error=reason)
