@@ -76,7 +76,7 @@ def test_a_source_failing_with_500s_is_retried_then_alerted(
     fake_api.inject(
         "/v1/", *[FakeResponse(status=500, body={"reason": "down"})] * (per_task * tries)
     )
-    with pytest.raises(IngestFailed, match="ingest of open_meteo:centre failed: .*HTTP 500"):
+    with pytest.raises(IngestFailed, match=r"ingest of open_meteo:centre failed: .*HTTP 500"):
         ingest_flow(
             sources=WEATHER, start=day.isoformat(), end=(day + timedelta(days=1)).isoformat()
         )
