@@ -1,0 +1,95 @@
+"""The whole environment: every component wired together, and the stack outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+from umwi_core.naming import resource_names
+
+from umwi_stacks._alerts import Alerts
+from umwi_stacks._api import Api
+from umwi_stacks._config import load_config
+from umwi_stacks._dashboard import Dashboard
+from umwi_stacks._lake import DataLake
+from umwi_stacks._network import Network
+from umwi_stacks._orchestration import Orchestration
+from umwi_stacks._secrets import Secrets
+from umwi_stacks._state import StateTables
+
+
+def build_stack(project_root: Path) -> dict[str, Any]:
+    """Declare every resource of the current stack and return its outputs by name."""
+    config = load_config(project_root)
+    account_id = aws.get_caller_identity().account_id
+    names = resource_names(config.env, config.name_suffix or account_id)
+
+    lake = DataLake("data-lake", names=names, config=config, account_id=account_id)
+    state = StateTables("state", names=names, config=config)
+    alerts = Alerts("alerts", names=names, config=config)
+    api = Api(
+        "api",
+        names=names,
+        config=config,
+        account_id=account_id,
+        lake_bucket=lake.bucket,
+        ledger_table=state.ledger,
+        cache_table=state.cache,
+        topic=alerts.topic,
+    )
+    # What every flow run needs in its environment (DESIGN.md §2), secrets aside.
+    settings: dict[str, pulumi.Input[str]] = {
+        "UMWI_ENV": "aws",
+        "UMWI_AWS_REGION": config.region,
+        "UMWI_LAKE_URI": names.lake_uri(),
+        "UMWI_LEDGER_TABLE": state.ledger.name,
+        "UMWI_CACHE_TABLE": state.cache.name,
+        "UMWI_ALERTS_TOPIC_ARN": alerts.topic.arn,
+    }
+    network = Network("network", prefix=names.prefix, config=config)
+    secrets = Secrets("secrets", names=names, config=config)
+    orchestration = Orchestration(
+        "orchestration",
+        names=names,
+        config=config,
+        account_id=account_id,
+        network=network,
+        secrets=secrets,
+        lake_bucket=lake.bucket,
+        ledger_table=state.ledger,
+        topic=alerts.topic,
+        flow_environment=settings,
+    )
+    dashboard = Dashboard("dashboard", names=names, config=config, log_bucket=lake.log_bucket)
+
+    return {
+        "environment": config.env,
+        "region": config.region,
+        "lakeBucket": lake.bucket.bucket,
+        "lakeUri": names.lake_uri(),
+        "accessLogBucket": lake.log_bucket.bucket,
+        "ledgerTable": state.ledger.name,
+        "cacheTable": state.cache.name,
+        "alertsTopicArn": alerts.topic.arn,
+        "apiUrl": api.url,
+        "apiFunction": api.function.name,
+        "ecsCluster": orchestration.cluster.name,
+        "ecsClusterArn": orchestration.cluster.arn,
+        "ecrRepositoryUrl": orchestration.repository.repository_url,
+        "flowsLogGroup": orchestration.log_group.name,
+        "workPool": orchestration.work_pool,
+        "secretArns": {key: secret.arn for key, secret in secrets.by_key.items()},
+        "settings": settings,
+        "dashboardUrl": dashboard.url,
+        "dashboardBucket": dashboard.bucket.bucket,
+        "dashboardDistributionId": dashboard.distribution.id,
+        "dashboardConfig": {"apiUrl": api.url},
+    }
+
+
+def main(project_root: Path) -> None:
+    """Pulumi's entry point (stacks/__main__.py)."""
+    for name, value in build_stack(project_root).items():
+        pulumi.export(name, value)

@@ -1,0 +1,69 @@
+"""Secrets Manager entries for the source tokens and the Prefect API key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+from umwi_core.naming import ResourceNames
+
+from umwi_stacks._config import StackConfig
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    key: str  # the umwi:<key> stack setting that may hold its value
+    name: str  # Secrets Manager name
+    variable: str  # the environment variable a container receives it as
+
+
+def secret_specs(names: ResourceNames) -> list[SecretSpec]:
+    return [
+        SecretSpec("navitiaToken", names.navitia_token_secret, "UMWI_NAVITIA_TOKEN"),
+        SecretSpec("openmeteoApiKey", names.openmeteo_api_key_secret, "UMWI_OPENMETEO_API_KEY"),
+        SecretSpec("prefectApiKey", names.prefect_api_key_secret, "PREFECT_API_KEY"),
+    ]
+
+
+class Secrets(pulumi.ComponentResource):
+    """One secret per spec.
+
+    A value is stored only when the stack has it as an encrypted `pulumi config set
+    --secret`; otherwise the secret starts empty and is filled out of band with
+    `aws secretsmanager put-secret-value`, so the value never passes through Pulumi.
+    """
+
+    by_key: dict[str, aws.secretsmanager.Secret]
+    specs: list[SecretSpec]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        names: ResourceNames,
+        config: StackConfig,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("umwi:stacks:Secrets", name, None, opts)
+        self.specs = secret_specs(names)
+        self.by_key = {}
+        for spec in self.specs:
+            secret = aws.secretsmanager.Secret(
+                f"secret-{spec.key}",
+                name=spec.name,
+                # Dev secrets go at once so the stack can be recreated under the same names.
+                recovery_window_in_days=30 if config.retain_data else 0,
+                tags={**config.tags, "Name": spec.name},
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=config.retain_data),
+            )
+            value = config.secret_values.get(spec.key)
+            if value is not None:
+                aws.secretsmanager.SecretVersion(
+                    f"secret-{spec.key}-value",
+                    secret_id=secret.id,
+                    secret_string=value,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            self.by_key[spec.key] = secret
+        self.register_outputs({key: secret.arn for key, secret in self.by_key.items()})
