@@ -1,15 +1,19 @@
 """umwi_connectors: the umwi data sources as a library (no Prefect, GE or Pulumi)."""
 
-# --- Open-Meteo and Navitia (web connectors) ---
+# One sorted list for every connector (web: Open-Meteo, Navitia; offline: GTFS-RT, files,
+# sample, replay); each side pins its own names in its public-API test.
 from umwi_connectors._bronze import land, read_meta
 from umwi_connectors._bronze_stage import stage_bronze_payload
+from umwi_connectors._gtfs_rt import stage_trip_updates
+from umwi_connectors._gtfs_rt_read import read_trip_updates
+from umwi_connectors._gtfs_static import GtfsStatic
 from umwi_connectors._http import RateLimiter, sync_iter
 from umwi_connectors._navitia import NavitiaClient, fetch_departures
 from umwi_connectors._openmeteo import OpenMeteoClient, fetch_weather
 from umwi_connectors._openmeteo_parse import WeatherLocation
 
 __all__: list[str] = [
-    # --- Open-Meteo and Navitia (web connectors) ---
+    "GtfsStatic",
     "NavitiaClient",
     "OpenMeteoClient",
     "RateLimiter",
@@ -18,6 +22,8 @@ __all__: list[str] = [
     "fetch_weather",
     "land",
     "read_meta",
+    "read_trip_updates",
     "stage_bronze_payload",
+    "stage_trip_updates",
     "sync_iter",
 ]
