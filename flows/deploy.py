@@ -1,10 +1,12 @@
 """Register umwi's flow deployments on an ECS work pool (see flows/README.md).
 
     uv run python flows/deploy.py --env dev --outputs outputs.json --tag "$GITHUB_SHA" \
-        [--pool push|hybrid] [--config umwi.toml] [--no-build] [--create-pool]
+        [--config umwi.toml] [--no-build] [--create-pool]
 
-`outputs.json` is `pulumi stack output --json --stack <env>`. By default the flow image is
-built from flows/Dockerfile and pushed to the stack's ECR repository first; `--no-build`
+`outputs.json` is `pulumi stack output --json --stack <env>`; its `workPool.type` chooses
+the pool: `ecs:push` (Prefect Cloud, no worker) or `ecs` (hybrid, a worker service). By
+default the flow image is built from flows/Dockerfile and pushed to the stack's ECR
+repository first; `--no-build`
 registers the deployments against an image that already exists. `PREFECT_API_URL` (and
 `PREFECT_API_KEY` for Prefect Cloud) choose the server.
 """
@@ -26,7 +28,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", required=True, choices=["dev", "prod"])
     parser.add_argument("--outputs", required=True, type=Path, help="pulumi stack output --json")
     parser.add_argument("--tag", required=True, help="Image tag, unique (the git commit).")
-    parser.add_argument("--pool", choices=["push", "hybrid"], default="push")
     parser.add_argument("--config", type=Path, default=ROOT / "umwi.toml")
     parser.add_argument("--no-build", action="store_true", help="Use an existing image.")
     parser.add_argument(
@@ -36,7 +37,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from umwi_flows import load_config
     from umwi_flows._deploy import (
-        PoolKind,
         StackOutputs,
         base_job_template,
         deployment_specs,
@@ -46,10 +46,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         outputs = StackOutputs.from_json(args.env, json.loads(args.outputs.read_text()))
-        pool = PoolKind(args.pool)
-        specs = deployment_specs(args.env, outputs, load_config(args.config), pool)
+        specs = deployment_specs(args.env, outputs, load_config(args.config))
         if args.create_pool:
-            _create_pool(outputs.work_pool_name, pool.pool_type, base_job_template())
+            _create_pool(outputs.work_pool_name, outputs.pool.pool_type, base_job_template())
         ids = register(
             specs,
             work_pool_name=outputs.work_pool_name,

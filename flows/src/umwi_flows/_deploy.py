@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from umwi_core.errors import InputError
-from umwi_core.naming import resource_names
 
 from umwi_flows._config import UmwiConfig
 
@@ -41,60 +40,62 @@ class PoolKind(StrEnum):
 
 @dataclass(frozen=True)
 class StackOutputs:
-    """What the deployments need from `pulumi stack output --json` of one environment."""
+    """What the deployments need from `pulumi stack output --json` of one environment
+    (the stack exports `workPool`, `secretArns` and `settings`; see stacks/README.md)."""
 
     env: str
     region: str
-    lake_uri: str
-    ledger_table: str
-    cache_table: str
-    alerts_topic_arn: str
-    ecs_cluster: str
-    ecr_repository_url: str
     work_pool_name: str
-    task_role_arn: str
-    execution_role_arn: str
-    subnet_ids: tuple[str, ...]
-    security_group_ids: tuple[str, ...]
-    flows_log_group: str
-    navitia_token_secret_arn: str
-    openmeteo_api_key_secret_arn: str
-    prefect_api_key_secret_arn: str
-    assign_public_ip: bool = True
+    pool: PoolKind
+    image_repository: str
+    job_variables: dict[str, Any]
+    settings: dict[str, str]
+    secret_arns: dict[str, str]
+    prefect_role_arn: str | None = None
 
     @classmethod
     def from_json(cls, env: str, data: dict[str, Any]) -> StackOutputs:
-        """Read the outputs; the names default to `umwi_core.naming.resource_names`."""
         if env not in ENVIRONMENTS:
             raise InputError(f"--env {env!r}: must be one of {', '.join(ENVIRONMENTS)}")
-        names = resource_names(env, str(data.get("account_id", "unknown")))
 
-        def need(key: str) -> Any:
-            value = data.get(key)
-            if value in (None, "", []):
-                raise InputError(f"stack outputs: {key!r} is missing (pulumi stack output)")
+        def need(where: dict[str, Any], key: str, path: str) -> Any:
+            value = where.get(key)
+            if value in (None, "", [], {}):
+                raise InputError(f"stack outputs: {path}{key!r} is missing (pulumi stack output)")
             return value
 
+        if data.get("environment", env) != env:
+            raise InputError(f"stack outputs are for {data['environment']!r}, not {env!r}")
+        pool = need(data, "workPool", "")
+        if not isinstance(pool, dict):
+            raise InputError("stack outputs: 'workPool' must be an object")
+        kind = need(pool, "type", "workPool.")
+        if kind not in ("ecs", "ecs:push"):
+            raise InputError(f"stack outputs: workPool.type {kind!r} is not ecs or ecs:push")
+        secrets = need(data, "secretArns", "")
+        for key in SECRET_KEYS:
+            need(secrets, key, "secretArns.")
+        variables = need(pool, "jobVariables", "workPool.")
+        for key in ("cluster", "task_role_arn", "execution_role_arn", "network_configuration"):
+            need(variables, key, "workPool.jobVariables.")
+        settings = need(data, "settings", "")
+        for key in ("UMWI_LAKE_URI", "UMWI_LEDGER_TABLE", "UMWI_ALERTS_TOPIC_ARN"):
+            need(settings, key, "settings.")
         return cls(
             env=env,
             region=str(data.get("region", "eu-west-1")),
-            lake_uri=str(need("lake_uri")),
-            ledger_table=str(data.get("ledger_table", names.ledger_table)),
-            cache_table=str(data.get("cache_table", names.cache_table)),
-            alerts_topic_arn=str(need("alerts_topic_arn")),
-            ecs_cluster=str(data.get("ecs_cluster", names.ecs_cluster)),
-            ecr_repository_url=str(need("ecr_repository_url")),
-            work_pool_name=str(data.get("work_pool_name", names.work_pool)),
-            task_role_arn=str(need("task_role_arn")),
-            execution_role_arn=str(need("execution_role_arn")),
-            subnet_ids=tuple(need("subnet_ids")),
-            security_group_ids=tuple(need("security_group_ids")),
-            flows_log_group=str(data.get("flows_log_group", names.flows_log_group)),
-            navitia_token_secret_arn=str(need("navitia_token_secret_arn")),
-            openmeteo_api_key_secret_arn=str(need("openmeteo_api_key_secret_arn")),
-            prefect_api_key_secret_arn=str(need("prefect_api_key_secret_arn")),
-            assign_public_ip=bool(data.get("assign_public_ip", True)),
+            work_pool_name=str(need(pool, "name", "workPool.")),
+            pool=PoolKind.PUSH if kind == "ecs:push" else PoolKind.HYBRID,
+            image_repository=str(need(pool, "imageRepository", "workPool.")),
+            job_variables=dict(variables),
+            settings={str(k): str(v) for k, v in settings.items()},
+            secret_arns={str(k): str(v) for k, v in secrets.items()},
+            prefect_role_arn=pool.get("prefectRoleArn"),
         )
+
+
+#: The stack's Secrets Manager secrets (keys of its `secretArns` output).
+SECRET_KEYS = ("navitiaToken", "openmeteoApiKey", "prefectApiKey")
 
 
 #: Variables umwi adds to prefect-aws's ECS template: secrets injected by ECS itself
@@ -130,50 +131,30 @@ def base_job_template() -> dict[str, Any]:
 def environment(outputs: StackOutputs) -> dict[str, str]:
     """The `UMWI_*` settings of a flow run in the cloud (no secrets: ECS injects those)."""
     return {
+        **outputs.settings,
         "UMWI_ENV": "aws",
-        "UMWI_AWS_REGION": outputs.region,
-        "UMWI_LAKE_URI": outputs.lake_uri,
-        "UMWI_LEDGER_TABLE": outputs.ledger_table,
-        "UMWI_CACHE_TABLE": outputs.cache_table,
-        "UMWI_ALERTS_TOPIC_ARN": outputs.alerts_topic_arn,
         "UMWI_STATE_DIR": "/tmp/umwi",  # noqa: S108  scratch only: state lives in AWS
-        "UMWI_LOG_LEVEL": "INFO",
     }
 
 
-def job_variables(
-    outputs: StackOutputs, pool: PoolKind, *, cpu: int, memory: int
-) -> dict[str, Any]:
-    """ECS job variables of one deployment (names from prefect-aws's template)."""
-    variables: dict[str, Any] = {
-        "cluster": outputs.ecs_cluster,
-        "launch_type": "FARGATE",
-        "cpu": cpu,
-        "memory": memory,
-        "container_name": CONTAINER,
-        "task_role_arn": outputs.task_role_arn,
-        "execution_role_arn": outputs.execution_role_arn,
-        "env": environment(outputs),
-        "network_configuration": {
-            "subnets": list(outputs.subnet_ids),
-            "securityGroups": list(outputs.security_group_ids),
-            "assignPublicIp": "ENABLED" if outputs.assign_public_ip else "DISABLED",
-        },
-        "configure_cloudwatch_logs": True,
-        "cloudwatch_logs_options": {
-            "awslogs-group": outputs.flows_log_group,
-            "awslogs-region": outputs.region,
-            "awslogs-stream-prefix": "flows",
-        },
-        "stream_output": False,
-        "navitia_token_secret_arn": outputs.navitia_token_secret_arn,
-        "openmeteo_api_key_secret_arn": outputs.openmeteo_api_key_secret_arn,
-        "family": f"umwi-{outputs.env}-flows",
-        "labels": {"project": "umwi", "environment": outputs.env},
-    }
-    if pool is PoolKind.HYBRID:
+def job_variables(outputs: StackOutputs, *, cpu: int, memory: int) -> dict[str, Any]:
+    """ECS job variables of one deployment: the stack's, sized, plus the secrets' ARNs."""
+    variables = copy.deepcopy(outputs.job_variables)
+    variables.update(
+        {
+            "cpu": cpu,
+            "memory": memory,
+            "container_name": CONTAINER,
+            "env": environment(outputs),
+            "stream_output": False,
+            "navitia_token_secret_arn": outputs.secret_arns["navitiaToken"],
+            "openmeteo_api_key_secret_arn": outputs.secret_arns["openmeteoApiKey"],
+            "labels": {"project": "umwi", "environment": outputs.env},
+        }
+    )
+    if outputs.pool is PoolKind.HYBRID:
         # The worker reads the Prefect API key from here to give it to the flow run.
-        variables["prefect_api_key_secret_arn"] = outputs.prefect_api_key_secret_arn
+        variables["prefect_api_key_secret_arn"] = outputs.secret_arns["prefectApiKey"]
     return variables
 
 
@@ -193,9 +174,7 @@ class DeploymentSpec:
     tags: tuple[str, ...] = ()
 
 
-def deployment_specs(
-    env: str, outputs: StackOutputs, config: UmwiConfig, pool: PoolKind
-) -> list[DeploymentSpec]:
+def deployment_specs(env: str, outputs: StackOutputs, config: UmwiConfig) -> list[DeploymentSpec]:
     """Every deployment of one environment. Dev schedules start paused (no cost until
     someone turns them on); prod schedules are active."""
     if outputs.env != env:
@@ -203,8 +182,8 @@ def deployment_specs(
     schedules = config.schedules
     sources = config.sources.model_dump(mode="json", exclude_none=True)
     active = env == "prod"
-    small = job_variables(outputs, pool, cpu=512, memory=1024)
-    large = job_variables(outputs, pool, cpu=1024, memory=4096)
+    small = job_variables(outputs, cpu=512, memory=1024)
+    large = job_variables(outputs, cpu=1024, memory=4096)
     tags = ("umwi", env)
     specs: list[DeploymentSpec] = []
     if config.sources.weather is not None and config.sources.weather.locations:
@@ -279,7 +258,7 @@ def image_reference(outputs: StackOutputs, tag: str) -> str:
     if not tag or tag == "latest":
         # The ECR repository's tags are immutable: every build needs a new one.
         raise InputError("--tag: give a unique image tag (e.g. the git commit), not 'latest'")
-    return f"{outputs.ecr_repository_url}:{tag}"
+    return f"{outputs.image_repository}:{tag}"
 
 
 def flow_image(outputs: StackOutputs, tag: str, repo_root: Path) -> Any:
@@ -357,6 +336,7 @@ __all__ = [
     "DOCKERFILE",
     "ENVIRONMENTS",
     "EXTRA_VARIABLES",
+    "SECRET_KEYS",
     "DeploymentSpec",
     "PoolKind",
     "StackOutputs",

@@ -35,37 +35,78 @@ CONFIG = load_config(ROOT / "umwi.toml.example")
 ACCOUNT = "123456789012"
 
 
-def outputs_json(env: str) -> dict[str, Any]:
+def outputs_json(env: str, pool_type: str = "ecs:push") -> dict[str, Any]:
+    """The shape of `pulumi stack output --json` (stacks/src/umwi_stacks/_program.py)."""
     prefix = f"umwi-{env}"
     secrets = f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:"
+    settings = {
+        "UMWI_ENV": "aws",
+        "UMWI_AWS_REGION": "eu-west-1",
+        "UMWI_LAKE_URI": f"s3://{prefix}-lake-{ACCOUNT}/lake",
+        "UMWI_LEDGER_TABLE": f"{prefix}-ledger",
+        "UMWI_CACHE_TABLE": f"{prefix}-api-cache",
+        "UMWI_ALERTS_TOPIC_ARN": f"arn:aws:sns:eu-west-1:{ACCOUNT}:{prefix}-alerts",
+    }
     return {
-        "account_id": ACCOUNT,
+        "environment": env,
         "region": "eu-west-1",
-        "lake_uri": f"s3://{prefix}-lake-{ACCOUNT}/lake",
-        "alerts_topic_arn": f"arn:aws:sns:eu-west-1:{ACCOUNT}:{prefix}-alerts",
-        "ecr_repository_url": f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/{prefix}-flows",
-        "task_role_arn": f"arn:aws:iam::{ACCOUNT}:role/{prefix}-flow-task",
-        "execution_role_arn": f"arn:aws:iam::{ACCOUNT}:role/{prefix}-flow-execution",
-        "subnet_ids": ["subnet-0a", "subnet-0b"],
-        "security_group_ids": ["sg-0flows"],
-        "navitia_token_secret_arn": f"{secrets}{prefix}/navitia-token",
-        "openmeteo_api_key_secret_arn": f"{secrets}{prefix}/openmeteo-api-key",
-        "prefect_api_key_secret_arn": f"{secrets}{prefix}/prefect-api-key",
+        "lakeUri": settings["UMWI_LAKE_URI"],
+        "ecsCluster": f"{prefix}-flows",
+        "settings": settings,
+        "secretArns": {
+            "navitiaToken": f"{secrets}{prefix}/navitia-token",
+            "openmeteoApiKey": f"{secrets}{prefix}/openmeteo-api-key",
+            "prefectApiKey": f"{secrets}{prefix}/prefect-api-key",
+        },
+        "workPool": {
+            "name": f"{prefix}-ecs",
+            "type": pool_type,
+            "imageRepository": f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/{prefix}-flows",
+            "jobVariables": {
+                "cluster": f"arn:aws:ecs:eu-west-1:{ACCOUNT}:cluster/{prefix}-flows",
+                "family": f"{prefix}-flows",
+                "launch_type": "FARGATE",
+                "cpu": 512,
+                "memory": 1024,
+                "task_role_arn": f"arn:aws:iam::{ACCOUNT}:role/{prefix}-flow-task",
+                "execution_role_arn": f"arn:aws:iam::{ACCOUNT}:role/{prefix}-flow-execution",
+                "vpc_id": "vpc-0abc",
+                "network_configuration": {
+                    "subnets": ["subnet-0a", "subnet-0b"],
+                    "securityGroups": ["sg-0flows"],
+                    "assignPublicIp": "ENABLED",
+                },
+                "configure_cloudwatch_logs": True,
+                "cloudwatch_logs_options": {
+                    "awslogs-group": f"/umwi/{env}/flows",
+                    "awslogs-region": "eu-west-1",
+                    "awslogs-stream-prefix": "flows",
+                },
+                "env": settings,
+            },
+            "secrets": [],
+            "prefectRoleArn": None,
+        },
     }
 
 
-def test_stack_outputs_fill_names_from_the_naming_module() -> None:
+def test_stack_outputs_are_read_and_checked() -> None:
     outputs = StackOutputs.from_json("dev", outputs_json("dev"))
-    assert outputs.ecs_cluster == "umwi-dev-flows"
+    assert outputs.pool is PoolKind.PUSH
     assert outputs.work_pool_name == "umwi-dev-ecs"
-    assert outputs.ledger_table == "umwi-dev-ledger"
-    assert outputs.flows_log_group == "/umwi/dev/flows"
+    assert StackOutputs.from_json("dev", outputs_json("dev", "ecs")).pool is PoolKind.HYBRID
     broken = outputs_json("dev")
-    del broken["task_role_arn"]
-    with pytest.raises(InputError, match="'task_role_arn' is missing"):
+    del broken["secretArns"]["navitiaToken"]
+    with pytest.raises(InputError, match=r"secretArns\.'navitiaToken' is missing"):
+        StackOutputs.from_json("dev", broken)
+    broken = outputs_json("dev")
+    del broken["workPool"]["jobVariables"]["task_role_arn"]
+    with pytest.raises(InputError, match=r"workPool\.jobVariables\.'task_role_arn' is missing"):
         StackOutputs.from_json("dev", broken)
     with pytest.raises(InputError, match="must be one of dev, prod"):
         StackOutputs.from_json("staging", outputs_json("dev"))
+    with pytest.raises(InputError, match="are for 'dev', not 'prod'"):
+        StackOutputs.from_json("prod", outputs_json("dev"))
 
 
 def test_image_tags_must_be_unique() -> None:
@@ -112,7 +153,7 @@ def test_push_pool_job_variables_fit_the_prefect_aws_ecs_template(env: str) -> N
         "UMWI_OPENMETEO_API_KEY",
     }
     outputs = StackOutputs.from_json(env, outputs_json(env))
-    for spec in deployment_specs(env, outputs, CONFIG, PoolKind.PUSH):
+    for spec in deployment_specs(env, outputs, CONFIG):
         assert set(spec.job_variables) <= set(variables["properties"]), spec.name
         # The push pool needs no worker, so no worker-only key either.
         assert "prefect_api_key_secret_arn" not in spec.job_variables
@@ -122,14 +163,10 @@ def test_push_pool_job_variables_fit_the_prefect_aws_ecs_template(env: str) -> N
 
 def test_every_flow_has_a_deployment_per_environment() -> None:
     for env in ("dev", "prod"):
-        outputs = StackOutputs.from_json(env, outputs_json(env))
-        specs = deployment_specs(env, outputs, CONFIG, PoolKind.HYBRID)
+        outputs = StackOutputs.from_json(env, outputs_json(env, "ecs"))
+        specs = deployment_specs(env, outputs, CONFIG)
         assert {spec.flow for spec in specs} == {"ingest", "build", "pipeline", "maintain"}
         assert all(spec.name.endswith(f"-{env}") for spec in specs)
-    with pytest.raises(InputError, match="for 'dev', not 'prod'"):
-        deployment_specs(
-            "prod", StackOutputs.from_json("dev", outputs_json("dev")), CONFIG, PoolKind.PUSH
-        )
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +243,7 @@ def test_register_every_deployment_on_a_prefect_server_hybrid_pool(
     with temporary_settings(updates={PREFECT_API_URL: prefect_api}):
         for env in ("dev", "prod"):
             outputs_file = tmp_path / f"{env}.json"
-            outputs_file.write_text(json.dumps(outputs_json(env)))
+            outputs_file.write_text(json.dumps(outputs_json(env, "ecs")))
             code = deploy_script.main(
                 [
                     "--env",
@@ -215,8 +252,6 @@ def test_register_every_deployment_on_a_prefect_server_hybrid_pool(
                     str(outputs_file),
                     "--tag",
                     "abc123",
-                    "--pool",
-                    "hybrid",
                     "--config",
                     str(ROOT / "umwi.toml.example"),
                     "--no-build",
@@ -274,10 +309,12 @@ def test_register_every_deployment_on_a_prefect_server_hybrid_pool(
         assert variables["image"] == (
             f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/umwi-{env}-flows:abc123"
         )
-        assert variables["cluster"] == f"umwi-{env}-flows"
+        assert variables["cluster"].endswith(f":cluster/umwi-{env}-flows")
         assert variables["env"]["UMWI_ENV"] == "aws"
         assert variables["env"]["UMWI_LAKE_URI"] == f"s3://umwi-{env}-lake-{ACCOUNT}/lake"
         assert variables["env"]["UMWI_LEDGER_TABLE"] == f"umwi-{env}-ledger"
+        assert variables["env"]["UMWI_STATE_DIR"] == "/tmp/umwi"
+        assert variables["cpu"] == 512
         assert variables["navitia_token_secret_arn"].endswith(f"umwi-{env}/navitia-token")
         assert variables["prefect_api_key_secret_arn"].endswith(f"umwi-{env}/prefect-api-key")
         assert variables["network_configuration"]["subnets"] == ["subnet-0a", "subnet-0b"]
