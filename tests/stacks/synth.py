@@ -1,10 +1,14 @@
-"""Run the Pulumi program for one stack under `pulumi.runtime.set_mocks`; print JSON.
+"""Run the Pulumi program under `pulumi.runtime.set_mocks`; print what it declared as JSON.
 
-Run as a script (`python tests/stacks/synth.py <stack> [overrides.json]`), one process
-per stack, because Pulumi's runtime settings and config are process-wide.
+Run as a script, away from the test process, because Pulumi's runtime settings, config
+and root stack are process-wide:
 
-Output: {"resources": [{type, name, parent, custom, protect, retainOnDelete, inputs,
-state}], "outputs": {...}} or {"error": "..."} when the program refuses its config.
+    python tests/stacks/synth.py '{"<key>": ["<stack>", {<config overrides>}], ...}'
+
+Variants run one after the other in that process (resetting the root stack, config and
+mocks in between), sharing the slow Pulumi imports. Output, per key:
+{"resources": [{type, name, custom, inputs, parent, protect, retainOnDelete,
+dependencies}], "outputs": {...}}, or {"error": "..."} when the program refuses its config.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 
 import pulumi
 import yaml
-from pulumi.runtime import mocks
+from pulumi.runtime import mocks, settings
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT_ID = "123456789012"
@@ -65,6 +69,17 @@ def computed_state(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any
     return state
 
 
+def plain(value: Any) -> Any:
+    """Inputs as JSON: archives become {"fileArchive": path}."""
+    if isinstance(value, pulumi.FileArchive):
+        return {"fileArchive": value.path}
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.resources: list[dict[str, Any]] = []
@@ -72,7 +87,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         state = {**args.inputs, **computed_state(args.typ, args.name, args.inputs)}
         self.resources.append(
-            {"type": args.typ, "name": args.name, "custom": bool(args.custom), "inputs": args.inputs}
+            {"type": args.typ, "name": args.name, "custom": bool(args.custom), "inputs": plain(args.inputs)}
         )
         return f"{args.name}-id", state
 
@@ -118,6 +133,8 @@ def stack_config(stack: str, overrides: dict[str, Any]) -> dict[str, str]:
 def synthesize(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:
     from umwi_stacks import StackConfigError, build_stack
 
+    # A fresh root stack, config and monitor per variant.
+    settings.ROOT.set(None)
     pulumi.runtime.set_all_config(stack_config(stack, overrides))
     recorder = RecordingMocks()
     monitor = RecordingMonitor(recorder)
@@ -139,5 +156,6 @@ def synthesize(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    overrides = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
-    json.dump(synthesize(sys.argv[1], overrides), sys.stdout, default=str)
+    requested: dict[str, list[Any]] = json.loads(sys.argv[1])
+    report = {key: synthesize(stack, overrides) for key, (stack, overrides) in requested.items()}
+    json.dump(report, sys.stdout, default=str)

@@ -1,0 +1,95 @@
+"""Synthesize each stack once per test session, in one subprocess (see synth.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.stacks.stack import Stack
+
+SYNTH = Path(__file__).with_name("synth.py")
+PREFECT_API_URL = "https://api.prefect.cloud/api/accounts/a1/workspaces/w1"
+PREFECT_PRINCIPAL = "arn:aws:iam::210987654321:root"
+EXTERNAL_ID = "umwi-prod-external-id-42"
+NAVITIA_TOKEN = "navitia-token-value-7f3e"  # a stack secret that must not leak to outputs
+
+
+def variants(bundle: Path) -> dict[str, tuple[str, dict[str, Any]]]:
+    common = {"umwi:apiBundle": str(bundle)}
+    return {
+        "dev": ("dev", {**common, "umwi:prefectApiUrl": PREFECT_API_URL}),
+        "prod": (
+            "prod",
+            {
+                **common,
+                "umwi:prefectTrustedPrincipal": PREFECT_PRINCIPAL,
+                "umwi:prefectExternalId": EXTERNAL_ID,
+                "umwi:corsOrigins": ["https://dashboard.example.org"],
+                "umwi:alertEmails": ["ops@example.org", "data@example.org"],
+                "umwi:navitiaToken": NAVITIA_TOKEN,
+            },
+        ),
+        # dev with the optional private subnets + NAT gateway, and the push pool
+        "dev-private": (
+            "dev",
+            {
+                **common,
+                "umwi:privateNetworking": "true",
+                "umwi:prefectMode": "push",
+                "umwi:prefectTrustedPrincipal": PREFECT_PRINCIPAL,
+                "umwi:prefectExternalId": EXTERNAL_ID,
+            },
+        ),
+    }
+
+
+@pytest.fixture(scope="session")
+def lambda_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    bundle = tmp_path_factory.mktemp("bundle") / "lambda.zip"
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr("umwi_api/lambda_handler.py", "def handler(event, context): ...\n")
+    return bundle
+
+
+@pytest.fixture(scope="session")
+def stacks(lambda_bundle: Path) -> Iterator[dict[str, Stack]]:
+    process = subprocess.run(
+        [sys.executable, str(SYNTH), json.dumps(variants(lambda_bundle))],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert process.returncode == 0, f"synth failed\n{process.stderr[-4000:]}"
+    result: dict[str, Stack] = {}
+    for key, document in json.loads(process.stdout).items():
+        assert "error" not in document, f"{key}: {document.get('error')}"
+        result[key] = Stack(key, document["resources"], document["outputs"])
+    yield result
+
+
+@pytest.fixture(scope="session")
+def dev(stacks: dict[str, Stack]) -> Stack:
+    return stacks["dev"]
+
+
+@pytest.fixture(scope="session")
+def prod(stacks: dict[str, Stack]) -> Stack:
+    return stacks["prod"]
+
+
+@pytest.fixture(scope="session")
+def dev_private(stacks: dict[str, Stack]) -> Stack:
+    return stacks["dev-private"]
+
+
+@pytest.fixture(params=["dev", "prod", "dev-private"])
+def each_stack(request: pytest.FixtureRequest, stacks: dict[str, Stack]) -> Stack:
+    return stacks[request.param]
