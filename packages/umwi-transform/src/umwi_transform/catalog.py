@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import duckdb
 from deltalake import DeltaTable
+from deltalake.exceptions import TableNotFoundError
 from umwi_core.contracts import SILVER_TABLES
 from umwi_core.lake import Lake
 from umwi_core.publication import GOLD_TABLES, read_publication
@@ -21,10 +22,12 @@ def table_key(layer: str, table: str) -> str:
 def open_delta(lake: Lake, layer: str, table: str, version: int | None = None) -> DeltaTable | None:
     """The Delta table at `<lake>/<layer>/<table>` (at `version`), or None if absent."""
     uri = lake.uri(table_key(layer, table))
-    options = lake.storage_options()
-    if not DeltaTable.is_deltatable(uri, storage_options=options):
+    # Not `DeltaTable.is_deltatable`: it holds the GIL during its request, which
+    # deadlocks against an S3 endpoint served from the same process (moto in tests).
+    try:
+        return DeltaTable(uri, version=version, storage_options=lake.storage_options())
+    except TableNotFoundError:
         return None
-    return DeltaTable(uri, version=version, storage_options=options)
 
 
 def register_lake_views(connection: duckdb.DuckDBPyConnection, lake: Lake) -> list[str]:
