@@ -98,3 +98,30 @@ def test_bad_options_are_one_line_errors(
     code = run_cli(monkeypatch, "ingest", "file", "--departures", "missing.csv")
     assert code == 1
     assert "--departures: no such file" in capsys.readouterr().err
+
+
+def test_ingest_gtfs_rt_files_once(
+    fast_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import FIXTURES
+
+    auckland = FIXTURES / "gtfs" / "auckland"
+    snapshots = sorted((auckland / "realtime").glob("*.pb"))[:2]
+    args = ["ingest", "gtfs-rt", "--network", "auckland", "--static", str(auckland / "gtfs.zip")]
+    for snapshot in snapshots:
+        args += ["--trip-updates", str(snapshot)]
+    code = run_cli(monkeypatch, *args)
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "gtfs_rt:auckland" in out.out
+    lake = make_lake(fast_settings)
+    from umwi_transform import read_quarantine, read_silver
+
+    departures = read_silver(lake, "departures")
+    assert departures.num_rows > 0
+    assert set(departures.column("network").to_pylist()) == {"auckland"}
+    assert read_quarantine(lake, "departures").num_rows > 0  # unknown trips, with reasons
+    # The same snapshot files are the same window: a re-run skips them.
+    assert run_cli(monkeypatch, *args) == 0
+    assert "skipped" in capsys.readouterr().out
+    assert read_silver(lake, "departures").num_rows == departures.num_rows
