@@ -252,3 +252,25 @@ def test_dashboard_served_on_the_same_origin(client: TestClient) -> None:
     assert page.status_code == 200
     assert "<canvas" in page.text
     assert client.get("/config.json").json()["apiUrl"] == ""
+
+
+def test_repeated_requests_follow_a_republish(client: TestClient, lake: Lake) -> None:
+    params = {"line_id": "*", "period": "all"}
+    first = [client.get("/kpi/weather-impact", params=params) for _ in range(3)]
+    assert len({response.content for response in first}) == 1
+    write_sample_gold(lake, publication_id="pub-20240410T000000Z-third", seed=13)
+    after = client.get("/kpi/weather-impact", params=params)
+    assert after.headers["ETag"] == '"pub-20240410T000000Z-third"'
+    assert after.content != first[0].content
+    assert after.headers["X-Total-Count"] == str(len(after.json()))
+
+
+def test_repeated_requests_keep_their_encoding(client: TestClient) -> None:
+    params = {"limit": 300}
+    for encoding in ("gzip", "identity", "gzip", "identity"):
+        response = client.get("/kpi/hourly", params=params, headers={"Accept-Encoding": encoding})
+        assert response.status_code == 200
+        assert response.headers.get("Content-Encoding") == (
+            None if encoding == "identity" else "gzip"
+        )
+        assert len(response.json()) == 300

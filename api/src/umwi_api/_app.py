@@ -7,7 +7,7 @@ lives in `queries`, which `umwi kpi` shares.
 # No `from __future__ import annotations`: FastAPI must evaluate the annotations of the
 # endpoints defined inside `create_app`, which name local dependencies.
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,10 +18,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from umwi_core.contracts import CORRELATION_VARIABLES, Y_KINDS
 from umwi_core.errors import LakeError
 from umwi_core.settings import Settings
 
+from umwi_api._fastpath import ResponseCache
 from umwi_api._models import ROW_MODELS, ErrorBody, Freshness, Health, LineRow
 from umwi_api.queries import (
     KPI_TABLES,
@@ -116,13 +118,13 @@ def _time(value: str | None, parameter: str) -> Any:
     return None if value is None else parse_time(value, parameter)
 
 
-def impact_filters(
+async def impact_filters(
     network: Network = None, line_id: LineId = None, period: Period = None
 ) -> KpiFilters:
     return KpiFilters(network=network, line_id=line_id, period=period)
 
 
-def hourly_filters(
+async def hourly_filters(
     network: Network = None, line_id: LineId = None, start: Start = None, end: End = None
 ) -> KpiFilters:
     return KpiFilters(
@@ -133,7 +135,7 @@ def hourly_filters(
     )
 
 
-def correlation_filters(
+async def correlation_filters(
     network: Network = None,
     line_id: LineId = None,
     period: Period = None,
@@ -214,6 +216,9 @@ def create_app(
         redoc_url=None,
     )
     _install_error_handlers(app)
+    kpi_paths = frozenset(f"/kpi/{name}" for name in KPI_TABLES) | {"/correlation"}
+    # Added first, so it sits innermost: gzip and CORS still apply to what it answers.
+    app.add_middleware(ResponseCache, reader=gold, paths=kpi_paths)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     if settings.api_cors_origins:
         app.add_middleware(
@@ -225,7 +230,7 @@ def create_app(
             max_age=600,
         )
 
-    def paging(
+    async def paging(
         limit: Annotated[
             int,
             Query(
@@ -252,28 +257,50 @@ def create_app(
     }
 
     def kpi_response(
-        request: Request, kpi: str, filters: KpiFilters, page: tuple[int, int]
-    ) -> Response:
+        request: Request,
+        kpi: str,
+        filters: KpiFilters,
+        page: tuple[int, int],
+        cache_only: bool = False,
+    ) -> Response | None:
         etag = f'"{gold.publication().publication_id}"'
         headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}"}
         if _etag_matches(request, etag):
             return Response(status_code=304, headers=headers)
-        result = gold.page(kpi, filters, limit=page[0], offset=page[1])
+        if cache_only:
+            result = gold.cached(kpi, filters, limit=page[0], offset=page[1])
+            if result is None:
+                return None
+        else:
+            result = gold.page(kpi, filters, limit=page[0], offset=page[1])
         headers["ETag"] = f'"{result.publication_id}"'
         headers[TOTAL_HEADER] = str(result.total)
         return Response(content=result.body, media_type="application/json", headers=headers)
 
+    async def answer(
+        request: Request, kpi: str, filters: KpiFilters, page: tuple[int, int]
+    ) -> Response:
+        # A local cache hit is answered on the event loop; anything that may block (DuckDB,
+        # S3, DynamoDB) runs in the thread pool.
+        if gold.nonblocking:
+            found = kpi_response(request, kpi, filters, page, cache_only=True)
+            if found is not None:
+                return found
+        response = await run_in_threadpool(kpi_response, request, kpi, filters, page)
+        assert response is not None
+        return response
+
     def route(
-        path: str, kpi: str, dependency: Callable[..., KpiFilters], summary: str
-    ) -> Callable[..., Response]:
+        path: str, kpi: str, dependency: Callable[..., Awaitable[KpiFilters]], summary: str
+    ) -> Callable[..., Awaitable[Response]]:
         model = ROW_MODELS[KPI_TABLES[kpi]]
 
-        def endpoint(
+        async def endpoint(
             request: Request,
             filters: Annotated[KpiFilters, Depends(dependency)],
             page: Paging,
         ) -> Response:
-            return kpi_response(request, kpi, filters, page)
+            return await answer(request, kpi, filters, page)
 
         endpoint.__name__ = "get_" + kpi.replace("-", "_")
         app.get(

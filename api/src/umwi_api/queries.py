@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 import threading
 import time
@@ -21,10 +22,10 @@ from typing import Any
 from umwi_core.contracts import CORRELATION_LAGS_H, CORRELATION_VARIABLES, GOLD_COLUMNS, Y_KINDS
 from umwi_core.errors import UmwiError
 from umwi_core.lake import Lake, make_lake
-from umwi_core.publication import Publication, read_publication
+from umwi_core.publication import PUBLISHED_KEY, Publication, read_publication
 from umwi_core.settings import Environment, Settings
 
-from umwi_api._cache import ResultCache, make_cache
+from umwi_api._cache import MemoryCache, ResultCache, make_cache
 from umwi_api._store import ServingStore
 
 #: `umwi kpi <name>` and `/kpi/<name>` → gold table.
@@ -176,14 +177,30 @@ class GoldReader:
         if pointer_ttl_s is None:
             pointer_ttl_s = 5.0 if settings.env is Environment.AWS else 0.0
         self._pointer_ttl_s = pointer_ttl_s
-        self._pointer: tuple[float, Publication] | None = None
+        self._pointer: tuple[float, Publication, tuple[int, int, int] | None] | None = None
         self._lock = threading.Lock()
+        path_of = getattr(self.lake, "path", None)
+        self._pointer_path: str | None = str(path_of(PUBLISHED_KEY)) if callable(path_of) else None
+
+    def _pointer_signature(self) -> tuple[int, int, int] | None:
+        """For a folder lake, the pointer file's (inode, size, mtime): the publisher replaces
+        it by rename, so any republish changes the signature and a stat replaces a read."""
+        if self._pointer_path is None:
+            return None
+        try:
+            info = os.stat(self._pointer_path)
+        except FileNotFoundError:
+            return None
+        return info.st_ino, info.st_size, info.st_mtime_ns
 
     def publication(self) -> Publication:
         now = time.monotonic()
+        signature = self._pointer_signature()
         cached = self._pointer
-        if cached is not None and now - cached[0] < self._pointer_ttl_s:
-            return cached[1]
+        if cached is not None:
+            fresh = now - cached[0] < self._pointer_ttl_s
+            if fresh or (signature is not None and signature == cached[2]):
+                return cached[1]
         found = read_publication(self.lake)
         if found is None:
             raise NotPublishedError(
@@ -191,13 +208,17 @@ class GoldReader:
             )
         publication = found[0]
         with self._lock:
-            self._pointer = (now, publication)
+            self._pointer = (now, publication, signature)
         return publication
 
-    def page(
-        self, kpi: str, filters: KpiFilters, *, limit: int | None = None, offset: int = 0
-    ) -> Page:
-        """Rows of the KPI table `kpi` (a `KPI_TABLES` key or a gold table name)."""
+    @property
+    def nonblocking(self) -> bool:
+        """Whether the pointer and cache lookups are local (cheap enough for an event loop)."""
+        return self.settings.env is Environment.LOCAL and isinstance(self.cache, MemoryCache)
+
+    def _prepare(
+        self, kpi: str, filters: KpiFilters, limit: int | None, offset: int
+    ) -> tuple[str, int, Publication, str]:
         table = KPI_TABLES.get(kpi, kpi)
         if table not in GOLD_COLUMNS:
             raise QueryError("kpi", f"unknown table {kpi!r} (use {', '.join(KPI_TABLES)})")
@@ -209,6 +230,21 @@ class GoldReader:
         filters.check(table)
         publication = self.publication()
         key = self._cache_key(publication.publication_id, table, filters, limit, offset)
+        return table, limit, publication, key
+
+    def cached(
+        self, kpi: str, filters: KpiFilters, *, limit: int | None = None, offset: int = 0
+    ) -> Page | None:
+        """The page if the cache holds it (validating the filters either way), else None."""
+        _, _, publication, key = self._prepare(kpi, filters, limit, offset)
+        hit = self.cache.get(key)
+        return None if hit is None else Page(hit[0], hit[1], publication.publication_id)
+
+    def page(
+        self, kpi: str, filters: KpiFilters, *, limit: int | None = None, offset: int = 0
+    ) -> Page:
+        """Rows of the KPI table `kpi` (a `KPI_TABLES` key or a gold table name)."""
+        table, limit, publication, key = self._prepare(kpi, filters, limit, offset)
         hit = self.cache.get(key)
         if hit is not None:
             return Page(hit[0], hit[1], publication.publication_id)
