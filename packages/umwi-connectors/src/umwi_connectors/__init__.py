@@ -4,6 +4,7 @@
 # sample, replay); each side pins its own names in its public-API test.
 from umwi_connectors._bronze import land, read_meta
 from umwi_connectors._bronze_stage import stage_bronze_payload
+from umwi_connectors._files import read_departures_file, read_weather_file
 from umwi_connectors._gtfs_rt import stage_trip_updates
 from umwi_connectors._gtfs_rt_read import read_trip_updates
 from umwi_connectors._gtfs_static import GtfsStatic
@@ -21,8 +22,10 @@ __all__: list[str] = [
     "fetch_departures",
     "fetch_weather",
     "land",
+    "read_departures_file",
     "read_meta",
     "read_trip_updates",
+    "read_weather_file",
     "stage_bronze_payload",
     "stage_trip_updates",
     "sync_iter",
