@@ -11,6 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from umwi_flows._config import UmwiConfig, load_config, parse_config
+from umwi_flows._deploy import (
+    DeploymentSpec,
+    PoolKind,
+    StackOutputs,
+    base_job_template,
+    deployment_specs,
+)
 from umwi_flows._ingest import IngestOutcome, ingest_job
 from umwi_flows._prefect_env import prepare_prefect
 from umwi_flows._sources import (
@@ -37,6 +44,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "GateFailed",
     "IngestFailed",
+    "base_job_template",
     "build_flow",
     "ingest_flow",
     "maintain_flow",
@@ -54,19 +62,24 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Claims",
+    "DeploymentSpec",
     "FileJob",
     "GateFailed",
     "GtfsRtJob",
     "IngestFailed",
     "IngestOutcome",
     "NavitiaJob",
+    "PoolKind",
     "SampleJob",
     "SourceJob",
+    "StackOutputs",
     "UmwiConfig",
     "WeatherJob",
+    "base_job_template",
     "build_flow",
     "claim",
     "day_windows",
+    "deployment_specs",
     "ingest_flow",
     "ingest_job",
     "jobs_from_config",
