@@ -1,6 +1,6 @@
 """Loopback load benchmark of the KPI API (a script, not a test).
 
-    uv run python bench/api_load.py [--duration 30] [--concurrency 8] [--sample]
+    uv run python bench/api_load.py [--duration 30] [--concurrency 4] [--sample]
 
 Starts `umwi serve` on a free 127.0.0.1 port in its own process, then drives it from this
 process with keep-alive connections for `--duration` seconds in all, split evenly between
@@ -119,7 +119,7 @@ async def _drive(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=30.0, help="Seconds in all.")
-    parser.add_argument("--concurrency", type=int, default=8, help="Concurrent connections.")
+    parser.add_argument("--concurrency", type=int, default=4, help="Concurrent connections.")
     parser.add_argument("--sample", action="store_true", help="Serve the sample gold.")
     args = parser.parse_args(argv)
 
