@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 from umwi_core.lake import Lake, make_lake
 from umwi_core.publication import GOLD_TABLES
 from umwi_core.settings import Settings, load_settings
@@ -95,6 +96,7 @@ def test_build_without_new_input_is_a_no_op(lake: Lake, settings: Settings) -> N
     assert not any(c.changed for c in build_gold(lake, settings, "b3").values())
 
 
+@pytest.mark.slow
 def test_new_day_rebuilds_only_its_rows(lake: Lake, settings: Settings, tmp_path: Path) -> None:
     commit_batch(weather_batch(_weather(range(3))), lake, settings, "r1")
     commit_batch(departures_batch(_day(0) + _day(1)), lake, settings, "r1")
@@ -124,6 +126,7 @@ def test_new_day_rebuilds_only_its_rows(lake: Lake, settings: Settings, tmp_path
     _assert_same_gold(lake, other)
 
 
+@pytest.mark.slow
 def test_changed_weather_hour_updates_its_rows(
     lake: Lake, settings: Settings, tmp_path: Path
 ) -> None:
@@ -142,6 +145,7 @@ def test_changed_weather_hour_updates_its_rows(
     _assert_same_gold(lake, other)
 
 
+@pytest.mark.slow
 def test_new_location_or_settings_rebuild_everything(
     lake: Lake, settings: Settings, tmp_path: Path
 ) -> None:

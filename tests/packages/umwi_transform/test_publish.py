@@ -59,6 +59,7 @@ def test_unchanged_tables_keep_their_serving_copy(lake: Lake, settings: Settings
     assert second.tables == first.tables
 
 
+@pytest.mark.slow
 def test_a_failed_copy_leaves_the_publication_unchanged(
     lake: Lake, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
