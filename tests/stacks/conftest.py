@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +49,13 @@ def variants(bundle: Path) -> dict[str, tuple[str, dict[str, Any]]]:
     }
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Synthesizing the stacks takes several seconds (once per session).
+    for item in items:
+        if "stacks" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def lambda_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     bundle = tmp_path_factory.mktemp("bundle") / "lambda.zip"
@@ -59,7 +65,7 @@ def lambda_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def stacks(lambda_bundle: Path) -> Iterator[dict[str, Stack]]:
+def stacks(lambda_bundle: Path) -> dict[str, Stack]:
     process = subprocess.run(
         [sys.executable, str(SYNTH), json.dumps(variants(lambda_bundle))],
         capture_output=True,
@@ -72,7 +78,7 @@ def stacks(lambda_bundle: Path) -> Iterator[dict[str, Stack]]:
     for key, document in json.loads(process.stdout).items():
         assert "error" not in document, f"{key}: {document.get('error')}"
         result[key] = Stack(key, document["resources"], document["outputs"])
-    yield result
+    return result
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
+import yaml  # type: ignore[import-untyped]
 from pulumi.runtime import mocks, settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,10 +84,17 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.resources: list[dict[str, Any]] = []
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
         state = {**args.inputs, **computed_state(args.typ, args.name, args.inputs)}
         self.resources.append(
-            {"type": args.typ, "name": args.name, "custom": bool(args.custom), "inputs": plain(args.inputs)}
+            {
+                "type": args.typ,
+                "name": args.name,
+                "custom": bool(args.custom),
+                "inputs": plain(args.inputs),
+            }
         )
         return f"{args.name}-id", state
 
@@ -109,14 +116,14 @@ class RecordingMonitor(mocks.MockMonitor):
         super().__init__(recorder)
         self.options: dict[tuple[str, str], dict[str, Any]] = {}
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+    def RegisterResource(self, request: Any) -> Any:
         self.options[(request.type, request.name)] = {
             "parent": request.parent,
             "protect": bool(request.protect),
             "retainOnDelete": bool(request.retainOnDelete),
             "dependencies": list(request.dependencies),
         }
-        return super().RegisterResource(request)
+        return super().RegisterResource(request)  # type: ignore[no-untyped-call]
 
 
 def stack_config(stack: str, overrides: dict[str, Any]) -> dict[str, str]:
@@ -141,7 +148,7 @@ def synthesize(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:
     pulumi.runtime.set_mocks(recorder, project="umwi", stack=stack, preview=False, monitor=monitor)
     result: dict[str, Any] = {}
 
-    @pulumi.runtime.test
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def program() -> pulumi.Output[Any]:
         outputs = build_stack(ROOT)
         return pulumi.Output.from_input(outputs).apply(lambda value: result.update(value))

@@ -98,6 +98,7 @@ def test_cors_allow_list_comes_from_config(dev: Stack, prod: Stack) -> None:
     assert prod_cors["allowOrigins"] == ["https://dashboard.example.org"]
     for stack in (dev, prod):
         variables = stack.inputs("lambda/function:Function", "api")["environment"]["variables"]
-        assert variables["UMWI_API_CORS_ORIGINS"].split(",") == stack.inputs(
-            "apigatewayv2/api:Api", "http-api"
-        )["corsConfiguration"]["allowOrigins"]
+        assert (
+            variables["UMWI_API_CORS_ORIGINS"].split(",")
+            == stack.inputs("apigatewayv2/api:Api", "http-api")["corsConfiguration"]["allowOrigins"]
+        )

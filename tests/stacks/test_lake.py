@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from umwi_core.naming import resource_names
 
@@ -29,9 +30,9 @@ def test_every_bucket_is_versioned_encrypted_private_and_owner_enforced(
     for bucket, algorithm in BUCKETS.items():
         versioning = each_stack.for_bucket("s3/bucketVersioning:BucketVersioning", bucket)
         assert versioning["versioningConfiguration"]["status"] == "Enabled", bucket
-        encryption = each_stack.for_bucket(
-            "BucketServerSideEncryptionConfiguration", bucket
-        )["rules"]
+        encryption = each_stack.for_bucket("BucketServerSideEncryptionConfiguration", bucket)[
+            "rules"
+        ]
         assert [r["applyServerSideEncryptionByDefault"]["sseAlgorithm"] for r in encryption] == [
             algorithm
         ], bucket
@@ -70,7 +71,9 @@ def test_lake_and_dashboard_log_access_to_the_log_bucket(each_stack: Stack) -> N
 def test_only_the_s3_logging_service_of_this_account_writes_access_logs(
     each_stack: Stack,
 ) -> None:
-    policy = json.loads(each_stack.for_bucket("s3/bucketPolicy:BucketPolicy", "access-logs")["policy"])
+    policy = json.loads(
+        each_stack.for_bucket("s3/bucketPolicy:BucketPolicy", "access-logs")["policy"]
+    )
     (grant,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
     assert grant["Principal"] == {"Service": "logging.s3.amazonaws.com"}
     assert grant["Action"] == ["s3:PutObject"]
@@ -84,7 +87,7 @@ def test_lake_policy_grants_nobody_anything(each_stack: Stack) -> None:
 
 
 def test_bronze_is_tiered_and_old_versions_expire(dev: Stack, prod: Stack) -> None:
-    def rules(stack: Stack) -> dict[str, dict[str, object]]:
+    def rules(stack: Stack) -> dict[str, dict[str, Any]]:
         lifecycle = stack.for_bucket("BucketLifecycleConfiguration", "lake")
         return {rule["id"]: rule for rule in lifecycle["rules"]}
 
@@ -100,6 +103,4 @@ def test_bronze_is_tiered_and_old_versions_expire(dev: Stack, prod: Stack) -> No
     assert {"days": 180, "storageClass": "GLACIER_IR"} in rules(prod)["bronze-tiering"][
         "transitions"
     ]
-    assert rules(dev)["noncurrent-versions"]["noncurrentVersionExpiration"] == {
-        "noncurrentDays": 7
-    }
+    assert rules(dev)["noncurrent-versions"]["noncurrentVersionExpiration"] == {"noncurrentDays": 7}

@@ -15,9 +15,7 @@ def test_default_has_public_subnets_and_no_nat(dev: Stack, prod: Stack) -> None:
         for subnet in subnets:
             assert subnet["inputs"]["mapPublicIpOnLaunch"] is False
         (routes,) = stack.all("ec2/routeTable:RouteTable")
-        assert routes["inputs"]["routes"] == [
-            {"cidrBlock": "0.0.0.0/0", "gatewayId": "igw-id"}
-        ]
+        assert routes["inputs"]["routes"] == [{"cidrBlock": "0.0.0.0/0", "gatewayId": "igw-id"}]
         network = stack.outputs["workPool"]["jobVariables"]["network_configuration"]
         assert network["assignPublicIp"] == "ENABLED"
         assert network["subnets"] == ["public-0-id", "public-1-id"]
