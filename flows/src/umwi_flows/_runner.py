@@ -20,8 +20,9 @@ from umwi_flows._prefect_env import prepare_prefect
 def load_flows(settings: Settings, *, verbose: bool = False) -> ModuleType:
     """Import the flows with Prefect's home in the state folder (slow: Prefect loads)."""
     if not verbose:
-        # Flow and task logs still reach the Prefect server; the terminal shows progress.
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        # Logs still reach the Prefect server (API handler); the terminal shows progress
+        # bars, result tables and one line on failure instead of Prefect's tracebacks.
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     prepare_prefect(settings)
     from umwi_flows import _flows
 
