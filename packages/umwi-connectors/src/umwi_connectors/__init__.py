@@ -12,21 +12,31 @@ from umwi_connectors._http import RateLimiter, sync_iter
 from umwi_connectors._navitia import NavitiaClient, fetch_departures
 from umwi_connectors._openmeteo import OpenMeteoClient, fetch_weather
 from umwi_connectors._openmeteo_parse import WeatherLocation
+from umwi_connectors._replay import replay_bronze
+from umwi_connectors._sample import generate_sample, sample_tables, write_sample_files
+from umwi_connectors._sample_city import SAMPLE_EFFECT, SAMPLE_NETWORK, WeatherEffect
 
 __all__: list[str] = [
+    "SAMPLE_EFFECT",
+    "SAMPLE_NETWORK",
     "GtfsStatic",
     "NavitiaClient",
     "OpenMeteoClient",
     "RateLimiter",
+    "WeatherEffect",
     "WeatherLocation",
     "fetch_departures",
     "fetch_weather",
+    "generate_sample",
     "land",
     "read_departures_file",
     "read_meta",
     "read_trip_updates",
     "read_weather_file",
+    "replay_bronze",
+    "sample_tables",
     "stage_bronze_payload",
     "stage_trip_updates",
     "sync_iter",
+    "write_sample_files",
 ]
