@@ -6,6 +6,31 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+# Every output the program exports (stacks/README.md documents each).
+OUTPUTS = {
+    "environment",
+    "region",
+    "lakeBucket",
+    "lakeUri",
+    "accessLogBucket",
+    "ledgerTable",
+    "cacheTable",
+    "alertsTopicArn",
+    "apiUrl",
+    "apiFunction",
+    "ecsCluster",
+    "ecsClusterArn",
+    "ecrRepositoryUrl",
+    "flowsLogGroup",
+    "workPool",
+    "secretArns",
+    "settings",
+    "dashboardUrl",
+    "dashboardBucket",
+    "dashboardDistributionId",
+    "dashboardConfig",
+}
+
 
 @dataclass
 class Stack:

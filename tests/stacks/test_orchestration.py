@@ -129,3 +129,13 @@ def test_worker_mode_runs_one_prefect_worker_and_no_push_role(dev: Stack) -> Non
         {"name": "PREFECT_API_KEY", "valueFrom": dev.outputs["secretArns"]["prefectApiKey"]}
     ]
     assert container["logConfiguration"]["options"]["awslogs-group"] == "/umwi/dev/flows"
+
+
+def test_flow_deployments_accept_the_stack_outputs(each_stack: Stack) -> None:
+    from umwi_flows import StackOutputs
+
+    outputs = StackOutputs.from_json(each_stack.env, each_stack.outputs)
+    assert outputs.work_pool_name == each_stack.outputs["workPool"]["name"]
+    assert outputs.image_repository == each_stack.outputs["ecrRepositoryUrl"]
+    assert outputs.settings == each_stack.outputs["settings"]
+    assert outputs.secret_arns == each_stack.outputs["secretArns"]

@@ -8,32 +8,9 @@ import re
 
 from umwi_core.naming import resource_names
 
-from tests.stacks.stack import Stack
+from tests.stacks.stack import OUTPUTS, Stack
 from tests.stacks.synth import ACCOUNT_ID, REGION
 
-OUTPUTS = {
-    "environment",
-    "region",
-    "lakeBucket",
-    "lakeUri",
-    "accessLogBucket",
-    "ledgerTable",
-    "cacheTable",
-    "alertsTopicArn",
-    "apiUrl",
-    "apiFunction",
-    "ecsCluster",
-    "ecsClusterArn",
-    "ecrRepositoryUrl",
-    "flowsLogGroup",
-    "workPool",
-    "secretArns",
-    "settings",
-    "dashboardUrl",
-    "dashboardBucket",
-    "dashboardDistributionId",
-    "dashboardConfig",
-}
 DATA_HOLDING = {
     "aws:s3/bucket:Bucket",
     "aws:dynamodb/table:Table",
