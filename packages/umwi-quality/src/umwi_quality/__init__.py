@@ -1,3 +1,25 @@
-"""umwi_quality."""
+"""umwi-quality: the gate that guards publication of gold.
 
-__all__: list[str] = []
+`run_gate` runs the Great Expectations suites, the Soda contracts and the batch-level
+checks on silver (the batch since the last publication) and on the gold candidates,
+records every result under `<lake>/quality/<run_id>/`, publishes on pass and sends one
+alert on fail. `check_tables` runs the same checks alone (`umwi quality`).
+"""
+
+from umwi_quality._gate import CHECKED_VIEWS, check_tables, run_gate
+from umwi_quality._model import SUMMARY_COLUMNS, CheckResult, GateResult, summary_rows
+from umwi_quality._report import docs_key, results_key
+from umwi_quality._soda import contract_names
+
+__all__ = [
+    "CHECKED_VIEWS",
+    "SUMMARY_COLUMNS",
+    "CheckResult",
+    "GateResult",
+    "check_tables",
+    "contract_names",
+    "docs_key",
+    "results_key",
+    "run_gate",
+    "summary_rows",
+]

@@ -1,0 +1,118 @@
+"""One in-memory DuckDB that every engine reads: the lake tables registered as views.
+
+Great Expectations reaches it through SQLAlchemy (duckdb-engine) and Soda through the raw
+DuckDB connection. Both must share ONE connection: views over registered Arrow datasets
+exist only on the connection that registered them, and GE's SQLAlchemy engine loses query
+results on a pooled duckdb connection (every metric fails with IndexError), hence the
+`StaticPool`. Delta tables enter as pyarrow datasets, so every check is pushed down into
+DuckDB and nothing is copied into pandas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.pool import StaticPool
+from umwi_core.arrow import arrow_schema
+from umwi_core.contracts import SILVER_TABLES
+from umwi_core.lake import Lake
+from umwi_transform import GOLD_SCHEMAS, open_delta
+
+
+def sql_timestamp(moment: datetime) -> str:
+    """A UTC timestamp literal; built from a datetime, never from user text."""
+    return f"TIMESTAMPTZ '{moment.isoformat()}'"
+
+
+@dataclass
+class Workspace:
+    """The shared connection and the names of the views registered on it."""
+
+    engine: sa.Engine
+    connection: Any  # duckdb_engine's wrapper around the one DuckDBPyConnection
+    views: dict[str, int] = field(default_factory=dict)  # view name -> rows
+    since: datetime | None = None
+
+    @classmethod
+    def open(cls) -> Workspace:
+        engine = sa.create_engine("duckdb:///:memory:", poolclass=StaticPool)
+        connection = engine.raw_connection().driver_connection
+        return cls(engine=engine, connection=connection)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def sql(self, query: str) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = self.connection.execute(query).fetchall()
+        return rows
+
+    def scalar(self, query: str) -> Any:
+        rows = self.sql(query)
+        return rows[0][0] if rows else None
+
+    def register(self, view: str, data: Any, where: str | None = None) -> None:
+        """`data` (an Arrow table or dataset) as the view `main.<view>`.
+
+        A plain view in `main` (not DuckDB's replacement scan) so that Soda's and GE's
+        information_schema lookups see its columns and types.
+        """
+        source = f"_arrow_{view}"
+        self.connection.register(source, data)
+        condition = f" WHERE {where}" if where else ""
+        self.connection.execute(
+            f'CREATE OR REPLACE VIEW main."{view}" AS SELECT * FROM "{source}"{condition}'
+        )
+        self.views[view] = int(self.scalar(f'SELECT count(*) FROM main."{view}"'))
+
+    def columns(self, view: str) -> list[tuple[str, str]]:
+        return [
+            (str(name), str(kind))
+            for name, kind in self.sql(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                f"WHERE table_schema = 'main' AND table_name = '{view}' ORDER BY ordinal_position"
+            )
+        ]
+
+
+def register_silver(
+    workspace: Workspace, lake: Lake, since: datetime | None, *, whole: bool
+) -> None:
+    """`silver_<t>` (the batch: rows ingested after `since`, or everything when `whole`),
+    `silver_<t>_all` (the whole history) and `quarantine_<t>` (the batch's rejects)."""
+    workspace.since = since
+    batch_filter = None if whole or since is None else f"ingested_at > {sql_timestamp(since)}"
+    for table, contract in SILVER_TABLES.items():
+        delta = open_delta(lake, "silver", table)
+        data: Any = (
+            arrow_schema(contract).empty_table() if delta is None else delta.to_pyarrow_dataset()
+        )
+        workspace.register(f"silver_{table}_all", data)
+        workspace.register(f"silver_{table}", data, batch_filter)
+        rejects = open_delta(lake, "quarantine", table)
+        if rejects is not None:
+            workspace.register(f"quarantine_{table}", rejects.to_pyarrow_dataset(), batch_filter)
+        else:
+            empty = pa.table(
+                {
+                    "source": pa.array([], pa.string()),
+                    "ingested_at": pa.array([], pa.timestamp("us", tz="UTC")),
+                }
+            )
+            workspace.register(f"quarantine_{table}", empty)
+
+
+def register_gold(workspace: Workspace, lake: Lake, versions: dict[str, int]) -> list[str]:
+    """`gold_<t>` at the given Delta versions; returns the registered view names."""
+    names: list[str] = []
+    for table, version in versions.items():
+        delta = open_delta(lake, "gold", table, version=version)
+        data: Any = (
+            GOLD_SCHEMAS[table].empty_table() if delta is None else delta.to_pyarrow_dataset()
+        )
+        workspace.register(f"gold_{table}", data)
+        names.append(f"gold_{table}")
+    return names
