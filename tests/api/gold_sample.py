@@ -31,8 +31,9 @@ LINES = {"L1": "Harbour Express", "L2": "Hill Loop"}
 LOCATIONS = {"loc-centre": (-36.85, 174.76), "loc-hills": (-36.9, 174.8)}
 START = datetime(2024, 3, 25, tzinfo=UTC)
 HOURS = 24 * 14
-TEXT_COLUMNS = ("network", "line_id", "location_id", "period", "weather_class")
-TEXT_COLUMNS += ("variable", "y_kind")
+TEXT_COLUMNS = frozenset(
+    {"network", "line_id", "location_id", "period", "weather_class", "variable", "y_kind"}
+)
 VARIABLES = ("precipitation_mm", "rain_mm", "temperature_c", "wind_speed_kmh", "visibility_m")
 
 
