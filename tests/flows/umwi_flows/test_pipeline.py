@@ -1,0 +1,114 @@
+"""The whole pipeline (ingest → build → gate → publish) through Prefect on a small city."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from umwi_core.alerts import FileAlertSink
+from umwi_core.lake import Lake, make_lake
+from umwi_core.publication import PUBLISHED_KEY, read_publication
+from umwi_core.runs import read_manifest
+from umwi_core.settings import Settings
+
+from tests.flows.conftest import write_small_city
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_server")]
+
+RANGE = {"start": "2026-03-02", "end": "2026-03-05"}
+VOLATILE = ["as_of", "ingested_at", "run_id"]
+
+
+def _silver(lake: Lake, table: str) -> pa.Table:
+    from umwi_transform import read_silver
+
+    data = read_silver(lake, table).drop_columns(VOLATILE)
+    return data.sort_by([(name, "ascending") for name in data.column_names[:4]])
+
+
+def _published_gold(lake: Lake) -> dict[str, pa.Table]:
+    found = read_publication(lake)
+    assert found is not None
+    tables = {}
+    for name, entry in found[0].tables.items():
+        data = pq.read_table(pa.BufferReader(lake.read_bytes(entry.serving)))
+        tables[name] = data.sort_by([(c, "ascending") for c in data.column_names])
+    return tables
+
+
+def test_pipeline_end_to_end_and_again_gives_identical_silver_and_gold(
+    small_city: dict[str, Any], fast_settings: Settings
+) -> None:
+    from umwi_flows import pipeline_flow
+
+    lake = make_lake(fast_settings)
+    first = pipeline_flow(sources=small_city, **RANGE)
+    assert first["build"]["gate_passed"] is True
+    publication = first["build"]["publication_id"]
+    assert publication is not None
+    manifest = read_manifest(lake, first["run_id"])
+    assert manifest.kind == "pipeline"
+    assert manifest.status == "done"
+    assert manifest.timings_s["total"] > 0
+    departures, weather = _silver(lake, "departures"), _silver(lake, "weather_hourly")
+    assert departures.num_rows == 3 * 24 * 4 * 3
+    assert weather.num_rows == 72
+    gold = _published_gold(lake)
+    assert set(gold) == {
+        "punctuality_hourly",
+        "mobility_weather_hourly",
+        "weather_impact",
+        "correlation",
+    }
+    assert all(table.num_rows > 0 for table in gold.values())
+
+    # The same input again, forced through every step: nothing changes.
+    again = pipeline_flow(sources=small_city, force=True, **RANGE)
+    (run,) = again["ingest"]["ingest_runs"]
+    assert run["counts"]["departures"]["unchanged"] == departures.num_rows
+    assert _silver(lake, "departures").equals(departures)
+    assert _silver(lake, "weather_hourly").equals(weather)
+    regold = _published_gold(lake)
+    for name, table in gold.items():
+        assert (
+            regold[name]
+            .drop_columns([c for c in ("updated_at",) if c in table.column_names])
+            .equals(table.drop_columns([c for c in ("updated_at",) if c in table.column_names]))
+        )
+
+    # Without --force the input is a done window: skipped, and the build changes nothing.
+    skipped = pipeline_flow(sources=small_city, **RANGE)
+    assert skipped["ingest"]["ingest_runs"][0]["status"] == "skipped"
+    assert not any(c["changed"] for c in skipped["build"]["candidates"].values())
+
+
+def test_a_failed_gate_publishes_nothing_and_alerts_once(
+    tmp_path: Path, fast_settings: Settings
+) -> None:
+    from umwi_flows import GateFailed, pipeline_flow
+
+    departures, weather = write_small_city(tmp_path, no_realtime_share=0.5)
+    sources = {"file": [{"departures": str(departures), "weather": str(weather)}]}
+    lake = make_lake(fast_settings)
+    with pytest.raises(GateFailed, match="quality gate failed: nothing published"):
+        pipeline_flow(sources=sources, **RANGE)
+    assert not lake.exists(PUBLISHED_KEY)
+    assert list(lake.list("gold/_serving/")) == []
+    # The gate guards gold only: silver and quarantine hold the ingested records.
+    from umwi_transform import read_quarantine, read_silver
+
+    assert read_silver(lake, "departures").num_rows > 0
+    assert read_quarantine(lake, "departures").num_rows > 0
+    alerts = FileAlertSink(fast_settings.state_dir.resolve() / "alerts.jsonl").read()
+    assert [alert.severity for alert in alerts] == ["error"]
+    builds = [
+        read_manifest(lake, key.removeprefix("runs/").removesuffix(".json"))
+        for key in lake.list("runs/")
+    ]
+    (build,) = [m for m in builds if m.kind == "build"]
+    assert build.status == "gate_failed"
+    assert build.outputs["gate_passed"] is False
+    assert build.checks["passed"] is False
