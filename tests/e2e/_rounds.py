@@ -1,0 +1,181 @@
+"""Day-by-day `umwi run`s of the sample city: the uninterrupted baseline and killed rounds.
+
+Each round runs one new day, so every kill lands on real work (ingest, build, gate or
+publication) instead of on a run with nothing left to do.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+from umwi_core.contracts import SILVER_TABLES
+from umwi_core.lake import Lake, make_lake
+from umwi_core.publication import GOLD_TABLES, read_publication
+from umwi_core.settings import load_settings
+from umwi_transform import open_delta
+
+from tests.e2e._lake_checks import check_readable, snapshot
+from tests.e2e._support import (
+    SAMPLE_START,
+    child_env,
+    last_line,
+    run_and_kill,
+    run_umwi,
+    sample_config,
+)
+
+#: Days the baseline covers: the most any test replays (6 local kills, one day each).
+BASELINE_DAYS = 6
+RUN_TIMEOUT_S = 300
+#: A killed run's windows stay claimed until their lease ends; short here so the next run
+#: (the resume) may start right after the kill instead of 15 minutes later.
+LEASE_S = 3
+
+
+def day_args(index: int) -> list[str]:
+    first = date.fromisoformat(SAMPLE_START) + timedelta(days=index)
+    return ["run", "--start", first.isoformat(), "--end", (first + timedelta(days=1)).isoformat()]
+
+
+def local_env(prefect_api: str, folder: Path) -> dict[str, str]:
+    config = sample_config(folder, days=BASELINE_DAYS)
+    return child_env(
+        {
+            "PREFECT_API_URL": prefect_api,
+            "UMWI_STATE_DIR": str(folder / "state"),
+            "UMWI_CONFIG_FILE": str(config),
+            "UMWI_LEDGER_LEASE_S": str(LEASE_S),
+        }
+    )
+
+
+def local_lake(folder: Path) -> Lake:
+    return make_lake(load_settings(state_dir=folder / "state", lake_uri=None))
+
+
+@dataclass
+class Baseline:
+    durations: list[float]
+    #: silver + published gold after day n (1-based), without the run columns.
+    after_day: dict[int, dict[str, pa.Table]]
+
+    @property
+    def kill_horizon_s(self) -> float:
+        """How long the fastest uninterrupted one-day run took: kills land in [0, this),
+        so each lands before the run could have finished."""
+        return min(self.durations)
+
+
+def run_baseline(prefect_api: str, folder: Path) -> Baseline:
+    env = local_env(prefect_api, folder)
+    lake = local_lake(folder)
+    durations = []
+    after_day = {}
+    for index in range(BASELINE_DAYS):
+        done = run_umwi(day_args(index), env, folder, RUN_TIMEOUT_S)
+        assert done.returncode == 0, f"baseline day {index}: {done.output[-3000:]}"
+        durations.append(done.seconds)
+        after_day[index + 1] = snapshot(lake)
+    return Baseline(durations, after_day)
+
+
+def _version(lake: Lake, layer: str, table: str) -> int:
+    delta = open_delta(lake, layer, table)
+    return -1 if delta is None else delta.version()
+
+
+def progress(lake: Lake) -> dict[str, object]:
+    """How far the pipeline got, one marker per stage, in pipeline order."""
+    found = read_publication(lake)
+    return {
+        "bronze": sum(1 for _ in lake.list("bronze/")),
+        "silver": tuple(_version(lake, "silver", table) for table in SILVER_TABLES),
+        "gold": tuple(_version(lake, "gold", table) for table in GOLD_TABLES),
+        "quality": sum(1 for key in lake.list("quality/") if key.endswith("results.json")),
+        "published": None if found is None else found[0].publication_id,
+    }
+
+
+def landed(before: Mapping[str, object], after: Mapping[str, object]) -> str:
+    """The last stage the killed run changed: where the kill landed."""
+    reached = [stage for stage in before if before[stage] != after[stage]]
+    if not reached:
+        return "before any write"
+    return f"after {reached[-1]}"
+
+
+@dataclass
+class KillReport:
+    mode: str
+    kills: int = 0
+    finished_first: int = 0
+    landings: dict[str, int] = field(default_factory=dict)
+    resume_s: list[float] = field(default_factory=list)
+
+    def line(self) -> str:
+        where = ", ".join(f"{count} {stage}" for stage, count in sorted(self.landings.items()))
+        return (
+            f"{self.mode}: {self.kills} SIGKILLs ({where}); {self.finished_first} runs finished "
+            f"before their kill; every next run completed "
+            f"(mean {statistics.fmean(self.resume_s):.1f} s)"
+        )
+
+
+def kill_rounds(
+    *,
+    mode: str,
+    days: int,
+    env: Mapping[str, str],
+    lake: Lake,
+    folder: Path,
+    horizon_s: float,
+    seed: int,
+) -> KillReport:
+    """Per day: SIGKILL a run at a seeded random moment, check what readers see, resume."""
+    rng = random.Random(seed)
+    report = KillReport(mode)
+    for index in range(days):
+        delay = rng.uniform(0, horizon_s)
+        before = progress(lake)
+        killed = run_and_kill(day_args(index), env, folder, delay)
+        after = progress(lake)
+        if killed.returncode == -9:
+            report.kills += 1
+            stage = landed(before, after)
+            report.landings[stage] = report.landings.get(stage, 0) + 1
+        else:
+            assert killed.returncode == 0, killed.output[-3000:]
+            report.finished_first += 1
+        check_readable(lake)
+        # The killed run's windows resume once their lease is over.
+        time.sleep(LEASE_S)
+        resumed = run_umwi(day_args(index), env, folder, RUN_TIMEOUT_S)
+        assert resumed.returncode == 0, (
+            f"{mode} day {index}: the run after a kill at {delay:.1f} s failed: "
+            f"{last_line(resumed.output)}\n{resumed.output[-3000:]}"
+        )
+        report.resume_s.append(resumed.seconds)
+        check_readable(lake)
+    return report
+
+
+__all__ = [
+    "BASELINE_DAYS",
+    "LEASE_S",
+    "Baseline",
+    "KillReport",
+    "day_args",
+    "kill_rounds",
+    "landed",
+    "local_env",
+    "local_lake",
+    "progress",
+    "run_baseline",
+]
