@@ -215,3 +215,21 @@ def test_gzipped_csv(tmp_path: Path, lake: Lake) -> None:
     (row,) = _rows(read_departures_file(path, lake=lake, run_id="r", network="n"))
     assert row["delay_s"] == 5
     assert row["_input"].endswith("/deps.csv.gz")
+
+
+def test_raw_json_keeps_quotes_newlines_and_nulls(tmp_path: Path, lake: Lake) -> None:
+    path = _csv(
+        tmp_path,
+        "line_id,stop_id,stop_name,trip_id,scheduled_at,delay_s\n"
+        'L1,S1,"Gare ""Nord""\nsortie \\ 2",T1,2026-01-05T08:00:00Z,\n',
+    )
+    (row,) = _rows(read_departures_file(path, lake=lake, run_id="r", network="n"))
+    assert json.loads(row["_raw"]) == {
+        "line_id": "L1",
+        "stop_id": "S1",
+        "stop_name": 'Gare "Nord"\nsortie \\ 2',
+        "trip_id": "T1",
+        "scheduled_at": "2026-01-05T08:00:00Z",
+        "delay_s": None,
+    }
+    assert row["stop_name"] == 'Gare "Nord"\nsortie \\ 2'

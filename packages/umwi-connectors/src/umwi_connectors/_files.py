@@ -19,10 +19,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from umwi_core import InputError, Lake
-from umwi_core.arrow import StagedBatch, staging_schema
+from umwi_core.arrow import StagedBatch, arrow_type, staging_schema
 from umwi_core.contracts import DEPARTURES, WEATHER_HOURLY, TableContract
 
 from umwi_connectors._bronze import land
@@ -223,8 +224,55 @@ def _parser(kind: str, zone: ZoneInfo | None) -> Callable[[Any], Parsed]:
     return _bool
 
 
-def _raw(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+def _fast(values: pa.Array, kind: str) -> pa.Array | None:
+    """The column converted by Arrow in one go, or None if any value needs a closer look.
+
+    Only clean columns take this path; the row-by-row parsers give the reasons otherwise.
+    """
+    target = arrow_type(kind)
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        values = pc.utf8_trim_whitespace(values)
+        values = pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
+        if kind == "string":
+            return values.cast(pa.string())
+    elif pa.types.is_timestamp(values.type) and values.type.tz is None:
+        return None  # naive: needs --timezone, judged row by row
+    try:
+        converted = pc.cast(values, target, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    if pa.types.is_floating(target) and pc.any(pc.is_nan(converted)).as_py():
+        return None
+    return converted
+
+
+_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
+
+
+def _json_text(values: pa.Array) -> pa.Array:
+    """Each value as a JSON string literal (null as `null`), vectorised."""
+    text = values.cast(pa.string())
+    for old, new in _ESCAPES:
+        text = pc.replace_substring(text, old, new)
+    if pc.any(pc.match_substring_regex(text, "[\\x00-\\x1f]")).as_py():
+        # Other control characters are rare in tabular data; keep the JSON valid.
+        text = pc.replace_substring_regex(text, "[\\x00-\\x1f]", "\ufffd")
+    quoted = pc.binary_join_element_wise('"', text, '"', "")
+    return pc.fill_null(quoted, "null")
+
+
+def _raw_json(chunk: pa.RecordBatch) -> pa.Array:
+    """The row as read, one JSON object per row (the record quarantine keeps)."""
+    parts: list[Any] = []
+    for index, name in enumerate(chunk.schema.names):
+        parts += [
+            ("{" if index == 0 else ",") + json.dumps(name) + ":",
+            _json_text(chunk.column(name)),
+        ]
+    if not parts:
+        return pa.array(["{}"] * chunk.num_rows)
+    parts.append("}")
+    return pc.binary_join_element_wise(*parts, "")
 
 
 def _stage_chunk(
@@ -238,35 +286,37 @@ def _stage_chunk(
     contract = _contract(spec.table)
     zone = spec.zone()
     rows = chunk.num_rows
-    given = {name: chunk.column(name).to_pylist() for name in chunk.schema.names}
-    columns: dict[str, list[Any]] = {}
+    names = chunk.schema.names
+    columns: dict[str, Any] = {}
     errors: list[str | None] = [None] * rows
     for column in contract.columns:
-        values = given.get(column.name)
-        if values is None:
-            columns[column.name] = [None] * rows
+        if column.name not in names:
+            columns[column.name] = pa.nulls(rows, arrow_type(column.type))
+            continue
+        values = chunk.column(column.name)
+        fast = _fast(values, column.type)
+        if fast is not None:
+            columns[column.name] = fast
             continue
         parse = _parser(column.type, zone)
         parsed = []
-        for index, value in enumerate(values):
+        for index, value in enumerate(values.to_pylist()):
             result, error = parse(value)
             parsed.append(result)
             if error is not None and errors[index] is None:
                 errors[index] = f"{column.name}: {error}"
-        columns[column.name] = parsed
+        columns[column.name] = pa.array(parsed, arrow_type(column.type))
     _fill(columns, spec, run_id, rows)
-    names = list(given)
-    columns["_raw"] = [
-        json.dumps({n: _raw(given[n][i]) for n in names}, default=str) for i in range(rows)
-    ]
-    columns["_reason"] = errors
-    columns["_input"] = [input_key] * rows
-    columns["_seq"] = list(range(first_seq, first_seq + rows))
+    columns["_raw"] = _raw_json(chunk)
+    columns["_reason"] = pa.array(errors, pa.string())
+    columns["_input"] = pa.array([input_key] * rows, pa.string())
+    columns["_seq"] = pa.array(range(first_seq, first_seq + rows), pa.int64())
     return pa.table(columns, schema=staging_schema(contract))
 
 
-def _fill(columns: dict[str, list[Any]], spec: FileSpec, run_id: str, rows: int) -> None:
+def _fill(columns: dict[str, Any], spec: FileSpec, run_id: str, rows: int) -> None:
     """Lineage columns the file may omit; `network` from --network; implied cancellations."""
+    contract = _contract(spec.table)
     defaults: dict[str, Any] = {
         "source": SOURCE,
         "as_of": spec.ingested_at,
@@ -276,29 +326,25 @@ def _fill(columns: dict[str, list[Any]], spec: FileSpec, run_id: str, rows: int)
     if spec.table == "departures":
         defaults["network"] = spec.network
     for name, default in defaults.items():
-        columns[name] = [default if v is None else v for v in columns[name]]
+        kind = arrow_type(contract.column(name).type)
+        columns[name] = pc.fill_null(columns[name], pa.scalar(default, kind))
     if spec.table == "departures":
         # A file's `cancelled` true or absent cancels a departure with no real-time value
         # (DESIGN.md §3); with a value present, the transform judges it.
-        observed, delay, cancelled = (
-            columns["observed_at"],
-            columns["delay_s"],
-            columns["cancelled"],
-        )
-        columns["cancelled"] = [
-            (observed[i] is None and delay[i] is None) if cancelled[i] is None else cancelled[i]
-            for i in range(rows)
-        ]
+        no_value = pc.and_(pc.is_null(columns["observed_at"]), pc.is_null(columns["delay_s"]))
+        columns["cancelled"] = pc.fill_null(columns["cancelled"], no_value)
 
 
 def _invalid_rows_table(
     bad_rows: list[pa_csv.InvalidRow], spec: FileSpec, run_id: str, input_key: str, seq: int
 ) -> pa.Table:
     contract = _contract(spec.table)
-    columns: dict[str, list[Any]] = {n: [None] * len(bad_rows) for n in contract.column_names}
+    columns: dict[str, Any] = {
+        c.name: pa.nulls(len(bad_rows), arrow_type(c.type)) for c in contract.columns
+    }
     _fill(columns, spec, run_id, len(bad_rows))
     if spec.table == "departures":
-        columns["cancelled"] = [None] * len(bad_rows)
+        columns["cancelled"] = pa.nulls(len(bad_rows), pa.bool_())
     columns["_raw"] = [json.dumps({"csv_line": row.text}) for row in bad_rows]
     columns["_reason"] = [
         f"CSV row {row.number}: {row.actual_columns} fields, expected {row.expected_columns}"
