@@ -299,55 +299,77 @@ def correlation_cells(mobility: ir.Table) -> ir.Table:
     return cells.mutate(y_anomaly=cells.y - baseline)
 
 
+Y_KIND_COLUMNS = {"raw": "y", "anomaly": "y_anomaly"}
+PAIR_GROUP = ("network", "line_id", "period", "variable", "lag_h")
+
+
 def correlation_sums(mobility: ir.Table, weather: ir.Table) -> ir.Table:
-    """Per (network, line_id, period, variable, lag_h, y_kind): n, means, variances,
-    covariance, and the same for average ranks (Spearman)."""
+    """Per (network, line_id, period, variable, lag_h): n, the x moments and, for each
+    y kind (`_raw`, `_anomaly` suffixes), the y moments, the covariance and the same for
+    average ranks (Spearman). `umwi_transform.correlation_table` finishes them."""
+    return correlation_sums_of(correlation_pairs(mobility, weather))
+
+
+def correlation_pairs(mobility: ir.Table, weather: ir.Table) -> ir.Table:
+    """One row per cell, lag, variable and period where x is known: x, y, y_anomaly.
+
+    Split from `correlation_sums` so an engine can materialise it once before ranking.
+    Built with one join and one unpivot, so no engine evaluates the cells twice.
+    """
     cells = correlation_cells(mobility)
-    w = weather.select("location_id", "hour", *CORRELATION_VARIABLES)
-    long_parts: list[ir.Table] = []
-    for lag in CORRELATION_LAGS_H:
-        lagged = cells.inner_join(
-            w,
-            [
-                cells.location_id == w.location_id,
-                (cells.hour - ibis.interval(hours=lag)) == w.hour,
-            ],
-        )
-        for variable in CORRELATION_VARIABLES:
-            for y_kind, y in (("raw", lagged.y), ("anomaly", lagged.y_anomaly)):
-                part = lagged.select(
-                    network=lagged.network,
-                    line_id=lagged.line_id,
-                    hour=lagged.hour,
-                    variable=ibis.literal(variable),
-                    lag_h=ibis.literal(lag, type="int32"),
-                    y_kind=ibis.literal(y_kind),
-                    x=lagged[variable].cast("float64"),
-                    y=y,
-                )
-                long_parts.append(part.filter(part.x.notnull()))
-    long = ibis.union(*long_parts)
-    long = _with_periods(long, None)
-    group = ["network", "line_id", "period", "variable", "lag_h", "y_kind"]
-    ranked = long.mutate(
-        rx=_average_rank(long, group, "x"),
-        ry=_average_rank(long, group, "y"),
+    lags = ibis.memtable({"lag_h": list(CORRELATION_LAGS_H)}).mutate(
+        lag_h=ibis._.lag_h.cast("int32")
     )
-    return ranked.group_by(group).aggregate(
-        n=ranked.count(),
-        mean_x=ranked.x.mean(),
-        mean_y=ranked.y.mean(),
-        var_x=ranked.x.var(how="pop"),
-        var_y=ranked.y.var(how="pop"),
-        cov_xy=ranked.x.cov(ranked.y, how="pop"),
-        var_rx=ranked.rx.var(how="pop"),
-        var_ry=ranked.ry.var(how="pop"),
-        cov_rxry=ranked.rx.cov(ranked.ry, how="pop"),
+    shifted = cells.cross_join(lags)
+    shifted = shifted.mutate(x_hour=shifted.hour - shifted.lag_h.as_interval("h"))
+    w = weather.select(
+        w_location=weather.location_id,
+        w_hour=weather.hour,
+        **{v: weather[v].cast("float64") for v in CORRELATION_VARIABLES},
     )
+    lagged = shifted.inner_join(
+        w, [shifted.location_id == w.w_location, shifted.x_hour == w.w_hour]
+    ).select("network", "line_id", "hour", "lag_h", "y", "y_anomaly", *CORRELATION_VARIABLES)
+    long = lagged.pivot_longer(list(CORRELATION_VARIABLES), names_to="variable", values_to="x")
+    long = long.filter(long.x.notnull())
+    # Each pair counts once in `all` and once in its month, without a self-union.
+    return long.mutate(
+        period=ibis.array([ibis.literal(ALL_PERIODS), _month(long.hour)]).unnest()
+    ).drop("hour")
+
+
+def correlation_sums_of(pairs: ir.Table) -> ir.Table:
+    """`correlation_sums` from `correlation_pairs`."""
+    group = list(PAIR_GROUP)
+    ranked = pairs.mutate(
+        n_group=pairs.x.count().over(ibis.window(group_by=group)),
+    )
+    ranked = ranked.mutate(
+        rx=_average_rank(ranked, group, "x"),
+        **{
+            f"r{column}": _average_rank(ranked, group, column) for column in Y_KIND_COLUMNS.values()
+        },
+    )
+    moments: dict[str, ir.Value] = {
+        "n": ranked.count(),
+        "mean_x": ranked.x.mean(),
+        "var_x": ranked.x.var(how="pop"),
+        "var_rx": ranked.rx.var(how="pop"),
+    }
+    for kind, column in Y_KIND_COLUMNS.items():
+        y, ry = ranked[column], ranked[f"r{column}"]
+        moments[f"mean_y_{kind}"] = y.mean()
+        moments[f"var_y_{kind}"] = y.var(how="pop")
+        moments[f"cov_xy_{kind}"] = ranked.x.cov(y, how="pop")
+        moments[f"var_ry_{kind}"] = ry.var(how="pop")
+        moments[f"cov_rxry_{kind}"] = ranked.rx.cov(ry, how="pop")
+    return ranked.group_by(group).aggregate(**moments)
 
 
 def _average_rank(table: ir.Table, group: list[str], column: str) -> ir.FloatingValue:
-    """1-based rank where ties share their mean rank."""
-    first = ibis.rank().over(ibis.window(group_by=group, order_by=table[column]))
-    ties = table[column].count().over(ibis.window(group_by=[*group, column]))
-    return first.cast("float64") + 1.0 + (ties.cast("float64") - 1.0) / 2.0
+    """1-based rank where ties share their mean rank: the mean of the first rank of the
+    tie (`rank`) and its last (`cume_dist · n`); both share one sort."""
+    window = ibis.window(group_by=group, order_by=table[column])
+    first = ibis.rank().over(window).cast("float64") + 1.0
+    last = ibis.cume_dist().over(window) * table.n_group.cast("float64")
+    return (first + last.round()) / 2.0

@@ -58,13 +58,29 @@ def finish_correlation(sums: pa.Table) -> dict[str, np.ndarray]:
     }
 
 
+KEY_COLUMNS = ("network", "line_id", "period", "variable", "lag_h")
+_PER_KIND = ("mean_y", "var_y", "cov_xy", "var_ry", "cov_rxry")
+
+
 def correlation_table(sums: pa.Table) -> pa.Table:
-    """The `correlation` gold rows from `correlation_sums` (NaN becomes null)."""
-    finished = finish_correlation(sums)
-    columns: dict[str, pa.Array | pa.ChunkedArray] = {
-        name: sums.column(name)
-        for name in ("network", "line_id", "period", "variable", "lag_h", "y_kind", "n")
-    }
-    for name, values in finished.items():
-        columns[name] = pa.array(values, type=pa.float64(), from_pandas=True)
-    return pa.table(columns)
+    """The `correlation` gold rows from `correlation_sums` (NaN becomes null).
+
+    The sums carry both y kinds side by side; each becomes its own row set here.
+    """
+    halves = []
+    for kind in ("raw", "anomaly"):
+        columns: dict[str, pa.Array | pa.ChunkedArray] = {
+            name: sums.column(name) for name in (*KEY_COLUMNS, "n", "mean_x", "var_x", "var_rx")
+        }
+        columns["y_kind"] = pa.array([kind] * sums.num_rows, pa.string())
+        for name in _PER_KIND:
+            columns[name] = sums.column(f"{name}_{kind}")
+        half = pa.table(columns)
+        finished = finish_correlation(half)
+        out: dict[str, pa.Array | pa.ChunkedArray] = {
+            name: half.column(name) for name in (*KEY_COLUMNS, "y_kind", "n")
+        }
+        for name, values in finished.items():
+            out[name] = pa.array(values, type=pa.float64(), from_pandas=True)
+        halves.append(pa.table(out))
+    return pa.concat_tables(halves)
