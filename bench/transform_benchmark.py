@@ -1,3 +1,4 @@
+# ruff: noqa: E501  -- the hand-written SQL script reads best unwrapped
 """Benchmark: `umwi ingest file` + gold build against hand-written DuckDB SQL and pandas.
 
 Prints wall time, peak RSS and ratios; it is not a test. Each engine runs in its own
