@@ -17,6 +17,7 @@ SYNTH = Path(__file__).with_name("synth.py")
 PREFECT_API_URL = "https://api.prefect.cloud/api/accounts/a1/workspaces/w1"
 PREFECT_PRINCIPAL = "arn:aws:iam::210987654321:root"
 EXTERNAL_ID = "umwi-prod-external-id-42"
+GITHUB_REPOSITORY = "example-org/umwi"
 NAVITIA_TOKEN = "navitia-token-value-7f3e"  # a stack secret that must not leak to outputs
 
 
@@ -33,6 +34,7 @@ def variants(bundle: Path) -> dict[str, tuple[str, dict[str, Any]]]:
                 "umwi:corsOrigins": ["https://dashboard.example.org"],
                 "umwi:alertEmails": ["ops@example.org", "data@example.org"],
                 "umwi:navitiaToken": NAVITIA_TOKEN,
+                "umwi:githubRepository": GITHUB_REPOSITORY,
             },
         ),
         # dev with the optional private subnets + NAT gateway, and the push pool

@@ -29,6 +29,7 @@ OUTPUTS = {
     "dashboardBucket",
     "dashboardDistributionId",
     "dashboardConfig",
+    "githubDeployRoleArn",
 }
 
 

@@ -78,6 +78,11 @@ def test_good_config_loads_with_defaults(project: Path) -> None:
             "umwi:bronzeGlacierDays: must come after",
         ),
         ({"aws:region": None}, "aws:region: must be an AWS region"),
+        ({"umwi:githubRepository": "umwi"}, "umwi:githubRepository: must be owner/name"),
+        (
+            {"umwi:githubOidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/x"},
+            "umwi:githubOidcProviderArn: must be the ARN",
+        ),
     ],
 )
 def test_bad_values_name_the_key(project: Path, changes: dict[str, object], message: str) -> None:

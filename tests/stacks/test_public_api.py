@@ -11,6 +11,7 @@ def test_all_is_pinned() -> None:
         "Api",
         "Dashboard",
         "DataLake",
+        "GithubDeployer",
         "Network",
         "Orchestration",
         "Secrets",

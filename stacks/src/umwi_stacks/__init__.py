@@ -9,6 +9,7 @@ from umwi_stacks._api import Api
 from umwi_stacks._bucket import SecureBucket
 from umwi_stacks._config import StackConfig, StackConfigError, load_config
 from umwi_stacks._dashboard import Dashboard
+from umwi_stacks._deployer import GithubDeployer
 from umwi_stacks._lake import DataLake
 from umwi_stacks._network import Network
 from umwi_stacks._orchestration import Orchestration
@@ -21,6 +22,7 @@ __all__ = [
     "Api",
     "Dashboard",
     "DataLake",
+    "GithubDeployer",
     "Network",
     "Orchestration",
     "Secrets",

@@ -52,7 +52,7 @@ class Api(pulumi.ComponentResource):
             tags=config.tags,
             opts=child,
         )
-        aws.iam.RolePolicy(
+        role_policy = aws.iam.RolePolicy(
             "api-role-policy",
             role=role.id,
             policy=document(
@@ -109,7 +109,8 @@ class Api(pulumi.ComponentResource):
             },
             logging_config={"log_format": "Text", "log_group": log_group.name},
             tags=config.tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
+            # The first invocations must already find their permissions in place.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy]),
         )
         access_logs = aws.cloudwatch.LogGroup(
             "api-access-logs",

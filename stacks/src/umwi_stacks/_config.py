@@ -22,6 +22,10 @@ LOG_RETENTION_DAYS = frozenset(
 )  # fmt: skip
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PRINCIPAL = re.compile(r"^arn:aws:iam::\d{12}:(root|role/[\w+=,.@/-]+)$")
+_REPOSITORY = re.compile(r"^[\w.-]+/[\w.-]+$")
+_OIDC_PROVIDER = re.compile(
+    r"^arn:aws:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
+)
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 
 PrefectMode = Literal["push", "worker"]
@@ -63,6 +67,8 @@ class StackConfig:
     prefect_external_id: str | None
     prefect_api_url: str | None
     prefect_worker_image: str
+    github_repository: str | None
+    github_oidc_provider_arn: str | None
     secret_values: dict[str, pulumi.Output[str]] = field(default_factory=dict)
 
     @property
@@ -220,6 +226,16 @@ def load_config(project_root: Path) -> StackConfig:
     if glacier is not None and glacier <= ia_days:
         raise _fail("umwi:bronzeGlacierDays", "must come after umwi:bronzeInfrequentAccessDays")
 
+    repository = config.get("githubRepository")
+    if repository is not None and not _REPOSITORY.match(repository):
+        raise _fail("umwi:githubRepository", f"must be owner/name (got {repository!r})")
+    oidc_provider = config.get("githubOidcProviderArn")
+    if oidc_provider is not None and not _OIDC_PROVIDER.match(oidc_provider):
+        raise _fail(
+            "umwi:githubOidcProviderArn",
+            "must be the ARN of the token.actions.githubusercontent.com identity provider",
+        )
+
     secrets = {
         key: value
         for key in ("navitiaToken", "prefectApiKey", "openmeteoApiKey")
@@ -254,5 +270,7 @@ def load_config(project_root: Path) -> StackConfig:
         prefect_external_id=external_id,
         prefect_api_url=api_url,
         prefect_worker_image=config.get("prefectWorkerImage") or "prefecthq/prefect-aws:latest",
+        github_repository=repository,
+        github_oidc_provider_arn=oidc_provider,
         secret_values=secrets,
     )

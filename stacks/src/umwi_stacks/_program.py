@@ -13,6 +13,7 @@ from umwi_stacks._alerts import Alerts
 from umwi_stacks._api import Api
 from umwi_stacks._config import load_config
 from umwi_stacks._dashboard import Dashboard
+from umwi_stacks._deployer import GithubDeployer
 from umwi_stacks._lake import DataLake
 from umwi_stacks._network import Network
 from umwi_stacks._orchestration import Orchestration
@@ -63,6 +64,17 @@ def build_stack(project_root: Path) -> dict[str, Any]:
         flow_environment=settings,
     )
     dashboard = Dashboard("dashboard", names=names, config=config, log_bucket=lake.log_bucket)
+    deployer = None
+    if config.github_repository:
+        deployer = GithubDeployer(
+            "github-deployer",
+            names=names,
+            config=config,
+            account_id=account_id,
+            repository=orchestration.repository,
+            dashboard_bucket=dashboard.bucket,
+            distribution=dashboard.distribution,
+        )
 
     return {
         "environment": config.env,
@@ -86,6 +98,7 @@ def build_stack(project_root: Path) -> dict[str, Any]:
         "dashboardBucket": dashboard.bucket.bucket,
         "dashboardDistributionId": dashboard.distribution.id,
         "dashboardConfig": {"apiUrl": api.url},
+        "githubDeployRoleArn": deployer.role.arn if deployer else None,
     }
 
 

@@ -1,0 +1,33 @@
+"""stacks/README.md documents every stack output and every configuration key."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.stacks.stack import OUTPUTS
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "stacks" / "README.md").read_text()
+CONFIG_SOURCE = (ROOT / "stacks" / "src" / "umwi_stacks" / "_config.py").read_text()
+
+
+def test_every_output_is_documented() -> None:
+    for output in OUTPUTS:
+        assert f"`{output}`" in README, output
+
+
+def test_every_config_key_is_documented() -> None:
+    keys = set(re.findall(r'config(?:\.get|\.get_secret)?\("(\w+)"', CONFIG_SOURCE))
+    keys |= set(
+        re.findall(r'_(?:int|optional_int|float|bool|strings)\(config, "(\w+)"', CONFIG_SOURCE)
+    )
+    keys |= set(
+        re.findall(r"for key in \(([^)]*)\)", CONFIG_SOURCE)[0]
+        .replace('"', "")
+        .replace(",", " ")
+        .split()
+    )
+    assert len(keys) >= 25, sorted(keys)
+    for key in keys:
+        assert f"`umwi:{key}`" in README, key
