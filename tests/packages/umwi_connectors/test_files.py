@@ -169,6 +169,13 @@ def test_parquet_departures_native_types_and_chunks(tmp_path: Path, lake: Lake) 
     assert records["_reason"].null_count == n
     assert records["delay_s"].to_pylist()[:3] == [0, 1, 2]
     assert records["_seq"].to_pylist() == list(range(n))
+    assert json.loads(records["_raw"][1].as_py()) == {
+        "line_id": "L",
+        "stop_id": "S1",
+        "trip_id": "T1",
+        "scheduled_at": "2026-01-05 08:00:00.000000Z",
+        "delay_s": "1",
+    }
 
 
 def test_parquet_naive_timestamps_use_the_timezone(tmp_path: Path, lake: Lake) -> None:

@@ -251,12 +251,22 @@ _ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "
 
 def _json_text(values: pa.Array) -> pa.Array:
     """Each value as a JSON string literal (null as `null`), vectorised."""
-    text = values.cast(pa.string())
-    for old, new in _ESCAPES:
-        text = pc.replace_substring(text, old, new)
-    if pc.any(pc.match_substring_regex(text, "[\\x00-\\x1f]")).as_py():
-        # Other control characters are rare in tabular data; keep the JSON valid.
-        text = pc.replace_substring_regex(text, "[\\x00-\\x1f]", "\ufffd")
+    if pa.types.is_timestamp(values.type):
+        # Casting a zoned timestamp to text converts zones row by row; as naive UTC it is
+        # ~30× faster, and the "Z" says what it is.
+        naive = values.cast(pa.timestamp(values.type.unit))
+        text = naive.cast(pa.string())
+        if values.type.tz is not None:
+            text = pc.binary_join_element_wise(text, "Z", "")
+    else:
+        text = values.cast(pa.string())
+        if (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)) and pc.any(
+            pc.match_substring_regex(text, '["\\\\\\x00-\\x1f]')
+        ).as_py():
+            for old, new in _ESCAPES:
+                text = pc.replace_substring(text, old, new)
+            # Other control characters are rare in tabular data; keep the JSON valid.
+            text = pc.replace_substring_regex(text, "[\\x00-\\x1f]", "\ufffd")
     quoted = pc.binary_join_element_wise('"', text, '"', "")
     return pc.fill_null(quoted, "null")
 
