@@ -254,19 +254,28 @@ CREATE TABLE sums AS
         JOIN w ON w.location_id = c.location_id AND w.hour = c.hour - l.lag_h * INTERVAL 1 HOUR),
   u AS (UNPIVOT j ON precipitation_mm, rain_mm, snowfall_cm, temperature_c, wind_speed_kmh, visibility_m
         INTO NAME variable VALUE x),
-  k AS (SELECT network, line_id, hour, variable, lag_h, 'raw' AS y_kind, x, y FROM u
-        UNION ALL SELECT network, line_id, hour, variable, lag_h, 'anomaly', x, ya FROM u),
-  p AS (SELECT 'all' AS period, * FROM k UNION ALL SELECT strftime(hour, '%Y-%m'), * FROM k),
+  p AS (SELECT *, unnest(['all', strftime(hour, '%Y-%m')]) AS period FROM u),
   r AS (SELECT *,
-          rank() OVER (PARTITION BY network, line_id, period, variable, lag_h, y_kind ORDER BY x)
-            + (count(*) OVER (PARTITION BY network, line_id, period, variable, lag_h, y_kind, x) - 1) / 2 AS rx,
-          rank() OVER (PARTITION BY network, line_id, period, variable, lag_h, y_kind ORDER BY y)
-            + (count(*) OVER (PARTITION BY network, line_id, period, variable, lag_h, y_kind, y) - 1) / 2 AS ry
-        FROM p)
-  SELECT network, line_id, period, variable, lag_h, y_kind, count(*) AS n, avg(x) AS mean_x, avg(y) AS mean_y,
-         var_pop(x) AS var_x, var_pop(y) AS var_y, covar_pop(x, y) AS cov_xy,
-         var_pop(rx) AS var_rx, var_pop(ry) AS var_ry, covar_pop(rx, ry) AS cov_rxry
-  FROM r GROUP BY ALL;
+          (rank() OVER wx + round(cume_dist() OVER wx * count(*) OVER g)) / 2 AS rx,
+          (rank() OVER wy + round(cume_dist() OVER wy * count(*) OVER g)) / 2 AS ry,
+          (rank() OVER wa + round(cume_dist() OVER wa * count(*) OVER g)) / 2 AS ra
+        FROM p
+        WINDOW g AS (PARTITION BY network, line_id, period, variable, lag_h),
+               wx AS (g ORDER BY x), wy AS (g ORDER BY y), wa AS (g ORDER BY ya)),
+  wide AS (
+  SELECT network, line_id, period, variable, lag_h, count(*) AS n, avg(x) AS mean_x, var_pop(x) AS var_x,
+         var_pop(rx) AS var_rx,
+         avg(y) AS mean_y_raw, var_pop(y) AS var_y_raw, covar_pop(x, y) AS cov_xy_raw,
+         var_pop(ry) AS var_ry_raw, covar_pop(rx, ry) AS cov_rxry_raw,
+         avg(ya) AS mean_y_anomaly, var_pop(ya) AS var_y_anomaly, covar_pop(x, ya) AS cov_xy_anomaly,
+         var_pop(ra) AS var_ry_anomaly, covar_pop(rx, ra) AS cov_rxry_anomaly
+  FROM r GROUP BY ALL)
+  SELECT network, line_id, period, variable, lag_h, 'raw' AS y_kind, n, mean_x, var_x, var_rx,
+         mean_y_raw AS mean_y, var_y_raw AS var_y, cov_xy_raw AS cov_xy, var_ry_raw AS var_ry,
+         cov_rxry_raw AS cov_rxry FROM wide
+  UNION ALL
+  SELECT network, line_id, period, variable, lag_h, 'anomaly', n, mean_x, var_x, var_rx,
+         mean_y_anomaly, var_y_anomaly, cov_xy_anomaly, var_ry_anomaly, cov_rxry_anomaly FROM wide;
 """
 
 
@@ -408,7 +417,7 @@ def run_pandas(folder: Path) -> dict[str, Any]:
             cells["network"],
             cells["line_id"],
             cells["location_id"],
-            cells["hour"].dt.dayofweek,
+            cells["hour"].dt.day_of_week,
             cells["hour"].dt.hour,
         ]
     )["y"].transform("mean")
