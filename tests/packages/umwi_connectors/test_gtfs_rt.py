@@ -368,6 +368,10 @@ def test_auckland_against_independent_computation(settings: Settings, lake: Lake
         arrivals += not has_departure
         if at is not None and has_departure:
             assert row["observed_at"] == datetime.fromtimestamp(at, UTC)
+        if row["observed_at"] is not None and delay is not None:
+            # The feed's `time` and `delay` agree with our schedule, so silver keeps them.
+            gap = (row["observed_at"] - row["scheduled_at"]).total_seconds()
+            assert abs(gap - delay) <= 1
     assert arrivals > 0
     assert {r["network"] for r in got} == {"auckland"}
     assert sum(r["delay_s"] for r in got) == sum(e[3] for e in expected if e[3] is not None)

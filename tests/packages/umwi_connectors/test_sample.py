@@ -22,7 +22,7 @@ from umwi_connectors import (
     write_sample_files,
 )
 from umwi_connectors._sample_city import SAMPLE_LOCATIONS, sample_city
-from umwi_core import Lake
+from umwi_core import InputError, Lake
 from umwi_core.arrow import arrow_schema
 from umwi_core.contracts import DEPARTURES, WEATHER_HOURLY
 
@@ -258,3 +258,12 @@ def test_write_sample_files_round_trip(tmp_path: Path, lake: Lake, fmt: str) -> 
         weather["precipitation_mm"].to_pylist()
         == expected["weather_hourly"]["precipitation_mm"].to_pylist()
     )
+
+
+def test_bad_sizes_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="days must be at least 1, got 0"):
+        list(sample_tables(WINTER, 0))
+    with pytest.raises(InputError, match="seed must be 0 or more"):
+        list(sample_tables(WINTER, 1, seed=-1))
+    with pytest.raises(InputError, match="format must be csv or parquet"):
+        write_sample_files(tmp_path, start=WINTER, days=1, fmt="xlsx")

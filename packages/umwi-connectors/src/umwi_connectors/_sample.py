@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
-from umwi_core import Lake
+from umwi_core import InputError, Lake
 from umwi_core.arrow import StagedBatch, arrow_schema, staging_schema
 from umwi_core.contracts import DEPARTURES, WEATHER_HOURLY
 
@@ -216,7 +216,9 @@ def sample_tables(
     every departure (service days run past midnight and start before it in UTC) has its hour.
     """
     if days < 1:
-        raise ValueError(f"days must be at least 1, got {days}")
+        raise InputError(f"sample: days must be at least 1, got {days}")
+    if seed < 0:
+        raise InputError(f"sample: seed must be 0 or more, got {seed}")
     ingested_at = ingested_at or datetime.now(UTC)
     for offset in range(0, days, chunk_days):
         count = min(chunk_days, days - offset)
@@ -324,7 +326,7 @@ def write_sample_files(
     out so the import fills them, `as_of` is kept.
     """
     if fmt not in ("csv", "parquet"):
-        raise ValueError(f"format must be csv or parquet, got {fmt!r}")
+        raise InputError(f"format must be csv or parquet, got {fmt!r}")
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {
