@@ -67,7 +67,9 @@ class Stack:
         for resource in self.resources:
             for field in ("policy", "assumeRolePolicy"):
                 text = resource["inputs"].get(field)
-                if isinstance(text, str) and resource["type"].startswith(("aws:iam", "aws:s3")):
+                if isinstance(text, str) and resource["type"].startswith(
+                    ("aws:iam", "aws:s3", "aws:sns")
+                ):
                     documents.append((f"{resource['name']}.{field}", json.loads(text)))
         return documents
 

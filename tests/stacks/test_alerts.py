@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from umwi_core.naming import resource_names
 
 from tests.stacks.stack import Stack
@@ -28,3 +30,13 @@ def test_email_subscriptions_follow_config(dev: Stack, prod: Stack) -> None:
         assert subscription["inputs"]["topic"] == prod.outputs["alertsTopicArn"]
         # Logical names must not carry the address (URNs show up in logs and the UI).
         assert "@" not in subscription["name"]
+
+
+def test_topic_refuses_publishing_without_tls(each_stack: Stack) -> None:
+    policy = each_stack.inputs("sns/topicPolicy:TopicPolicy", "alerts-policy")
+    assert policy["arn"] == each_stack.outputs["alertsTopicArn"]
+    (statement,) = json.loads(policy["policy"])["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Action"] == ["sns:Publish"]
+    assert statement["Resource"] == [each_stack.outputs["alertsTopicArn"]]
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}

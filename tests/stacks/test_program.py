@@ -16,6 +16,17 @@ DATA_HOLDING = {
     "aws:dynamodb/table:Table",
     "aws:ecr/repository:Repository",
     "aws:secretsmanager/secret:Secret",
+    "aws:secretsmanager/secretVersion:SecretVersion",
+}
+# A retained bucket keeps its settings: deleting them would strip its protection.
+BUCKET_SETTINGS = {
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:s3/bucketLogging:BucketLogging",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
 }
 
 
@@ -93,7 +104,7 @@ def test_outputs_are_complete_and_consistent(each_stack: Stack) -> None:
 
 def test_prod_retains_data_dev_can_be_torn_down(dev: Stack, prod: Stack) -> None:
     for resource in prod.all(""):
-        if resource["type"] in DATA_HOLDING:
+        if resource["type"] in DATA_HOLDING | BUCKET_SETTINGS:
             assert resource["retainOnDelete"] is True, resource["name"]
     for resource in dev.all(""):
         assert resource["retainOnDelete"] is False, resource["name"]
@@ -108,5 +119,5 @@ def test_prod_retains_data_dev_can_be_torn_down(dev: Stack, prod: Stack) -> None
 def test_stateless_resources_are_never_retained(prod: Stack) -> None:
     # Only data outlives the stack; roles, functions and networks go with it.
     for resource in prod.all(""):
-        if resource["type"] not in DATA_HOLDING:
+        if resource["type"] not in DATA_HOLDING | BUCKET_SETTINGS:
             assert resource["retainOnDelete"] is False, resource["name"]

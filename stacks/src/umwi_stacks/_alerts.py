@@ -9,6 +9,7 @@ import pulumi_aws as aws
 from umwi_core.naming import ResourceNames
 
 from umwi_stacks._config import StackConfig
+from umwi_stacks._policy import document
 
 SNS_MANAGED_KEY = "alias/aws/sns"
 
@@ -30,6 +31,25 @@ class Alerts(pulumi.ComponentResource):
             name=names.alerts_topic,
             kms_master_key_id=SNS_MANAGED_KEY,
             tags={**config.tags, "Name": names.alerts_topic},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.sns.TopicPolicy(
+            "alerts-policy",
+            arn=self.topic.arn,
+            # Same-account access comes from IAM policies (the flow task role may
+            # publish); the topic itself only refuses anything not sent over TLS.
+            policy=document(
+                [
+                    {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": ["sns:Publish"],
+                        "Resource": [self.topic.arn],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                ]
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         for email in config.alert_emails:

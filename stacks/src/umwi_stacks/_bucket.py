@@ -36,9 +36,11 @@ class SecureBucket(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("umwi:stacks:SecureBucket", name, None, opts)
-        # Deleting the stack must not delete prod data; dev buckets empty themselves.
+        # Deleting the stack must not delete prod data; dev buckets empty themselves. A
+        # retained bucket keeps its settings too: destroying them would leave it
+        # unencrypted, unversioned and open to a public policy.
         keep = pulumi.ResourceOptions(parent=self, retain_on_delete=config.retain_data)
-        child = pulumi.ResourceOptions(parent=self)
+        child = keep
         self.bucket = aws.s3.Bucket(
             name,
             bucket=bucket_name,
@@ -93,6 +95,10 @@ class SecureBucket(pulumi.ComponentResource):
             bucket=self.bucket.id,
             policy=document([tls_only(self.bucket.arn), *extra]),
             # A policy put before the public access block exists can be refused as public.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_block, ownership]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[public_block, ownership],
+                retain_on_delete=config.retain_data,
+            ),
         )
         self.register_outputs({"bucket": self.bucket.bucket, "arn": self.bucket.arn})

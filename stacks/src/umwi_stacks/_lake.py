@@ -48,6 +48,8 @@ class DataLake(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("umwi:stacks:DataLake", name, None, opts)
+        # Lifecycle rules stay with a retained bucket (see SecureBucket).
+        keep = pulumi.ResourceOptions(parent=self, retain_on_delete=config.retain_data)
         logs = SecureBucket(
             "access-logs",
             bucket_name=names.access_log_bucket,
@@ -72,7 +74,7 @@ class DataLake(pulumi.ComponentResource):
                     "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
                 }
             ],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=keep,
         )
         lake = SecureBucket(
             "lake",
@@ -88,7 +90,7 @@ class DataLake(pulumi.ComponentResource):
             "lake-lifecycle",
             bucket=self.bucket.id,
             rules=[_bronze_rule(config), _housekeeping_rule(config)],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=keep,
         )
         self.register_outputs({"bucket": self.bucket.bucket, "logBucket": self.log_bucket.bucket})
 

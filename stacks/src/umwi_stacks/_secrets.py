@@ -63,7 +63,7 @@ class Secrets(pulumi.ComponentResource):
                     f"secret-{spec.key}-value",
                     secret_id=secret.id,
                     secret_string=value,
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=pulumi.ResourceOptions(parent=self, retain_on_delete=config.retain_data),
                 )
             self.by_key[spec.key] = secret
         self.register_outputs({key: secret.arn for key, secret in self.by_key.items()})
