@@ -13,7 +13,6 @@ import http.client
 import random
 import threading
 from collections import Counter
-from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import urlsplit
@@ -26,10 +25,10 @@ FAULTS = (
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "te"}
 
 
-def client_of(headers: Mapping[str, str]) -> str:
+def client_of(user_agent: str | None) -> str:
     """Which S3 client sent a request: botocore (umwi's own S3 calls), object_store
     (deltalake), DuckDB (httpfs), from its User-Agent."""
-    agent = (headers.get("User-Agent") or "").lower()
+    agent = (user_agent or "").lower()
     for marker, name in (("botocore", "botocore"), ("object_store", "object_store")):
         if marker in agent:
             return name
@@ -178,7 +177,9 @@ class FaultProxy:
 
             def _handle(self) -> None:
                 body = self._body()
-                fault = proxy._pick_fault(self._is_s3(body), client_of(self.headers))
+                fault = proxy._pick_fault(
+                    self._is_s3(body), client_of(self.headers.get("User-Agent"))
+                )
                 if fault is not None:
                     status, code, message = fault
                     xml = (

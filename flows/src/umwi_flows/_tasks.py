@@ -53,6 +53,7 @@ def ingest_task(
         end=end,
         force=force,
         now=now,
+        lease_s=settings.ledger_lease_s,
     )
     logger.info(
         "%s: %s, %d windows, %d skipped, counts %s",

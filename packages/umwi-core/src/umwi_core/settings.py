@@ -110,6 +110,13 @@ class Settings(BaseSettings):
     task_retry_delay_s: float = Field(
         10.0, ge=0, le=3_600, description="First delay before a task retry (doubles each time)."
     )
+    ledger_lease_s: float = Field(
+        900.0,
+        ge=1,
+        le=86_400,
+        description="How long a run's claim on a window lasts between renewals; a crashed "
+        "run's windows are claimable again once it ends.",
+    )
 
     # --- KPIs ------------------------------------------------------------------------
     on_time_threshold_s: int = Field(300, ge=0, le=86_400, description="Latest on-time delay.")
