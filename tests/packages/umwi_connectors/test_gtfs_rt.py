@@ -433,3 +433,39 @@ def test_reads_from_url(settings: Settings, lake: Lake) -> None:
     assert key.startswith("bronze/gtfs_rt/trip_updates/date=2026-10-12/r3/0000-trip-updates")
     assert lake.read_bytes(key) == payload
     assert date(2026, 10, 12).isoformat() in key
+
+
+def test_calendar_rules_out_days_the_trip_does_not_run(
+    edge_static: GtfsStatic, tmp_path: Path
+) -> None:
+    # Saturday 2026-10-17, 00:20 local: 08:00 on Saturday is nearest, but service WD runs
+    # Monday to Friday, so the trip is Friday's (08:00 on the 16th = 06:00 UTC).
+    payload = _feed(
+        _ts(_utc(2026, 10, 16, 22, 20)), _entity("T15-1", stops=((1, "S1", 0, None, "dep"),))
+    )
+    assert _stage(payload, edge_static)[0]["scheduled_at"] == _utc(2026, 10, 16, 6)
+    # calendar_dates adds that Saturday: now it is the nearest running day.
+    folder = tmp_path / "feed"
+    folder.mkdir()
+    for path in (EDGE / "static_gtfs").iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    (folder / "calendar_dates.txt").write_text("service_id,date,exception_type\nWD,20261017,1\n")
+    with_exception = GtfsStatic.load(folder)
+    assert with_exception.runs_on("T15-1", date(2026, 10, 17)) is True
+    assert with_exception.runs_on("T15-1", date(2026, 10, 18)) is False
+    assert _stage(payload, with_exception)[0]["scheduled_at"] == _utc(2026, 10, 17, 6)
+    (folder / "calendar_dates.txt").write_text("service_id,date,exception_type\nWD,20261017,3\n")
+    with pytest.raises(InputError, match=r"calendar_dates\.txt line 2: exception_type '3'"):
+        GtfsStatic.load(folder)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"), [("vehicle_positions.pb", "vehicle"), ("alerts.pb", "alert")]
+)
+def test_other_feed_types_are_refused(edge_static: GtfsStatic, name: str, kind: str) -> None:
+    with pytest.raises(SourceError, match=f"not a TripUpdates feed: .* {kind} updates"):
+        _stage((EDGE / name).read_bytes(), edge_static)
+
+
+def test_empty_feed_gives_no_rows(edge_static: GtfsStatic) -> None:
+    assert _stage(_feed(_ts(_utc(2026, 10, 12, 6))), edge_static) == []

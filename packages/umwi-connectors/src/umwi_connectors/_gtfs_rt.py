@@ -59,9 +59,12 @@ def _service_day(
         except ValueError:
             return None, f"start_date {trip.start_date!r} is not YYYYMMDD"
     local = as_of.astimezone(static.timezone).date()
-    candidates = (local, local - timedelta(days=1), local + timedelta(days=1))
+    candidates = [local, local - timedelta(days=1), local + timedelta(days=1)]
+    # Days the calendar rules out are dropped, unless it rules out all of them.
+    running = [day for day in candidates if static.runs_on(trip.trip_id, day) is not False]
+    candidates = running or candidates
     if reference is None or reference.scheduled_s is None:
-        return local, None
+        return candidates[0], None
     seconds = reference.scheduled_s
     return min(
         candidates,
@@ -126,6 +129,15 @@ def stage_trip_updates(
         )
         seq += 1
 
+    if feed.entity and not any(entity.HasField("trip_update") for entity in feed.entity):
+        # A VehiclePositions or Alerts feed given by mistake would otherwise read as empty.
+        kinds = sorted(
+            {kind for e in feed.entity for kind in ("vehicle", "alert") if e.HasField(kind)}
+        )
+        raise SourceError(
+            f"{input_key}: not a TripUpdates feed: its {len(feed.entity)} entities are "
+            f"{', '.join(kinds) or 'empty'} updates"
+        )
     for entity in feed.entity:
         if not entity.HasField("trip_update") or entity.is_deleted:
             continue

@@ -117,6 +117,12 @@ class GtfsStatic:
     timezone: ZoneInfo
     routes: dict[str, Route] = field(default_factory=dict)
     trip_routes: dict[str, str] = field(default_factory=dict)
+    trip_services: dict[str, str] = field(default_factory=dict)
+    #: service_id → (first day, last day, runs Monday…Sunday) from calendar.txt.
+    calendar: dict[str, tuple[date, date, tuple[bool, ...]]] = field(default_factory=dict)
+    #: (service_id, day) → added (True) or removed (False) from calendar_dates.txt.
+    exceptions: dict[tuple[str, date], bool] = field(default_factory=dict)
+    exception_services: set[str] = field(default_factory=set)
     stops: dict[str, Stop] = field(default_factory=dict)
     stop_times: dict[str, list[StopTime]] = field(default_factory=dict)
 
@@ -151,7 +157,44 @@ class GtfsStatic:
                     what = f"column {missing[0]!r}" if missing else "rows"
                     raise InputError(f"{where}: {name} has no {what}")
                 tables[name] = rows
-        return cls._build(tables, where)
+            for name in ("calendar.txt", "calendar_dates.txt"):
+                if name in names:
+                    tables[name] = _rows(archive.read(names[name]), f"{where}:{name}")
+        feed = cls._build(tables, where)
+        feed._read_calendar(tables, where)
+        return feed
+
+    def _read_calendar(self, tables: dict[str, list[dict[str, str]]], where: str) -> None:
+        days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+        for line, row in enumerate(tables.get("calendar.txt", []), start=2):
+            at = f"{where}:calendar.txt line {line}"
+            self.calendar[row.get("service_id", "")] = (
+                _gtfs_date(row.get("start_date", ""), f"{at} start_date"),
+                _gtfs_date(row.get("end_date", ""), f"{at} end_date"),
+                tuple((row.get(day) or "0").strip() == "1" for day in days),
+            )
+        for line, row in enumerate(tables.get("calendar_dates.txt", []), start=2):
+            at = f"{where}:calendar_dates.txt line {line}"
+            kind = (row.get("exception_type") or "").strip()
+            if kind not in ("1", "2"):
+                raise InputError(f"{at}: exception_type {kind!r} is not 1 or 2")
+            day = _gtfs_date(row.get("date", ""), f"{at} date")
+            self.exceptions[(row.get("service_id", ""), day)] = kind == "1"
+            self.exception_services.add(row.get("service_id", ""))
+
+    def runs_on(self, trip_id: str, day: date) -> bool | None:
+        """Whether the trip's service runs on `day`; None when the feed has no calendar for it."""
+        service = self.trip_services.get(trip_id)
+        if service is None:
+            return None
+        exception = self.exceptions.get((service, day))
+        if exception is not None:
+            return exception
+        if service not in self.calendar:
+            # Services defined only by calendar_dates run on their added days alone.
+            return False if service in self.exception_services else None
+        first, last, weekdays = self.calendar[service]
+        return first <= day <= last and weekdays[day.weekday()]
 
     @classmethod
     def _build(cls, tables: dict[str, list[dict[str, str]]], where: str) -> GtfsStatic:
@@ -176,6 +219,8 @@ class GtfsStatic:
             feed.routes[row["route_id"]] = Route(name or None, route_mode(int(route_type)))
         for row in tables["trips.txt"]:
             feed.trip_routes[row["trip_id"]] = row["route_id"]
+            if row.get("service_id"):
+                feed.trip_services[row["trip_id"]] = row["service_id"]
         for line, row in enumerate(tables["stops.txt"], start=2):
             feed.stops[row["stop_id"]] = Stop(
                 (row.get("stop_name") or "").strip() or None,
@@ -220,6 +265,13 @@ def _rows(payload: bytes, where: str) -> list[dict[str, str]]:
     if reader.fieldnames is not None:
         reader.fieldnames = [name.strip() for name in reader.fieldnames]
     return [{k: (v or "") for k, v in row.items() if k is not None} for row in reader]
+
+
+def _gtfs_date(text: str, where: str) -> date:
+    try:
+        return datetime.strptime(text.strip(), "%Y%m%d").date()
+    except ValueError:
+        raise InputError(f"{where}: {text!r} is not a GTFS date YYYYMMDD") from None
 
 
 def _coordinate(text: str | None, limit: float, where: str) -> float | None:
