@@ -301,17 +301,18 @@ def pipeline_flow(
         raise
     outputs = {"ingest": ingested, "build": built}
     total = (datetime.now(UTC) - started).total_seconds()
+    timings = {"ingest": ingest_s, "build": total - ingest_s, "total": total}
     _close(
         settings,
         manifest,
         status="failed" if ingest_error else "done",
         error=str(ingest_error) if ingest_error else None,
         outputs=outputs,
-        timings_s={"ingest": ingest_s, "build": total - ingest_s, "total": total},
+        timings_s=timings,
     )
     if ingest_error is not None:
         raise ingest_error
-    return {"run_id": run_id, **outputs}
+    return {"run_id": run_id, **outputs, "timings_s": timings}
 
 
 @flow(name="maintain", log_prints=False)

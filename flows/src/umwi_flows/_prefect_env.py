@@ -14,11 +14,27 @@ from umwi_core.settings import Settings
 #: Generous: the ephemeral server takes 10–15 s to start on a small machine.
 EPHEMERAL_STARTUP_TIMEOUT_S = 120
 
-_QUIET = {
+_QUIET: dict[str, str] = {
     # The ephemeral server's telemetry needs the internet and logs errors without it.
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+    # The local server lives for one command: no UI, and none of the background services
+    # that watch schedules, late runs or workers (nothing is scheduled locally).
+    "PREFECT_SERVER_UI_ENABLED": "false",
+    **{
+        f"PREFECT_SERVER_SERVICES_{name}_ENABLED": "false"
+        for name in (
+            "SCHEDULER",
+            "LATE_RUNS",
+            "FOREMAN",
+            "REPOSSESSOR",
+            "TRIGGERS",
+            "PROACTIVE_TRIGGERS",
+            "CANCELLATION_CLEANUP",
+            "PAUSE_EXPIRATIONS",
+        )
+    },
 }
 
 

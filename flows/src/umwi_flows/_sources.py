@@ -249,6 +249,12 @@ class SampleJob(SourceJob):
     def parameters(self) -> dict[str, Any]:
         return self.config.model_dump(mode="json")
 
+    def windows(self, start: date | None, end: date | None, now: datetime) -> list[str]:
+        if start is None and end is None and self.config.start is not None:
+            start = self.config.start
+            end = start + timedelta(days=self.config.days)
+        return super().windows(start, end, now)
+
     def fetch(self, settings: Settings, lake: Lake, run_id: str, span: Span) -> Batches:
         from umwi_connectors import generate_sample
 

@@ -51,12 +51,29 @@ def kpi_summary(settings: object) -> Table:
     return table
 
 
+def timings_table(import_s: float, pipeline_s: float, flow: dict[str, float]) -> Table:
+    """Where the demo's time went; Prefect's start is what the flows themselves did not use."""
+    rows = [
+        ("import Prefect and the flows", import_s),
+        ("start Prefect (ephemeral server) and flow-run overhead", pipeline_s - flow["total"]),
+        ("ingest: generate, land in bronze, commit to silver", flow["ingest"]),
+        ("build gold, quality gate, publish", flow["build"]),
+        ("total", import_s + pipeline_s),
+    ]
+    table = Table(title="timings")
+    table.add_column("step")
+    table.add_column("seconds", justify="right")
+    for name, seconds in rows:
+        table.add_row(name, f"{seconds:.1f}")
+    return table
+
+
 @app.command()
 def demo(
     serve: bool = typer.Option(
         True, "--serve/--no-serve", help="Serve the API and dashboard after the pipeline."
     ),
-    days: int = typer.Option(28, "--days", min=1, max=366, help="Days of the sample city."),
+    days: int = typer.Option(14, "--days", min=1, max=366, help="Days of the sample city."),
     seed: int = typer.Option(7, "--seed", help="Sample city seed."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to serve on."),
     port: int = typer.Option(8000, "--port", help="Port to serve on."),
@@ -81,17 +98,7 @@ def demo(
     console.print(ingest_table(summary["ingest"]))
     print_build(console, summary["build"])
     console.print(kpi_summary(settings))
-    timings = Table(title="timings (s)")
-    for name in (
-        "import prefect + flows",
-        "pipeline (Prefect start, ingest, build, gate)",
-        "total",
-    ):
-        timings.add_column(name, justify="right")
-    timings.add_row(
-        f"{loaded - began:.1f}", f"{finished - loaded:.1f}", f"{perf_counter() - began:.1f}"
-    )
-    console.print(timings)
+    console.print(timings_table(loaded - began, finished - loaded, summary["timings_s"]))
     if not serve:
         return
     from umwi_api import serve as serve_api
