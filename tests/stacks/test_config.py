@@ -96,3 +96,10 @@ def test_secret_values_are_not_echoed_in_errors(project: Path) -> None:
     with pytest.raises(StackConfigError) as raised:
         _load(project, **{"umwi:prefectExternalId": "short"})
     assert "short" not in str(raised.value)
+
+
+def test_bundle_defaults_to_the_build_script_output(project: Path) -> None:
+    with pytest.raises(StackConfigError) as raised:
+        _load(project, **{"umwi:apiBundle": None})
+    assert f"{project / 'api' / 'dist' / 'lambda.zip'} not found" in str(raised.value)
+    assert "api/build_lambda.py" in str(raised.value)

@@ -17,7 +17,7 @@ def test_project_runs_the_stacks_folder_with_uv() -> None:
     assert project["main"] == "stacks/"
     entry = (ROOT / "stacks" / "__main__.py").read_text()
     assert "from umwi_stacks import main" in entry
-    assert project["config"]["umwi:apiBundle"]["default"] == "api/dist/lambda.zip"
+    assert project["config"]["apiBundle"]["default"] == "api/dist/lambda.zip"
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])

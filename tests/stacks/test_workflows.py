@@ -99,7 +99,7 @@ def test_pulumi_job_uses_oidc_and_builds_the_bundle_the_stack_reads() -> None:
     commands = _commands(stack)
     assert 'pulumi preview --stack "$STACK"' in commands
     assert 'pulumi up --stack "$STACK" --yes' in commands
-    default_bundle = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]["umwi:apiBundle"][
+    default_bundle = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]["apiBundle"][
         "default"
     ]
     assert f"api/build_lambda.py --out {default_bundle}" in commands
