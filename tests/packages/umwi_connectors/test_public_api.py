@@ -19,7 +19,6 @@ PUBLIC_API = {
     # offline connectors (GTFS-Realtime, files, sample city, replay)
     "GtfsStatic",
     "SAMPLE_EFFECT",
-    "SAMPLE_NETWORK",
     "WeatherEffect",
     "generate_sample",
     "read_departures_file",

@@ -13,7 +13,6 @@ import pyarrow.compute as pc
 import pytest
 from umwi_connectors import (
     SAMPLE_EFFECT,
-    SAMPLE_NETWORK,
     WeatherEffect,
     generate_sample,
     read_departures_file,
@@ -21,7 +20,7 @@ from umwi_connectors import (
     sample_tables,
     write_sample_files,
 )
-from umwi_connectors._sample_city import SAMPLE_LOCATIONS, sample_city
+from umwi_connectors._sample_city import SAMPLE_LOCATIONS, SAMPLE_NETWORK, sample_city
 from umwi_core import InputError, Lake
 from umwi_core.arrow import arrow_schema
 from umwi_core.contracts import DEPARTURES, WEATHER_HOURLY

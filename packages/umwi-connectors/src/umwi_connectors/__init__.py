@@ -14,11 +14,10 @@ from umwi_connectors._openmeteo import OpenMeteoClient, fetch_weather
 from umwi_connectors._openmeteo_parse import WeatherLocation
 from umwi_connectors._replay import replay_bronze
 from umwi_connectors._sample import generate_sample, sample_tables, write_sample_files
-from umwi_connectors._sample_city import SAMPLE_EFFECT, SAMPLE_NETWORK, WeatherEffect
+from umwi_connectors._sample_city import SAMPLE_EFFECT, WeatherEffect
 
 __all__: list[str] = [
     "SAMPLE_EFFECT",
-    "SAMPLE_NETWORK",
     "GtfsStatic",
     "NavitiaClient",
     "OpenMeteoClient",
