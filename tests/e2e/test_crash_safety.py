@@ -22,7 +22,8 @@ from tests.e2e._rounds import (
 from tests.e2e._support import umwi_variables
 from tests.support.aws import AwsResources
 
-pytestmark = pytest.mark.slow
+# Dozens of `umwi run`s in a row: far over the suite's per-test default on a busy machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 LOCAL_KILLS = 6
 AWS_KILLS = 4
