@@ -18,6 +18,7 @@ pyspark is imported only inside functions, so importing this module needs no Spa
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -85,6 +86,11 @@ def local_session(work_dir: Path | None = None, *, cores: int = 2) -> SparkSessi
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(2 * cores))
+        # Let adaptive execution merge small shuffle partitions by size: the correlation
+        # step unions 48 (lag, variable, y kind) branches, and one task per partition
+        # per branch costs more than the work itself on small data.
+        .config("spark.sql.adaptive.coalescePartitions.parallelismFirst", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.warehouse.dir", str(base / "warehouse"))
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={base / 'derby'}")
         .getOrCreate()
@@ -149,11 +155,39 @@ def register_silver_frames(
     return backend.table("silver_departures"), backend.table("silver_weather_hourly")
 
 
-def _materialise(backend: Any, name: str, expression: ir.Table) -> tuple[ir.Table, pa.Table]:
-    """Run `expression` once on Spark, keep it cached as view `name`, and collect it."""
-    frame = backend._session.sql(backend.compile(expression)).cache()
-    frame.createOrReplaceTempView(name)
-    return backend.table(name), frame.toArrow()
+class _Cache:
+    """Intermediate results kept in Spark's memory as temporary views, released together.
+
+    Ibis's PySpark backend cannot create temporary tables, and Spark recomputes a
+    DataFrame each time a query uses it: the builders' outputs feed later builders, so
+    each is computed once, cached, and read from there.
+    """
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+        self.frames: dict[str, DataFrame] = {}
+
+    def keep(self, name: str, expression: ir.Table) -> tuple[ir.Table, DataFrame]:
+        session = self.backend._session
+        # A union has the partitions of all its branches (correlation_pairs has 48):
+        # merging them without a shuffle saves hundreds of tiny tasks downstream.
+        # `create_view` also registers the expression's in-memory tables (memtables).
+        self.backend.create_view(f"{name}_query", expression, overwrite=True)
+        frame = (
+            session.table(f"{name}_query")
+            .coalesce(session.sparkContext.defaultParallelism)
+            .cache()
+        )
+        frame.createOrReplaceTempView(name)
+        self.frames[name] = frame
+        return self.backend.table(name), frame
+
+    def release(self) -> None:
+        for name, frame in self.frames.items():
+            self.backend._session.catalog.dropTempView(name)
+            self.backend._session.catalog.dropTempView(f"{name}_query")
+            frame.unpersist()
+        self.frames.clear()
 
 
 def build_gold_tables(
@@ -161,47 +195,43 @@ def build_gold_tables(
 ) -> SparkGold:
     """The four gold tables, built in full by the shared builders on `backend`."""
     seconds: dict[str, float] = {}
+    raw: dict[str, pa.Table] = {}
+    cache = _Cache(backend)
+    try:
+        started = time.perf_counter()
+        stops = gx.stop_locations(departures, weather, settings.max_weather_distance_km)
+        enriched = gx.departures_with_weather(
+            departures,
+            weather,
+            stops,
+            on_time_threshold_s=settings.on_time_threshold_s,
+            early_tolerance_s=settings.early_tolerance_s,
+        )
+        punctuality, frame = cache.keep("umwi_punctuality", gx.punctuality_hourly(enriched))
+        raw["punctuality_hourly"] = frame.toArrow()
+        seconds["punctuality_hourly"] = time.perf_counter() - started
 
-    def timed(step: str, started: datetime) -> None:
-        seconds[step] = (datetime.now(UTC) - started).total_seconds()
+        started = time.perf_counter()
+        mobility, frame = cache.keep(
+            "umwi_mobility", gx.mobility_weather_hourly(punctuality, weather)
+        )
+        raw["mobility_weather_hourly"] = frame.toArrow()
+        seconds["mobility_weather_hourly"] = time.perf_counter() - started
 
-    started = datetime.now(UTC)
-    stops = gx.stop_locations(departures, weather, settings.max_weather_distance_km)
-    enriched = gx.departures_with_weather(
-        departures,
-        weather,
-        stops,
-        on_time_threshold_s=settings.on_time_threshold_s,
-        early_tolerance_s=settings.early_tolerance_s,
-    )
-    punctuality, punctuality_arrow = _materialise(
-        backend, "gold_punctuality", gx.punctuality_hourly(enriched)
-    )
-    timed("punctuality_hourly", started)
-    started = datetime.now(UTC)
-    mobility, mobility_arrow = _materialise(
-        backend, "gold_mobility", gx.mobility_weather_hourly(punctuality, weather)
-    )
-    timed("mobility_weather_hourly", started)
-    started = datetime.now(UTC)
-    _, impact_arrow = _materialise(
-        backend, "gold_impact", gx.weather_impact(punctuality, mobility, None)
-    )
-    timed("weather_impact", started)
-    started = datetime.now(UTC)
-    # The sums are one row per (network, line, period, variable, lag, y kind): small
-    # enough to finish the closed-form statistics on the driver.
-    _, sums = _materialise(backend, "gold_correlation_sums", gx.correlation_sums(mobility, weather))
-    correlation = correlation_table(sums)
-    timed("correlation", started)
-    for name in ("gold_punctuality", "gold_mobility", "gold_impact", "gold_correlation_sums"):
-        backend._session.catalog.dropTempView(name)
-    raw = {
-        "punctuality_hourly": punctuality_arrow,
-        "mobility_weather_hourly": mobility_arrow,
-        "weather_impact": impact_arrow,
-        "correlation": correlation,
-    }
+        started = time.perf_counter()
+        _, frame = cache.keep("umwi_impact", gx.weather_impact(punctuality, mobility, None))
+        raw["weather_impact"] = frame.toArrow()
+        seconds["weather_impact"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        pairs, _ = cache.keep("umwi_pairs", gx.correlation_pairs(mobility, weather))
+        _, frame = cache.keep("umwi_sums", gx.correlation_sums_of(pairs))
+        # One row per (network, line, period, variable, lag, y kind): small enough to
+        # finish the closed-form statistics on the driver.
+        raw["correlation"] = correlation_table(frame.toArrow())
+        seconds["correlation"] = time.perf_counter() - started
+    finally:
+        cache.release()
     return SparkGold({name: conform(raw[name], name) for name in GOLD_TABLES}, seconds)
 
 

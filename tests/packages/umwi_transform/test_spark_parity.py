@@ -1,0 +1,176 @@
+"""The gold builders on Spark local mode give the DuckDB driver's tables (issue 9).
+
+pyspark is the optional `spark` dependency group: CI syncs every group, so these run there.
+One Spark session serves the whole module (it takes ~10 s to start).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from umwi_connectors import generate_sample
+from umwi_core.errors import InputError
+from umwi_core.lake import Lake, make_lake
+from umwi_core.publication import GOLD_TABLES
+from umwi_core.settings import Settings, load_settings
+from umwi_transform import build_gold, ingest_batches, read_gold
+
+from umwi_transform import spark as umwi_spark
+
+SAMPLE_START = date(2026, 2, 27)  # the days span a month end: `period` rows for two months
+SAMPLE_DAYS = 3
+TOLERANCE = 1e-9
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    pytest.importorskip("pyspark")
+    spark = umwi_spark.local_session(tmp_path_factory.mktemp("spark"))
+    try:
+        yield spark
+    finally:
+        spark.stop()
+
+
+@pytest.fixture(scope="module")
+def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Lake, Settings]:
+    """A few days of the sample city committed to silver, as `umwi ingest sample` does."""
+    with pytest.MonkeyPatch.context() as patch:
+        # Module fixtures start before the per-test environment isolation.
+        for name in list(os.environ):
+            if name.startswith(("UMWI_", "AWS_")):
+                patch.delenv(name)
+        settings = load_settings(state_dir=tmp_path_factory.mktemp("state"))
+        lake = make_lake(settings)
+        batches = generate_sample(lake=lake, run_id="r-sample", start=SAMPLE_START, days=SAMPLE_DAYS)
+        ingest_batches(batches, lake, settings, "r-sample", source="sample", parameters={})
+    return lake, settings
+
+
+@pytest.fixture(scope="module")
+def duckdb_gold(sample_lake: tuple[Lake, Settings]) -> dict[str, pa.Table]:
+    lake, settings = sample_lake
+    candidates = build_gold(lake, settings, "r-build")
+    return {t: read_gold(lake, t, c.version) for t, c in candidates.items()}
+
+
+@pytest.fixture(scope="module")
+def spark_gold(session: Any, sample_lake: tuple[Lake, Settings]) -> umwi_spark.SparkGold:
+    lake, settings = sample_lake
+    return umwi_spark.build_gold_spark(session, lake, settings)
+
+
+def _is_float(field: pa.Field) -> bool:
+    return pa.types.is_floating(field.type)
+
+
+def _sorted_rows(table: pa.Table) -> list[dict[str, Any]]:
+    """Rows ordered by every exact (non-float) column, which include each table's key."""
+    exact = [f.name for f in table.schema if not _is_float(f)]
+    return table.sort_by([(name, "ascending") for name in exact]).to_pylist()
+
+
+def _assert_same(table: str, found: pa.Table, expected: pa.Table) -> int:
+    assert found.schema == expected.schema, table
+    assert found.num_rows == expected.num_rows, (table, found.num_rows, expected.num_rows)
+    floats = {f.name for f in expected.schema if _is_float(f)}
+    for index, (got, want) in enumerate(
+        zip(_sorted_rows(found), _sorted_rows(expected), strict=True)
+    ):
+        for column, value in want.items():
+            other = got[column]
+            where = f"{table} row {index} column {column}: spark {other!r} duckdb {value!r}"
+            if column in floats and value is not None and other is not None:
+                # Absolute for small values, relative for large ones (sums of many delays).
+                assert math.isclose(other, value, rel_tol=TOLERANCE, abs_tol=TOLERANCE), where
+            else:
+                assert other == value, where
+    return expected.num_rows
+
+
+def test_public_api_is_pinned() -> None:
+    assert umwi_spark.__all__ == [
+        "SparkGold",
+        "build_gold_spark",
+        "build_gold_tables",
+        "connect",
+        "local_session",
+        "register_silver",
+        "register_silver_frames",
+        "write_candidates",
+    ]
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_every_gold_table_equals_duckdb(
+    spark_gold: umwi_spark.SparkGold, duckdb_gold: dict[str, pa.Table]
+) -> None:
+    assert set(spark_gold.tables) == set(GOLD_TABLES)
+    for table in GOLD_TABLES:
+        rows = _assert_same(table, spark_gold.tables[table], duckdb_gold[table])
+        assert rows > 0, f"{table} is empty: the sample should fill every gold table"
+    # Nulls are compared too, so the sample must actually produce them.
+    impact = duckdb_gold["weather_impact"]
+    assert impact.column("cells").null_count > 0  # the `unknown` rows
+    correlation = duckdb_gold["correlation"]
+    assert 0 < correlation.column("pearson_r").null_count < correlation.num_rows
+    periods = set(correlation.column("period").to_pylist())
+    assert {"all", "2026-02", "2026-03"} <= periods
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_tables_commit_as_gold_candidates(
+    spark_gold: umwi_spark.SparkGold,
+    duckdb_gold: dict[str, pa.Table],
+    sample_lake: tuple[Lake, Settings],
+) -> None:
+    lake, settings = sample_lake
+    candidates = umwi_spark.write_candidates(lake, spark_gold)
+    for table, candidate in candidates.items():
+        assert candidate.changed
+        assert candidate.rows == spark_gold.tables[table].num_rows
+        _assert_same(table, read_gold(lake, table, candidate.version), duckdb_gold[table])
+    # The DuckDB driver sees gold moved behind its back and rebuilds in full.
+    rebuilt = build_gold(lake, settings, "r-after-spark")
+    assert all(c.changed for c in rebuilt.values())
+    assert all(rebuilt[t].version == candidates[t].version + 1 for t in GOLD_TABLES)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_a_session_outside_utc_is_refused(session: Any) -> None:
+    session.conf.set("spark.sql.session.timeZone", "Europe/Paris")
+    try:
+        with pytest.raises(InputError, match=r"spark\.sql\.session\.timeZone is 'Europe/Paris'"):
+            umwi_spark.connect(session)
+    finally:
+        session.conf.set("spark.sql.session.timeZone", "UTC")
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_frames_missing_a_silver_column_are_refused(session: Any) -> None:
+    backend = umwi_spark.connect(session)
+    departures = session.createDataFrame([("net", "L1")], "network string, line_id string")
+    weather = session.createDataFrame([("W1",)], "location_id string")
+    with pytest.raises(InputError, match=r"silver_departures: .* lacks column\(s\) .*stop_id"):
+        umwi_spark.register_silver_frames(backend, departures, weather)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_an_empty_lake_builds_empty_gold(session: Any, tmp_path: Path) -> None:
+    settings = load_settings(state_dir=tmp_path / "empty")
+    gold = umwi_spark.build_gold_spark(session, make_lake(settings), settings)
+    for table in GOLD_TABLES:
+        assert gold.tables[table].num_rows == 0, table
+        assert gold.tables[table].schema == read_gold(make_lake(settings), table).schema
