@@ -37,6 +37,11 @@ def variants(bundle: Path) -> dict[str, tuple[str, dict[str, Any]]]:
                 "umwi:githubRepository": GITHUB_REPOSITORY,
             },
         ),
+        # dev through stacks/__main__.py, as `pulumi up` runs it
+        "dev-entrypoint": (
+            "dev",
+            {**common, "umwi:prefectApiUrl": PREFECT_API_URL, "entrypoint": True},
+        ),
         # dev with the optional private subnets + NAT gateway, and the push pool
         "dev-private": (
             "dev",

@@ -14,6 +14,7 @@ dependencies}], "outputs": {...}}, or {"error": "..."} when the program refuses 
 from __future__ import annotations
 
 import json
+import runpy
 import sys
 from pathlib import Path
 from typing import Any
@@ -138,7 +139,12 @@ def stack_config(stack: str, overrides: dict[str, Any]) -> dict[str, str]:
 
 
 def synthesize(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Run the program for `stack`; with the override `"entrypoint": true`, run it the way
+    Pulumi does (stacks/__main__.py, outputs through `pulumi.export`)."""
     from umwi_stacks import StackConfigError, build_stack
+
+    overrides = dict(overrides)
+    entrypoint = bool(overrides.pop("entrypoint", False))
 
     # A fresh root stack, config and monitor per variant.
     settings.ROOT.set(None)
@@ -150,7 +156,12 @@ def synthesize(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def program() -> pulumi.Output[Any]:
-        outputs = build_stack(ROOT)
+        if entrypoint:
+            runpy.run_path(str(ROOT / "stacks" / "__main__.py"), run_name="__main__")
+            root = settings.get_root_resource()
+            outputs = dict(getattr(root, "outputs", {}))
+        else:
+            outputs = build_stack(ROOT)
         return pulumi.Output.from_input(outputs).apply(lambda value: result.update(value))
 
     try:

@@ -121,3 +121,11 @@ def test_stateless_resources_are_never_retained(prod: Stack) -> None:
     for resource in prod.all(""):
         if resource["type"] not in DATA_HOLDING | BUCKET_SETTINGS:
             assert resource["retainOnDelete"] is False, resource["name"]
+
+
+def test_pulumi_entrypoint_exports_the_same_stack(stacks: dict[str, Stack], dev: Stack) -> None:
+    entry = stacks["dev-entrypoint"]
+    assert entry.outputs == dev.outputs
+    assert sorted((r["type"], r["name"]) for r in entry.resources) == sorted(
+        (r["type"], r["name"]) for r in dev.resources
+    )
