@@ -469,3 +469,33 @@ def test_other_feed_types_are_refused(edge_static: GtfsStatic, name: str, kind: 
 
 def test_empty_feed_gives_no_rows(edge_static: GtfsStatic) -> None:
     assert _stage(_feed(_ts(_utc(2026, 10, 12, 6))), edge_static) == []
+
+
+@pytest.mark.slow
+def test_snapshots_converge_in_silver(settings: Settings, lake: Lake) -> None:
+    """Two snapshots of one departure: silver keeps the later one's delay."""
+    from umwi_transform import commit_batch
+
+    static = EDGE / "static_gtfs"
+    paths = []
+    for minute, delay in ((0, 60), (2, 90)):
+        path = Path(settings.state_dir) / f"snap-{minute}.pb"
+        path.write_bytes(
+            _feed(
+                _ts(_utc(2026, 10, 12, 5, 50 + minute)),
+                _entity("T15-1", start_date="20261012", stops=((1, "S1", delay, None, "dep"),)),
+                _entity("UNKNOWN", stops=((1, "S1", 5, None, "dep"),)),
+            )
+        )
+        paths.append(str(path))
+    counts = [
+        commit_batch(batch, lake, settings, "run-c")
+        for batch in read_trip_updates(settings, lake, "run-c", static=static, trip_updates=paths)
+    ]
+    assert [(c.inserted, c.replaced, c.quarantined) for c in counts] == [(1, 0, 1), (0, 1, 1)]
+    again = [
+        commit_batch(batch, lake, settings, "run-d")
+        for batch in read_trip_updates(settings, lake, "run-d", static=static, trip_updates=paths)
+    ]
+    # Re-reading older then newer: the older loses against the stored newer row.
+    assert [c.inserted + c.replaced for c in again] == [0, 0]

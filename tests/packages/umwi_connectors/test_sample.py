@@ -21,7 +21,7 @@ from umwi_connectors import (
     write_sample_files,
 )
 from umwi_connectors._sample_city import SAMPLE_LOCATIONS, SAMPLE_NETWORK, sample_city
-from umwi_core import InputError, Lake
+from umwi_core import InputError, Lake, Settings
 from umwi_core.arrow import arrow_schema
 from umwi_core.contracts import DEPARTURES, WEATHER_HOURLY
 
@@ -266,3 +266,17 @@ def test_bad_sizes_are_clear_errors(tmp_path: Path) -> None:
         list(sample_tables(WINTER, 1, seed=-1))
     with pytest.raises(InputError, match="format must be csv or parquet"):
         write_sample_files(tmp_path, start=WINTER, days=1, fmt="xlsx")
+
+
+@pytest.mark.slow
+def test_sample_commits_to_silver_and_a_rerun_changes_nothing(
+    lake: Lake, settings: Settings
+) -> None:
+    from umwi_transform import commit_batch
+
+    for run_id, fresh in (("run-a", True), ("run-b", False)):
+        for batch in generate_sample(lake=lake, run_id=run_id, start=WINTER, days=1):
+            counts = commit_batch(batch, lake, settings, run_id)
+            assert counts.read == batch.records.num_rows
+            assert counts.quarantined == 0
+            assert (counts.inserted == counts.read) if fresh else (counts.unchanged == counts.read)
