@@ -16,7 +16,7 @@ def test_function_runs_the_bundle_with_the_documented_runtime(
     function = each_stack.inputs("lambda/function:Function", "api")
     assert function["name"] == f"umwi-{each_stack.env}-api"
     assert function["code"] == {"fileArchive": str(lambda_bundle)}
-    assert function["runtime"] == "python3.11"
+    assert function["runtime"] == "python3.12"
     assert function["architectures"] == ["x86_64"]
     assert function["handler"] == "umwi_api.lambda_handler.handler"
     assert function["timeout"] < 30  # under API Gateway's own limit

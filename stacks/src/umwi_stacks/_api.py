@@ -10,7 +10,7 @@ from umwi_stacks._config import StackConfig
 from umwi_stacks._policy import allow, assume_role, document
 
 HANDLER = "umwi_api.lambda_handler.handler"
-RUNTIME = "python3.11"
+RUNTIME = "python3.12"  # DuckDB 1.5.5 wheels need glibc >= 2.28 (Amazon Linux 2023)
 ARCHITECTURE = "x86_64"
 # The API only serves published gold: the pointer and the serving copies under it.
 GOLD_PREFIX = "lake/gold/"
