@@ -177,8 +177,15 @@ def spoil_all(good: dict[str, pa.Table]) -> dict[str, pa.Table]:
             _set(weather_code=150, line_id="x7"),
             _set(precipitation_mm=-1.0, line_id="x8"),
         ],
-        nulls=("network", "line_id", "hour", "departures", "location_id", "weather_class")
-        + ("precipitation_mm",),
+        nulls=(
+            "network",
+            "line_id",
+            "hour",
+            "departures",
+            "location_id",
+            "weather_class",
+            "precipitation_mm",
+        ),
         retype=("weather_code", pa.int32()),
     )
     impact = _spoil(

@@ -141,7 +141,8 @@ def test_volume_is_skipped_without_history(
 ) -> None:
     load(workspace, rows(DAY0, 5))
     result = only(volume_checks(workspace, settings, NOW))
-    assert result.status == "skipped" and not result.blocking
+    assert result.status == "skipped"
+    assert not result.blocking
     assert "no history" in caplog.text
 
 
@@ -246,7 +247,8 @@ def test_drift_beyond_the_limit_warns_only(workspace: Workspace, settings: Setti
     load(workspace, rows(DAY0, 50, delay=400), history(delay=60))
     result = only(drift_checks(workspace, settings))
     assert (result.status, result.severity) == ("failed", "warn")
-    assert result.warning and not result.blocking
+    assert result.warning
+    assert not result.blocking
     assert result.observed.startswith("+340 s")
 
 

@@ -38,17 +38,20 @@ def _status(result: Any) -> Status:
     return "error"
 
 
+_COUNTS = {
+    "missing": "missing_count",
+    "invalid": "invalid_count",
+    "duplicate": "duplicate_count",
+    "failed_rows": "failed_rows_count",
+    "schema": "schema_events_count",
+}
+
+
 def _observed(result: Any) -> str | int | float | None:
     values = result.diagnostic_metric_values or {}
-    for key in (
-        "missing_count",
-        "invalid_count",
-        "duplicate_count",
-        "failed_rows_count",
-        "schema_events_count",
-    ):
-        if key in values:
-            return values[key]  # type: ignore[no-any-return]
+    key = _COUNTS.get(str(result.check.type))
+    if key in values:
+        return values[key]  # type: ignore[no-any-return]
     value = result.threshold_value
     return value if isinstance(value, (int, float)) else None
 
