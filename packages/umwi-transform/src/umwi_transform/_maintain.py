@@ -66,7 +66,8 @@ def _maintain_table(
         "version_after": open_delta(lake, layer, table).version(),  # type: ignore[union-attr]
         "files_compacted": int(metrics.get("numFilesRemoved", 0)),
         "files_vacuumed": len(removed),
-        "retention_hours": retention,
+        # None: the kept version's age is unknown, so nothing was vacuumed.
+        "retention_hours": None if math.isinf(retention) else retention,
     }
 
 
