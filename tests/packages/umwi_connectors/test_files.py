@@ -240,3 +240,23 @@ def test_raw_json_keeps_quotes_newlines_and_nulls(tmp_path: Path, lake: Lake) ->
         "delay_s": None,
     }
     assert row["stop_name"] == 'Gare "Nord"\nsortie \\ 2'
+
+
+def test_csv_is_streamed_in_chunks(
+    tmp_path: Path, lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from umwi_connectors import _files
+
+    monkeypatch.setattr(_files, "_CHUNK_BYTES", 4096)
+    lines = "".join(f"L1,S{i},T{i},2026-01-05T08:00:00Z,{i % 90},,\n" for i in range(2000))
+    path = _csv(tmp_path, HEADER + lines + "L1,S,T,bad\n")
+    batches = list(read_departures_file(path, lake=lake, run_id="r", network="n"))
+    assert len(batches) > 10  # bounded by the block size, not the file
+    rows = _rows(batches)
+    assert len(rows) == 2001
+    assert [r["_seq"] for r in rows] == list(range(2001))
+    assert [r["delay_s"] for r in rows[:3]] == [0, 1, 2]
+    # A ragged row is staged with the chunk being read when the parser met it (it reads
+    # ahead); its reason names its line.
+    reasons = [r["_reason"] for r in rows if r["_reason"] is not None]
+    assert reasons == ["CSV row 2002: 4 fields, expected 7"]
