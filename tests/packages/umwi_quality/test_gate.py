@@ -64,6 +64,19 @@ def test_a_passing_gate_publishes_and_records_every_result(lake: Lake, settings:
     assert "freshness" in alerts[0].summary
 
 
+def test_a_gate_with_nothing_new_since_the_publication_passes(
+    lake: Lake, settings: Settings
+) -> None:
+    candidates = fill(lake, settings)
+    assert run_gate(lake, settings, "gate-1", candidates, _sink(settings), now=NOW).passed
+    again = run_gate(lake, settings, "gate-2", candidates, _sink(settings), now=NOW)
+    assert again.passed, again.blocking
+    record = json.loads(lake.read_bytes(again.report_key))
+    assert record["rows"]["silver_departures"] == 0
+    assert again.publication is not None
+    assert again.publication.quality_report == results_key("gate-2")
+
+
 def test_a_failing_gate_changes_nothing_readers_see_and_alerts_once(
     lake: Lake, settings: Settings
 ) -> None:

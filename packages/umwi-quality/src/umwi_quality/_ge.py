@@ -111,7 +111,8 @@ def _threshold(config: Any) -> str:
 def _observed(result: Any) -> str | int | float | None:
     body = result.result or {}
     if "unexpected_count" in body:
-        return int(body["unexpected_count"])
+        # GE reports None instead of 0 on an empty batch.
+        return int(body["unexpected_count"] or 0)
     value = body.get("observed_value")
     if isinstance(value, (int, float)):
         return value
