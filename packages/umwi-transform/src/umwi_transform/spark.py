@@ -5,7 +5,7 @@ The DuckDB driver (`umwi_transform._gold`) and this one call the same
 Spark gets silver as the Parquet files of each Delta table's current version
 (`DeltaTable.file_uris()`), because the delta-spark connector comes from Maven; on a real
 cluster with delta-spark, `register_silver_frames` takes DataFrames read as Delta instead
-(docs/scale-out.md). Results leave Spark through `DataFrame.toArrow()`, never through
+(docs/scale-out.md). Results leave Spark as Arrow (`DataFrame.toArrow()`), never through
 pandas, which would turn null floats into NaN.
 
 This is always a full build: the incremental bookkeeping of `build_gold` is DuckDB's. A
@@ -174,9 +174,7 @@ class _Cache:
         # `create_view` also registers the expression's in-memory tables (memtables).
         self.backend.create_view(f"{name}_query", expression, overwrite=True)
         frame = (
-            session.table(f"{name}_query")
-            .coalesce(session.sparkContext.defaultParallelism)
-            .cache()
+            session.table(f"{name}_query").coalesce(session.sparkContext.defaultParallelism).cache()
         )
         frame.createOrReplaceTempView(name)
         self.frames[name] = frame
@@ -188,6 +186,18 @@ class _Cache:
             self.backend._session.catalog.dropTempView(f"{name}_query")
             frame.unpersist()
         self.frames.clear()
+
+
+def _to_arrow(frame: DataFrame) -> pa.Table:
+    """Collect through Arrow; `toArrow` is Spark 4, EMR 7 ships Spark 3.5."""
+    collect: Any = getattr(type(frame), "toArrow", None)
+    if collect is not None:
+        return pa.table(collect(frame))
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    # Spark 3.5's own route to `toPandas(arrow)`; one batch per partition.
+    batches: Any = type(frame)._collect_as_arrow(frame)  # type: ignore[attr-defined]
+    return pa.Table.from_batches(batches, schema=to_arrow_schema(frame.schema))
 
 
 def build_gold_tables(
@@ -208,19 +218,19 @@ def build_gold_tables(
             early_tolerance_s=settings.early_tolerance_s,
         )
         punctuality, frame = cache.keep("umwi_punctuality", gx.punctuality_hourly(enriched))
-        raw["punctuality_hourly"] = frame.toArrow()
+        raw["punctuality_hourly"] = _to_arrow(frame)
         seconds["punctuality_hourly"] = time.perf_counter() - started
 
         started = time.perf_counter()
         mobility, frame = cache.keep(
             "umwi_mobility", gx.mobility_weather_hourly(punctuality, weather)
         )
-        raw["mobility_weather_hourly"] = frame.toArrow()
+        raw["mobility_weather_hourly"] = _to_arrow(frame)
         seconds["mobility_weather_hourly"] = time.perf_counter() - started
 
         started = time.perf_counter()
         _, frame = cache.keep("umwi_impact", gx.weather_impact(punctuality, mobility, None))
-        raw["weather_impact"] = frame.toArrow()
+        raw["weather_impact"] = _to_arrow(frame)
         seconds["weather_impact"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -228,7 +238,7 @@ def build_gold_tables(
         _, frame = cache.keep("umwi_sums", gx.correlation_sums_of(pairs))
         # One row per (network, line, period, variable, lag, y kind): small enough to
         # finish the closed-form statistics on the driver.
-        raw["correlation"] = correlation_table(frame.toArrow())
+        raw["correlation"] = correlation_table(_to_arrow(frame))
         seconds["correlation"] = time.perf_counter() - started
     finally:
         cache.release()
