@@ -499,3 +499,49 @@ def test_snapshots_converge_in_silver(settings: Settings, lake: Lake) -> None:
     ]
     # Re-reading older then newer: the older loses against the stored newer row.
     assert [c.inserted + c.replaced for c in again] == [0, 0]
+
+
+def test_no_data_stop_is_staged_without_a_value(edge_static: GtfsStatic) -> None:
+    entity = _entity("T15-1", start_date="20261012")
+    stu = entity.trip_update.stop_time_update.add()
+    stu.stop_sequence = 1
+    stu.schedule_relationship = stu.NO_DATA
+    (row,) = _stage(_feed(_ts(_utc(2026, 10, 12, 6)), entity), edge_static)
+    # Neither cancelled nor timed: silver quarantines it as "no real-time value".
+    assert (row["stop_id"], row["cancelled"], row["delay_s"], row["observed_at"]) == (
+        "S1",
+        False,
+        None,
+        None,
+    )
+    assert row["_reason"] is None
+
+
+def test_static_feed_from_url(settings: Settings, lake: Lake) -> None:
+    import httpx
+    from umwi_connectors._gtfs_static import zip_directory
+
+    static_zip = zip_directory(EDGE / "static_gtfs")
+    snapshot = (EDGE / "trip_updates.pb").read_bytes()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/gtfs.zip":
+            return httpx.Response(200, content=static_zip)
+        if request.url.path == "/rt" and request.url.params.get("key") == "k1":
+            return httpx.Response(200, content=snapshot)
+        return httpx.Response(404, text="no such feed")
+
+    batches = read_trip_updates(
+        settings,
+        lake,
+        "r4",
+        static="http://127.0.0.1:1/gtfs.zip",
+        trip_updates=["http://127.0.0.1:1/rt?key=k1", "http://127.0.0.1:1/missing"],
+        transport=httpx.MockTransport(handler),
+    )
+    first = next(batches)
+    assert first.records.num_rows == 7
+    with pytest.raises(SourceError, match="404"):
+        next(batches)
+    (static_key,) = [k for k in lake.list("bronze/gtfs_rt/static/") if k.endswith(".zip")]
+    assert lake.read_bytes(static_key) == static_zip
