@@ -33,4 +33,19 @@ def replay_bronze_all(settings: Settings, lake: Lake, run_id: str) -> dict[str, 
     return {"payloads": len(keys), "counts": {t: c.model_dump() for t, c in counts.items()}}
 
 
-__all__ = ["bronze_payloads", "replay_bronze_all"]
+def current_publication(lake: Lake, candidates: dict[str, Any]) -> str | None:
+    """The publication id when it already names exactly these gold versions, else None.
+
+    Then the build changed no gold table and there is nothing for the gate to guard.
+    """
+    from umwi_core.publication import read_publication
+
+    found = read_publication(lake)
+    if found is None or any(candidate.changed for candidate in candidates.values()):
+        return None
+    published = {name: entry.version for name, entry in found[0].tables.items()}
+    built = {name: candidate.version for name, candidate in candidates.items()}
+    return found[0].publication_id if published == built else None
+
+
+__all__ = ["bronze_payloads", "current_publication", "replay_bronze_all"]

@@ -120,6 +120,12 @@ def build_table(summary: dict[str, Any]) -> Table:
 
 def print_build(console: Console, summary: dict[str, Any]) -> None:
     console.print(build_table(summary))
+    if summary.get("gate") == "skipped":
+        console.print(
+            f"gold unchanged: publication {summary.get('publication_id')} stays current "
+            "(quality gate not needed)"
+        )
+        return
     console.print(
         f"quality gate: {'passed' if summary.get('gate_passed') else 'FAILED'}; "
         f"published: {summary.get('publication_id') or 'nothing'}; "

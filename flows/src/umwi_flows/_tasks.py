@@ -91,6 +91,17 @@ def build_task(settings: Settings, run_id: str) -> dict[str, Any]:
     return dict(candidates)
 
 
+@task(name="publication-check", timeout_seconds=300, **_NO_RESULTS)
+def current_publication_task(settings: Settings, candidates: dict[str, Any]) -> str | None:
+    """The current publication when the build changed no gold (the gate is then skipped)."""
+    from umwi_flows._build import current_publication
+
+    found = current_publication(make_lake(settings), candidates)
+    if found is not None:
+        get_run_logger().info("gold unchanged: publication %s stays current", found)
+    return found
+
+
 @task(name="quality-gate", timeout_seconds=3_600, **_NO_RESULTS)
 def gate_task(settings: Settings, run_id: str, candidates: dict[str, Any]) -> Any:
     """Judge silver and the candidates; publish on pass, one alert on fail."""
@@ -117,6 +128,7 @@ def maintain_task(settings: Settings, retain_hours: int) -> dict[str, object]:
 __all__ = [
     "alert_task",
     "build_task",
+    "current_publication_task",
     "gate_task",
     "ingest_task",
     "maintain_task",
