@@ -250,7 +250,11 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
         else "period IN (" + ", ".join(f"'{p}'" for p in ["all", *months]) + ")"
     )
     written["weather_impact"] = _write(lake, "weather_impact", impact, period_predicate)
-    sums = to_arrow(gx.correlation_sums(all_mobility, weather))
+    # Native DuckDB copies (both are small): the correlation joins push filters into their
+    # scans, which pyarrow datasets reject for string columns.
+    native_mobility = backend.create_table("corr_mobility", all_mobility, temp=True)
+    native_weather = backend.create_table("corr_weather", weather, temp=True)
+    sums = to_arrow(gx.correlation_sums(native_mobility, native_weather))
     correlation = conform(correlation_table(sums), "correlation")
     written["correlation"] = _write(lake, "correlation", correlation, None)
 

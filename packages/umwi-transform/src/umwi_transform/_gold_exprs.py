@@ -341,13 +341,16 @@ def correlation_pairs(mobility: ir.Table, weather: ir.Table) -> ir.Table:
 def correlation_sums_of(pairs: ir.Table) -> ir.Table:
     """`correlation_sums` from `correlation_pairs`."""
     group = list(PAIR_GROUP)
-    ranked = pairs.mutate(
-        n_group=pairs.x.count().over(ibis.window(group_by=group)),
-    )
+    # The windows sort every pair; a single integer group id keeps those rows narrow.
+    keys = pairs.select(*group).distinct()
+    keys = keys.mutate(group_id=ibis.row_number().over(ibis.window(order_by=group)))
+    narrow = pairs.inner_join(keys, group).select("group_id", "x", *Y_KIND_COLUMNS.values())
+    ranked = narrow.mutate(n_group=narrow.x.count().over(ibis.window(group_by="group_id")))
     ranked = ranked.mutate(
-        rx=_average_rank(ranked, group, "x"),
+        rx=_average_rank(ranked, ["group_id"], "x"),
         **{
-            f"r{column}": _average_rank(ranked, group, column) for column in Y_KIND_COLUMNS.values()
+            f"r{column}": _average_rank(ranked, ["group_id"], column)
+            for column in Y_KIND_COLUMNS.values()
         },
     )
     moments: dict[str, ir.Value] = {
@@ -363,7 +366,8 @@ def correlation_sums_of(pairs: ir.Table) -> ir.Table:
         moments[f"cov_xy_{kind}"] = ranked.x.cov(y, how="pop")
         moments[f"var_ry_{kind}"] = ry.var(how="pop")
         moments[f"cov_rxry_{kind}"] = ranked.rx.cov(ry, how="pop")
-    return ranked.group_by(group).aggregate(**moments)
+    sums = ranked.group_by("group_id").aggregate(**moments)
+    return sums.inner_join(keys, "group_id").select(*group, *moments)
 
 
 def _average_rank(table: ir.Table, group: list[str], column: str) -> ir.FloatingValue:
