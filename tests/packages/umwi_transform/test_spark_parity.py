@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,42 @@ from umwi_core.errors import InputError
 from umwi_core.lake import Lake, make_lake
 from umwi_core.publication import GOLD_TABLES
 from umwi_core.settings import Settings, load_settings
-from umwi_transform import build_gold, ingest_batches, read_gold
+from umwi_transform import build_gold, commit_batch, ingest_batches, read_gold
 from umwi_transform import spark as umwi_spark
+
+from tests.packages.umwi_transform.factory import (
+    at,
+    departure,
+    departures_batch,
+    weather,
+    weather_batch,
+)
 
 SAMPLE_START = date(2026, 2, 27)  # the days span a month end: `period` rows for two months
 SAMPLE_DAYS = 3
 TOLERANCE = 1e-9
+
+# The sample city has weather for every stop and hour; a far-away network adds the
+# unknown-weather and all-cancelled cases, whose nulls must match too.
+EDGE_T0 = datetime(2026, 2, 28, 8, tzinfo=UTC)
+EDGE_WEATHER = [
+    weather(location="EDGE-W", lat=0.0, lon=0.0, hour=EDGE_T0, precipitation=0.0),
+    weather(location="EDGE-W", lat=0.0, lon=0.0, hour=at(1, base=EDGE_T0), precipitation=None),
+    weather(location="EDGE-W", lat=0.0, lon=0.0, hour=at(2, base=EDGE_T0), precipitation=3.0),
+]
+_NEAR: dict[str, Any] = {"network": "edge", "line": "E1", "lat": 0.001, "lon": 0.001}
+EDGE_DEPARTURES = [
+    departure(trip="E-a", scheduled=at(0.1, base=EDGE_T0), delay=30, **_NEAR),
+    departure(trip="E-b", scheduled=at(0.2, base=EDGE_T0), delay=400, **_NEAR),
+    departure(trip="E-c", scheduled=at(0.3, base=EDGE_T0), delay=None, cancelled=True, **_NEAR),
+    departure(trip="E-d", scheduled=at(1.1, base=EDGE_T0), delay=10, **_NEAR),  # null precip
+    departure(trip="E-e", scheduled=at(2.1, base=EDGE_T0), delay=None, cancelled=True, **_NEAR),
+    departure(trip="E-f", scheduled=at(5.1, base=EDGE_T0), delay=5, **_NEAR),  # no weather row
+    departure(
+        trip="E-g", stop="unplaced", scheduled=at(0.4, base=EDGE_T0), **{**_NEAR, "lat": None}
+    ),
+    departure(trip="E-h", stop="far", scheduled=at(0.5, base=EDGE_T0), **{**_NEAR, "lat": 5.0}),
+]
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +82,8 @@ def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Lake, Setting
             lake=lake, run_id="r-sample", start=SAMPLE_START, days=SAMPLE_DAYS
         )
         ingest_batches(batches, lake, settings, "r-sample", source="sample", parameters={})
+        commit_batch(weather_batch(EDGE_WEATHER), lake, settings, "r-edge")
+        commit_batch(departures_batch(EDGE_DEPARTURES), lake, settings, "r-edge")
     return lake, settings
 
 
@@ -69,13 +101,14 @@ def spark_gold(session: Any, sample_lake: tuple[Lake, Settings]) -> umwi_spark.S
 
 
 def _is_float(field: pa.Field) -> bool:
-    return pa.types.is_floating(field.type)
+    return bool(pa.types.is_floating(field.type))
 
 
 def _sorted_rows(table: pa.Table) -> list[dict[str, Any]]:
     """Rows ordered by every exact (non-float) column, which include each table's key."""
     exact = [f.name for f in table.schema if not _is_float(f)]
-    return table.sort_by([(name, "ascending") for name in exact]).to_pylist()
+    rows: list[dict[str, Any]] = table.sort_by([(n, "ascending") for n in exact]).to_pylist()
+    return rows
 
 
 def _assert_same(table: str, found: pa.Table, expected: pa.Table) -> int:
@@ -93,7 +126,7 @@ def _assert_same(table: str, found: pa.Table, expected: pa.Table) -> int:
                 assert math.isclose(other, value, rel_tol=TOLERANCE, abs_tol=TOLERANCE), where
             else:
                 assert other == value, where
-    return expected.num_rows
+    return int(expected.num_rows)
 
 
 def test_public_api_is_pinned() -> None:
@@ -118,11 +151,14 @@ def test_every_gold_table_equals_duckdb(
     for table in GOLD_TABLES:
         rows = _assert_same(table, spark_gold.tables[table], duckdb_gold[table])
         assert rows > 0, f"{table} is empty: the sample should fill every gold table"
-    # Nulls are compared too, so the sample must actually produce them.
+    # Nulls are compared too, so the input must actually produce them.
     impact = duckdb_gold["weather_impact"]
     assert impact.column("cells").null_count > 0  # the `unknown` rows
-    assert duckdb_gold["punctuality_hourly"].column("location_id").null_count > 0
+    punctuality = duckdb_gold["punctuality_hourly"]
+    assert punctuality.column("location_id").null_count > 0
+    assert punctuality.column("mean_delay_s").null_count > 0  # an all-cancelled hour
     correlation = duckdb_gold["correlation"]
+    assert 0 < correlation.column("pearson_r").null_count < correlation.num_rows
     periods = set(correlation.column("period").to_pylist())
     assert {"all", "2026-02", "2026-03"} <= periods
 
