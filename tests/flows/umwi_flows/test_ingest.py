@@ -112,3 +112,37 @@ def test_a_failing_source_fails_its_windows_and_changes_nothing(
     retried = ingest_job(WeatherJob(PLACE), settings, lake, ledger, start=start, end=end)
     assert retried.status == "done"
     assert retried.counts["weather_hourly"].inserted == 24
+
+
+def test_a_crashed_runs_days_are_resumed_after_its_lease(
+    fake_api: Any, fake_api_settings: Settings
+) -> None:
+    settings = fake_api_settings
+    lake, ledger = make_lake(settings), make_ledger(settings)
+    day = fake_api.today - timedelta(days=3)
+    # A run that died holding the day: its claim is still `running`, its lease over.
+    assert ledger.claim("open_meteo:centre", day.isoformat(), "crashed-run", lease_s=0)
+    outcome = ingest_job(
+        WeatherJob(PLACE), settings, lake, ledger, start=day, end=day + timedelta(days=1)
+    )
+    assert outcome.status == "done"
+    assert outcome.windows == [day.isoformat()]
+    record = ledger.get("open_meteo:centre", day.isoformat())
+    assert record is not None
+    assert record.status == WindowStatus.DONE
+    assert record.run_id == outcome.run_id
+
+
+def test_a_live_claim_of_another_run_is_left_alone(
+    fake_api: Any, fake_api_settings: Settings
+) -> None:
+    settings = fake_api_settings
+    lake, ledger = make_lake(settings), make_ledger(settings)
+    day = fake_api.today - timedelta(days=3)
+    assert ledger.claim("open_meteo:centre", day.isoformat(), "other-run", lease_s=900)
+    outcome = ingest_job(
+        WeatherJob(PLACE), settings, lake, ledger, start=day, end=day + timedelta(days=1)
+    )
+    assert outcome.status == "skipped"
+    assert outcome.held_by_others == [day.isoformat()]
+    assert list(lake.list("bronze/")) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from umwi.cli import main
 from umwi_core.lake import make_lake
 from umwi_core.settings import Settings
 
+from tests.flows.conftest import write_small_city
 from tests.support.fake_servers import FakeResponse
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_server")]
@@ -125,3 +127,29 @@ def test_ingest_gtfs_rt_files_once(
     assert run_cli(monkeypatch, *args) == 0
     assert "skipped" in capsys.readouterr().out
     assert read_silver(lake, "departures").num_rows == departures.num_rows
+
+
+def test_ingest_file_and_sample(
+    tmp_path: Path,
+    fast_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from umwi_transform import read_silver
+
+    departures, weather = write_small_city(tmp_path, days=1)
+    code = run_cli(monkeypatch, "ingest", "file", "--departures", str(departures),
+                   "--weather", str(weather))  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "│ file " in out
+    lake = make_lake(fast_settings)
+    assert read_silver(lake, "departures").num_rows == 24 * 4 * 3
+    assert read_silver(lake, "weather_hourly").num_rows == 24
+
+    code = run_cli(monkeypatch, "ingest", "sample", "--start", "2026-01-05", "--days", "1")
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "sample:7" in out
+    sources = set(read_silver(lake, "departures").column("source").to_pylist())
+    assert sources == {"file", "sample"}
