@@ -17,6 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 from umwi_core.contracts import SILVER_TABLES
 from umwi_core.lake import Lake, make_lake
+from umwi_core.ledger import Ledger, make_ledger
 from umwi_core.publication import GOLD_TABLES, read_publication
 from umwi_core.settings import load_settings
 from umwi_transform import open_delta
@@ -62,6 +63,10 @@ def local_lake(folder: Path) -> Lake:
     return make_lake(load_settings(state_dir=folder / "state", lake_uri=None))
 
 
+def local_ledger(folder: Path) -> Ledger:
+    return make_ledger(load_settings(state_dir=folder / "state", lake_uri=None))
+
+
 #: The baseline runs two days at a time and keeps the data after each of these days.
 BASELINE_STEP_DAYS = 2
 
@@ -96,10 +101,11 @@ def _version(lake: Lake, layer: str, table: str) -> int:
     return -1 if delta is None else delta.version()
 
 
-def progress(lake: Lake) -> dict[str, object]:
+def progress(lake: Lake, ledger: Ledger) -> dict[str, object]:
     """How far the pipeline got, one marker per stage, in pipeline order."""
     found = read_publication(lake)
     return {
+        "ledger claim": tuple((r.window, r.run_id) for r in ledger.records()),
         "bronze": sum(1 for _ in lake.list("bronze/")),
         "silver": tuple(_version(lake, "silver", table) for table in SILVER_TABLES),
         "gold": tuple(_version(lake, "gold", table) for table in GOLD_TABLES),
@@ -139,6 +145,7 @@ def kill_rounds(
     days: int,
     env: Mapping[str, str],
     lake: Lake,
+    ledger: Ledger,
     folder: Path,
     horizon_s: float,
     seed: int,
@@ -152,9 +159,9 @@ def kill_rounds(
         for attempt in range(3):
             delay = rng.uniform(0, horizon_s / (1 + attempt))
             args = day_args(index) + (["--force"] if attempt else [])
-            before = progress(lake)
+            before = progress(lake, ledger)
             killed = run_and_kill(args, env, folder, delay)
-            after = progress(lake)
+            after = progress(lake, ledger)
             check_readable(lake)
             if killed.returncode == -9:
                 report.kills += 1
@@ -186,6 +193,7 @@ __all__ = [
     "landed",
     "local_env",
     "local_lake",
+    "local_ledger",
     "progress",
     "run_baseline",
 ]

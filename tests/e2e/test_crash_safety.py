@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 from umwi_core.lake import make_lake
+from umwi_core.ledger import make_ledger
 
 from tests.e2e._lake_checks import assert_same_data, snapshot
 from tests.e2e._rounds import (
@@ -18,6 +19,7 @@ from tests.e2e._rounds import (
     kill_rounds,
     local_env,
     local_lake,
+    local_ledger,
 )
 from tests.e2e._support import umwi_variables
 from tests.support.aws import AwsResources
@@ -56,6 +58,7 @@ def test_sigkill_local(
         days=LOCAL_KILLS,
         env=local_env(prefect_api, folder),
         lake=lake,
+        ledger=local_ledger(folder),
         folder=folder,
         horizon_s=baseline.kill_horizon_s,
         seed=9,
@@ -81,6 +84,7 @@ def test_sigkill_aws(
         days=AWS_KILLS,
         env=env,
         lake=lake,
+        ledger=make_ledger(aws_resources.settings),
         folder=folder,
         horizon_s=baseline.kill_horizon_s,
         seed=10,
