@@ -179,6 +179,11 @@ def kill_rounds(
         )
         report.resume_s.append(resumed.seconds)
         check_readable(lake)
+    for record in ledger.records():
+        # The runs honoured UMWI_LEDGER_LEASE_S; with the 15-minute default a killed run's
+        # windows would have stayed claimed and the next run would have skipped them.
+        held = record.lease_until - record.claimed_at
+        assert held <= timedelta(seconds=LEASE_S + 60), f"{record.window} leased for {held}"
     return report
 
 
