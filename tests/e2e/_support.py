@@ -1,7 +1,7 @@
 """Running `umwi` as a user would, in child processes: servers, environment, kills.
 
 Children get a clean environment (no developer UMWI_/AWS_/PREFECT_ variables) plus what
-the test gives them. One Prefect server per test module serves every child, so a child
+the test gives them. One Prefect server per test session serves every child, so a child
 does not spend 10–15 s starting its own; each child runs in its own process group so a
 SIGKILL takes down everything it started, as when a container dies.
 """
@@ -122,24 +122,6 @@ def prefect_server(home: Path) -> Iterator[str]:
         log.close()
 
 
-@contextmanager
-def moto_process() -> Iterator[str]:
-    """A moto server in its own process (the children's S3/DynamoDB/SNS); yields its URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        env=child_env({}),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        _wait_until_up(f"http://127.0.0.1:{port}/moto-api/", process, 60)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        _stop(process)
-
-
 @dataclass
 class Finished:
     returncode: int
@@ -199,7 +181,6 @@ __all__ = [
     "Finished",
     "child_env",
     "last_line",
-    "moto_process",
     "prefect_server",
     "run_and_kill",
     "run_umwi",
