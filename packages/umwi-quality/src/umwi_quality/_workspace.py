@@ -4,14 +4,19 @@ Great Expectations reaches it through SQLAlchemy (duckdb-engine) and Soda throug
 DuckDB connection. Both must share ONE connection: views over registered Arrow datasets
 exist only on the connection that registered them, and GE's SQLAlchemy engine loses query
 results on a pooled duckdb connection (every metric fails with IndexError), hence the
-`StaticPool`. Delta tables enter as pyarrow datasets, so every check is pushed down into
-DuckDB and nothing is copied into pandas.
+`StaticPool`. Delta tables enter as pyarrow datasets; the tables every check scans (the
+batch, the candidates) are loaded once into DuckDB's own columnar storage, in a temporary
+database file so memory stays bounded: a pyarrow dataset is re-read and decoded on every
+scan (from S3, every GET again), and the suites scan each table some hundred times. Nothing
+is copied into pandas.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -34,17 +39,23 @@ class Workspace:
 
     engine: sa.Engine
     connection: Any  # duckdb_engine's wrapper around the one DuckDBPyConnection
+    folder: tempfile.TemporaryDirectory[str] | None = None
     views: dict[str, int] = field(default_factory=dict)  # view name -> rows
     since: datetime | None = None
 
     @classmethod
     def open(cls) -> Workspace:
-        engine = sa.create_engine("duckdb:///:memory:", poolclass=StaticPool)
+        folder = tempfile.TemporaryDirectory(prefix="umwi-quality-")
+        database = Path(folder.name) / "workspace.duckdb"
+        engine = sa.create_engine(f"duckdb:///{database}", poolclass=StaticPool)
         connection = engine.raw_connection().driver_connection
-        return cls(engine=engine, connection=connection)
+        connection.execute("SET enable_progress_bar = false")
+        return cls(engine=engine, connection=connection, folder=folder)
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.folder is not None:
+            self.folder.cleanup()
 
     def sql(self, query: str) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = self.connection.execute(query).fetchall()
@@ -54,18 +65,26 @@ class Workspace:
         rows = self.sql(query)
         return rows[0][0] if rows else None
 
-    def register(self, view: str, data: Any, where: str | None = None) -> None:
-        """`data` (an Arrow table or dataset) as the view `main.<view>`.
+    def register(
+        self, view: str, data: Any, where: str | None = None, *, load: bool = False
+    ) -> None:
+        """`data` (an Arrow table or dataset) as `main.<view>`: a view, or with `load` a
+        table loaded once.
 
-        A plain view in `main` (not DuckDB's replacement scan) so that Soda's and GE's
+        In `main` (not DuckDB's replacement scan) so that Soda's and GE's
         information_schema lookups see its columns and types.
         """
         source = f"_arrow_{view}"
         self.connection.register(source, data)
         condition = f" WHERE {where}" if where else ""
+        kind = "TABLE" if load else "VIEW"
+        self.connection.execute(f'DROP VIEW IF EXISTS main."{view}"')
+        self.connection.execute(f'DROP TABLE IF EXISTS main."{view}"')
         self.connection.execute(
-            f'CREATE OR REPLACE VIEW main."{view}" AS SELECT * FROM "{source}"{condition}'
+            f'CREATE {kind} main."{view}" AS SELECT * FROM "{source}"{condition}'
         )
+        if load:
+            self.connection.unregister(source)
         self.views[view] = int(self.scalar(f'SELECT count(*) FROM main."{view}"'))
 
     def columns(self, view: str) -> list[tuple[str, str]]:
@@ -91,7 +110,7 @@ def register_silver(
             arrow_schema(contract).empty_table() if delta is None else delta.to_pyarrow_dataset()
         )
         workspace.register(f"silver_{table}_all", data)
-        workspace.register(f"silver_{table}", data, batch_filter)
+        workspace.register(f"silver_{table}", data, batch_filter, load=True)
         rejects = open_delta(lake, "quarantine", table)
         if rejects is not None:
             workspace.register(f"quarantine_{table}", rejects.to_pyarrow_dataset(), batch_filter)
@@ -113,6 +132,6 @@ def register_gold(workspace: Workspace, lake: Lake, versions: dict[str, int]) ->
         data: Any = (
             GOLD_SCHEMAS[table].empty_table() if delta is None else delta.to_pyarrow_dataset()
         )
-        workspace.register(f"gold_{table}", data)
+        workspace.register(f"gold_{table}", data, load=True)
         names.append(f"gold_{table}")
     return names
