@@ -48,7 +48,7 @@ class Workspace:
         folder = tempfile.TemporaryDirectory(prefix="umwi-quality-")
         database = Path(folder.name) / "workspace.duckdb"
         engine = sa.create_engine(f"duckdb:///{database}", poolclass=StaticPool)
-        connection = engine.raw_connection().driver_connection
+        connection: Any = engine.raw_connection().driver_connection
         connection.execute("SET enable_progress_bar = false")
         return cls(engine=engine, connection=connection, folder=folder)
 
