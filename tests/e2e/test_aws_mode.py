@@ -40,7 +40,8 @@ from tests.e2e._support import (
 )
 from tests.support.aws import AwsResources, create_resources
 
-pytestmark = pytest.mark.slow
+# Two `umwi run`s (and the session's Prefect server) on a possibly busy machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 DAYS = 2
 RUN_TIMEOUT_S = 300
