@@ -42,10 +42,20 @@ def good_weather(day: int = 0) -> list[dict[str, Any]]:
     return [weather(hour=at(hours=24 * day + h), precipitation=0.5 * (h % 3)) for h in range(5)]
 
 
-def fill(lake: Lake, settings: Settings, days: range = range(1)) -> dict[str, Any]:
-    """Commit good silver for `days` and build gold; returns the candidates."""
+def future_departures(count: int = 3) -> list[dict[str, Any]]:
+    """Departures scheduled days ahead: silver accepts them, the gate must not publish."""
+    rows = good_departures(day=0, count=count)
+    return [{**row, "scheduled_at": FUTURE, "trip_id": f"F{i}"} for i, row in enumerate(rows)]
+
+
+def fill(
+    lake: Lake, settings: Settings, days: range = range(1), extra: list[dict[str, Any]] = ()
+) -> dict[str, Any]:  # type: ignore[assignment]
+    """Commit good silver for `days` (plus `extra` departures) and build gold; returns the
+    candidates."""
     for day in days:
-        commit_batch(departures_batch(good_departures(day)), lake, settings, f"run-d{day}")
+        rows = good_departures(day) + (list(extra) if day == days[0] else [])
+        commit_batch(departures_batch(rows), lake, settings, f"run-d{day}")
         commit_batch(weather_batch(good_weather(day)), lake, settings, f"run-w{day}")
     return build_gold(lake, settings, "run-b")
 

@@ -16,7 +16,7 @@ from umwi_core.settings import Settings
 from umwi_quality import check_tables, docs_key, results_key, run_gate
 from umwi_transform import build_gold, commit_batch
 
-from tests.packages.umwi_quality.factory import FUTURE, NOW, fill, good_departures
+from tests.packages.umwi_quality.factory import NOW, fill, future_departures
 from tests.packages.umwi_transform.factory import departures_batch
 
 pytestmark = pytest.mark.slow
@@ -33,10 +33,8 @@ def _sink(settings: Settings) -> FileAlertSink:
 
 
 def _future_batch(lake: Lake, settings: Settings) -> dict[str, Any]:
-    """Departures scheduled days ahead: silver accepts them, the gate must not publish."""
-    rows = good_departures(day=0, count=3)
-    future = [{**row, "scheduled_at": FUTURE, "trip_id": f"F{i}"} for i, row in enumerate(rows)]
-    commit_batch(departures_batch(future), lake, settings, "run-future")
+    """A later batch the gate must not publish (see `future_departures`)."""
+    commit_batch(departures_batch(future_departures()), lake, settings, "run-future")
     return build_gold(lake, settings, "run-b2")
 
 
@@ -147,8 +145,8 @@ def test_aws_gate_alerts_through_sns_and_reports_to_s3(aws_resources: Any) -> No
         Endpoint=arn["Attributes"]["QueueArn"],
         Attributes={"RawMessageDelivery": "true"},
     )
-    fill(lake, settings)
-    candidates = _future_batch(lake, settings)
+    # One build only: an incremental gold build on moto S3 takes minutes.
+    candidates = fill(lake, settings, extra=future_departures())
 
     result = run_gate(lake, settings, "gate-aws", candidates, make_alerts(settings), now=NOW)
 
