@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 from collections.abc import Iterable
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -75,7 +77,11 @@ def _context(site_dir: Path) -> Any:
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    for name in list(context.list_data_docs_sites()):
+    for name, config in dict(context.list_data_docs_sites()).items():
+        # The ephemeral context makes a temporary folder for its default site; ours replaces it.
+        folder = (config.get("store_backend") or {}).get("base_directory")
+        if folder and Path(folder).is_relative_to(tempfile.gettempdir()):
+            shutil.rmtree(folder, ignore_errors=True)
         context.delete_data_docs_site(name)
     context.add_data_docs_site(
         site_name=SITE,
