@@ -142,6 +142,13 @@ def test_public_api_is_pinned() -> None:
     ]
 
 
+def test_s3_files_are_read_through_hadoops_s3a() -> None:
+    assert umwi_spark._spark_path("s3://lake/p/silver/x/part-0.parquet") == (
+        "s3a://lake/p/silver/x/part-0.parquet"
+    )
+    assert umwi_spark._spark_path("/tmp/lake/silver/x.parquet") == "/tmp/lake/silver/x.parquet"
+
+
 @pytest.mark.spark
 @pytest.mark.slow
 def test_every_gold_table_equals_duckdb(
