@@ -46,16 +46,42 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
-    """A moto server on 127.0.0.1 for the whole session; yields its endpoint URL."""
-    from moto.server import ThreadedMotoServer
+    """A moto server process on 127.0.0.1 for the whole session; yields its endpoint URL.
+
+    A separate process, not a thread: deltalake (Rust) can hold the GIL while it waits on
+    S3, which would starve an in-process server thread until the request times out.
+    """
+    import shutil
+    import subprocess
+    import sys
+    import time
+    import urllib.request
 
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    executable = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
+    process = subprocess.Popen(
+        [executable, "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()  # noqa: S310
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"moto server did not start on {endpoint}") from None
+                time.sleep(0.1)
+        yield endpoint
     finally:
-        server.stop()
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 @pytest.fixture
