@@ -56,6 +56,23 @@ def test_equal_as_of_in_a_later_run_replaces(lake: Lake, settings: Settings) -> 
     assert _delays(lake) == {"T1": 30}
 
 
+def test_replacing_a_range_matches_rows_at_both_ends(lake: Lake, settings: Settings) -> None:
+    # The MERGE carries the batch's time range as literal bounds (file pruning): rows at
+    # the first and last instant must still match, never be inserted a second time.
+    base = departure().get("scheduled_at")
+    times = [base + timedelta(minutes=m) for m in (0, 7, 90)]
+    first = [departure(trip=f"T{i}", scheduled=t, delay=i) for i, t in enumerate(times)]
+    commit_batch(departures_batch(first), lake, settings, "r1")
+    later = AS_OF + timedelta(hours=1)
+    second = [
+        departure(trip=f"T{i}", scheduled=t, delay=100 + i, as_of=later)
+        for i, t in enumerate(times)
+    ]
+    counts = commit_batch(departures_batch(second), lake, settings, "r2")
+    assert (counts.replaced, counts.inserted) == (3, 0)
+    assert _delays(lake) == {"T0": 100, "T1": 101, "T2": 102}
+
+
 def test_reingest_leaves_rows_as_stored(lake: Lake, settings: Settings) -> None:
     rows = [departure(trip=f"T{i}", delay=i) for i in range(5)]
     commit_batch(departures_batch(rows), lake, settings, "r1")

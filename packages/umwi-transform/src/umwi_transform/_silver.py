@@ -10,6 +10,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from umwi_core.arrow import StagedBatch, arrow_schema
 from umwi_core.contracts import LINEAGE_COLUMNS, SILVER_TABLES, TableContract
 from umwi_core.lake import Lake
@@ -81,6 +82,23 @@ def _plan(lake: Lake, contract: TableContract, batch: pa.Table) -> _Plan:
     )
 
 
+def _time_range(contract: TableContract, rows: pa.Table) -> str:
+    """A literal range on the target's time column.
+
+    delta-rs prunes the target's files by their statistics only from literal bounds; without
+    them every MERGE scans the whole table and ingestion grows quadratically with history.
+    """
+    column = "scheduled_at" if contract.name == "departures" else "hour"
+    bounds = pc.min_max(rows[column])
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    if low is None or high is None:
+        return ""
+    return (
+        f" AND t.{_quote(column)} >= '{low.isoformat()}'"
+        f" AND t.{_quote(column)} <= '{high.isoformat()}'"
+    )
+
+
 def _merge_silver(lake: Lake, contract: TableContract, batch: pa.Table) -> TableCounts:
     def attempt() -> TableCounts:
         plan = _plan(lake, contract, batch)
@@ -90,6 +108,7 @@ def _merge_silver(lake: Lake, contract: TableContract, batch: pa.Table) -> Table
             lake, "silver", contract.name, arrow_schema(contract), change_feed=True
         )
         on = " AND ".join(f"s.{_quote(k)} = t.{_quote(k)}" for k in contract.key)
+        on += _time_range(contract, plan.rows)
         # The guard repeats the plan's rule inside the commit, so a row stored meanwhile
         # by a newer record is never overwritten by an older one.
         metrics = (
