@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 from umwi_core.errors import ConflictError, LakeError
@@ -86,3 +87,14 @@ def test_uris_and_storage_options(mode_settings: Settings) -> None:
     else:
         assert uri.endswith("/lake/silver/departures")
         assert lake.storage_options() == {}
+
+
+def test_write_file_streams_a_local_file(any_lake: Lake, tmp_path: Path) -> None:
+    source = tmp_path / "big.csv"
+    source.write_bytes(b"x" * (3 << 20) + b"end")
+    any_lake.write_file("bronze/file/departures/big.csv", source)
+    assert any_lake.read_bytes("bronze/file/departures/big.csv") == source.read_bytes()
+    source.write_bytes(b"second")
+    any_lake.write_file("bronze/file/departures/big.csv", source)
+    assert any_lake.read_bytes("bronze/file/departures/big.csv") == b"second"
+    assert list(any_lake.list("bronze/file")) == ["bronze/file/departures/big.csv"]

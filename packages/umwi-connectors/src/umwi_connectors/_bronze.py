@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from umwi_core import Lake, LakeError, redact
 
@@ -78,7 +79,7 @@ def land(
     run_id: str,
     part: str,
     ext: str,
-    payload: bytes,
+    payload: bytes | Path,
     meta: dict[str, object],
     day: date | None = None,
     secrets: Iterable[str | None] = (),
@@ -89,6 +90,7 @@ def land(
     metadata cannot be written, so a failure leaves no payload without its metadata.
     Landing the same part twice replaces it with the same bytes (idempotent re-runs).
     `secrets` are values (tokens, keys) to blank wherever they appear in `meta`.
+    A `Path` payload (a user's file) is streamed, so memory does not grow with its size.
     """
     day = day or datetime.now(UTC).date()
     key = bronze_key(source=source, dataset=dataset, run_id=run_id, part=part, ext=ext, day=day)
@@ -100,14 +102,17 @@ def land(
         "dataset": dataset,
         "run_id": run_id,
         "key": key,
-        "bytes": len(payload),
+        "bytes": payload.stat().st_size if isinstance(payload, Path) else len(payload),
         **scrubbed,
     }
     try:
         meta_bytes = json.dumps(document, indent=2, sort_keys=True, allow_nan=False).encode()
     except (TypeError, ValueError) as error:
         raise ValueError(f"bronze metadata of {key} is not JSON: {error}") from None
-    lake.write_bytes(key, payload)
+    if isinstance(payload, Path):
+        lake.write_file(key, payload)
+    else:
+        lake.write_bytes(key, payload)
     try:
         lake.write_bytes(meta_key(key), meta_bytes)
     except BaseException as error:

@@ -419,7 +419,7 @@ def _read_file(
         run_id=run_id,
         part=part,
         ext="csv.gz" if path.name.lower().endswith(".gz") else spec.fmt,
-        payload=path.read_bytes(),
+        payload=path,
         meta={
             "path": str(path),
             "table": table,

@@ -84,6 +84,24 @@ class LocalLake:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    def write_file(self, key: str, path: Path) -> str:
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        digest = hashlib.sha256()
+        try:
+            with os.fdopen(fd, "wb") as handle, open(path, "rb") as source:
+                while chunk := source.read(1 << 20):
+                    digest.update(chunk)
+                    handle.write(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return digest.hexdigest()
+
     def exists(self, key: str) -> bool:
         return self.path(key).exists()
 

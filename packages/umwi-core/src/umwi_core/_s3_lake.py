@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from umwi_core._aws import aws_client
@@ -90,6 +91,23 @@ class S3Lake:
                 raise ConflictError(f"{self.uri(key)} changed since it was read") from None
             raise LakeError(f"cannot write {self.uri(key)}: {code}") from None
         return str(response["ETag"])
+
+    def write_file(self, key: str, path: Path) -> str:
+        from boto3.s3.transfer import TransferConfig
+        from botocore.exceptions import ClientError
+
+        # A multipart upload streams the file; the object only appears once it completes.
+        try:
+            self.client.upload_file(
+                str(path),
+                self._bucket,
+                self.key(key),
+                Config=TransferConfig(multipart_chunksize=16 << 20),
+            )
+            head = self.client.head_object(Bucket=self._bucket, Key=self.key(key))
+        except ClientError as error:
+            raise LakeError(f"cannot write {self.uri(key)}: {self._error_code(error)}") from None
+        return str(head["ETag"])
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError

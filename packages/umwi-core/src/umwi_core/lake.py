@@ -7,6 +7,7 @@ Every write is atomic: a reader sees the old object or the new one, never a part
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from umwi_core.settings import Settings
@@ -42,6 +43,9 @@ class Lake(Protocol):
         `if_match` only replaces the object whose token is that; `if_absent` only creates.
         A lost condition raises `ConflictError` and changes nothing.
         """
+
+    def write_file(self, key: str, path: Path) -> str:
+        """Copy a local file to `key` atomically, streaming (memory stays flat)."""
 
     def exists(self, key: str) -> bool: ...
 
