@@ -29,15 +29,16 @@ class AwsResources:
 def create_resources(
     endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AwsResources:
-    # A fresh suffix per test keeps tests on the shared moto server apart.
-    names = resource_names("test", f"{ACCOUNT_ID}-{secrets.token_hex(3)}")
+    # A fresh environment name per test keeps tests on the shared moto server apart while
+    # every resource keeps exactly the name the Pulumi stack would give it.
+    names = resource_names(f"t{secrets.token_hex(4)}", ACCOUNT_ID)
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION)
     s3.create_bucket(
         Bucket=names.lake_bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
     )
     dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION)
     dynamodb.create_table(
-        TableName=names.ledger_table + "-" + names.lake_bucket[-6:],
+        TableName=names.ledger_table,
         KeySchema=[
             {"AttributeName": "pk", "KeyType": "HASH"},
             {"AttributeName": "window", "KeyType": "RANGE"},
@@ -49,7 +50,7 @@ def create_resources(
         BillingMode="PAY_PER_REQUEST",
     )
     dynamodb.create_table(
-        TableName=names.cache_table + "-" + names.lake_bucket[-6:],
+        TableName=names.cache_table,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
@@ -61,8 +62,8 @@ def create_resources(
         "UMWI_AWS_ENDPOINT_URL": endpoint,
         "UMWI_AWS_REGION": REGION,
         "UMWI_LAKE_URI": names.lake_uri(),
-        "UMWI_LEDGER_TABLE": names.ledger_table + "-" + names.lake_bucket[-6:],
-        "UMWI_CACHE_TABLE": names.cache_table + "-" + names.lake_bucket[-6:],
+        "UMWI_LEDGER_TABLE": names.ledger_table,
+        "UMWI_CACHE_TABLE": names.cache_table,
         "UMWI_ALERTS_TOPIC_ARN": topic_arn,
         "UMWI_STATE_DIR": str(tmp_path / "state"),
     }

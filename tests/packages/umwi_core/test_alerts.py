@@ -28,9 +28,7 @@ def test_aws_alerts_reach_an_sqs_subscriber(aws_resources: Any) -> None:
     assert isinstance(sink, SnsAlertSink)
     sqs: Any = aws_resources.client("sqs")
     sns: Any = aws_resources.client("sns")
-    queue_url = sqs.create_queue(QueueName=f"alerts-{aws_resources.names.lake_bucket[-6:]}")[
-        "QueueUrl"
-    ]
+    queue_url = sqs.create_queue(QueueName=f"alerts-{aws_resources.names.env}")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"
     ]["QueueArn"]

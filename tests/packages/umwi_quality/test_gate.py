@@ -137,7 +137,7 @@ def test_aws_gate_alerts_through_sns_and_reports_to_s3(aws_resources: Any) -> No
     lake = make_lake(settings)
     sqs: Any = aws_resources.client("sqs")
     sns: Any = aws_resources.client("sns")
-    queue = sqs.create_queue(QueueName="alerts-" + aws_resources.names.lake_bucket[-6:])
+    queue = sqs.create_queue(QueueName="alerts-" + aws_resources.names.env)
     arn = sqs.get_queue_attributes(QueueUrl=queue["QueueUrl"], AttributeNames=["QueueArn"])
     sns.subscribe(
         TopicArn=aws_resources.topic_arn,
