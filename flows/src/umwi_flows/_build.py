@@ -7,10 +7,7 @@ from typing import Any
 
 from umwi_core.arrow import StagedBatch
 from umwi_core.lake import Lake
-from umwi_core.runs import TableCounts
 from umwi_core.settings import Settings
-
-from umwi_flows._ingest import add_counts
 
 
 def bronze_payloads(lake: Lake) -> list[str]:
@@ -20,16 +17,17 @@ def bronze_payloads(lake: Lake) -> list[str]:
 
 def replay_bronze_all(settings: Settings, lake: Lake, run_id: str) -> dict[str, Any]:
     from umwi_connectors import replay_bronze
-    from umwi_transform import commit_batch
+    from umwi_transform import SilverLoader
 
-    counts: dict[str, TableCounts] = {}
     keys = bronze_payloads(lake)
-    for key in keys:
-        staged = replay_bronze(lake, key, run_id=run_id)
-        batches: Iterable[StagedBatch] = [staged] if isinstance(staged, StagedBatch) else staged
-        for batch in batches:
-            got = commit_batch(batch, lake, settings, run_id)
-            counts[batch.table] = add_counts(counts.get(batch.table, TableCounts()), got)
+    # One loader for every payload: the later payload wins a tie on `as_of`, as in order.
+    with SilverLoader(lake, settings, run_id) as loader:
+        for key in keys:
+            staged = replay_bronze(lake, key, run_id=run_id)
+            batches: Iterable[StagedBatch] = [staged] if isinstance(staged, StagedBatch) else staged
+            for batch in batches:
+                loader.add(batch)
+        counts = loader.finish()
     return {"payloads": len(keys), "counts": {t: c.model_dump() for t, c in counts.items()}}
 
 

@@ -28,8 +28,6 @@ from umwi_flows._windows import DEFAULT_LEASE_S, claim, segments
 
 log = logging.getLogger("umwi.flows")
 
-Commit = Callable[[StagedBatch, Lake, Settings, str], TableCounts]
-
 
 def add_counts(total: TableCounts, more: TableCounts) -> TableCounts:
     return TableCounts(
@@ -104,12 +102,6 @@ def _secrets(settings: Settings) -> list[str]:
     return [value.get_secret_value() for value in values if value is not None]
 
 
-def default_commit() -> Commit:
-    from umwi_transform import commit_batch
-
-    return commit_batch
-
-
 def ingest_job(
     job: SourceJob,
     settings: Settings,
@@ -122,7 +114,6 @@ def ingest_job(
     max_days: int = 31,
     lease_s: float = DEFAULT_LEASE_S,
     now: datetime | None = None,
-    commit: Commit | None = None,
 ) -> IngestOutcome:
     """Ingest the job's windows in [start, end) that are not done yet (all with `force`).
 
@@ -150,7 +141,8 @@ def ingest_job(
         )
         return outcome
 
-    commit = commit or default_commit()
+    from umwi_transform import SilverLoader
+
     manifest = RunManifest(
         run_id=run_id,
         kind="ingest",
@@ -168,16 +160,19 @@ def ingest_job(
     began = perf_counter()
     try:
         for span in _spans(job, claims.taken, max_days):
+            with SilverLoader(lake, settings, run_id) as loader:
 
-            def each(batch: StagedBatch, span: Span = span) -> None:
-                counts = commit(batch, lake, settings, run_id)
-                previous = outcome.counts.get(batch.table, TableCounts())
-                outcome.counts[batch.table] = add_counts(previous, counts)
-                inputs.extend(key for key in batch.inputs if key not in inputs)
-                for window in span.windows:
-                    ledger.renew(job.stream, window, run_id, lease_s=lease_s)
+                def each(batch: StagedBatch, span: Span = span) -> None:
+                    loader.add(batch)
+                    inputs.extend(key for key in batch.inputs if key not in inputs)
+                    for window in span.windows:
+                        ledger.renew(job.stream, window, run_id, lease_s=lease_s)
 
-            _drain(job.fetch(settings, lake, run_id, span), each)
+                _drain(job.fetch(settings, lake, run_id, span), each)
+                # The span's batches are committed together: one dedup, time-ordered MERGEs.
+                for table, counts in loader.finish().items():
+                    previous = outcome.counts.get(table, TableCounts())
+                    outcome.counts[table] = add_counts(previous, counts)
             for window in span.windows:
                 closes = job.complete_at(window)
                 if closes is not None and closes > moment:
@@ -230,4 +225,4 @@ def _finish(
     write_manifest(lake, done)
 
 
-__all__ = ["Commit", "IngestOutcome", "add_counts", "default_commit", "ingest_job"]
+__all__ = ["IngestOutcome", "add_counts", "ingest_job"]

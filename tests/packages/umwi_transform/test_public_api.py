@@ -9,6 +9,7 @@ def test_all_is_pinned() -> None:
     assert sorted(umwi_transform.__all__) == [
         "GOLD_SCHEMAS",
         "GoldCandidate",
+        "SilverLoader",
         "build_gold",
         "commit_batch",
         "correlation_table",

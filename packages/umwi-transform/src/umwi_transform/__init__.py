@@ -1,6 +1,7 @@
 """umwi-transform: bronze → silver → gold on Ibis/DuckDB, stored as Delta tables.
 
-`commit_batch` / `ingest_batches` land staged batches in silver and quarantine;
+`SilverLoader` (and `commit_batch` / `ingest_batches` on top of it) lands staged batches
+in silver and quarantine;
 `build_gold` writes gold candidates; `publish_gold` makes them visible; `maintain` keeps
 the Delta tables compact. The Ibis builders themselves are in `gold_expressions`, so
 another Ibis backend can run them unchanged.
@@ -8,22 +9,19 @@ another Ibis backend can run them unchanged.
 
 from umwi_transform import _gold_exprs as gold_expressions
 from umwi_transform._gold import GoldCandidate, build_gold, read_state
+from umwi_transform._loader import SilverLoader, commit_batch, ingest_batches
 from umwi_transform._maintain import maintain
 from umwi_transform._publish import publish_gold, read_gold
 from umwi_transform._rules import record_hash
 from umwi_transform._schemas import GOLD_SCHEMAS
-from umwi_transform._silver import (
-    commit_batch,
-    ingest_batches,
-    read_quarantine,
-    read_silver,
-)
+from umwi_transform._silver import read_quarantine, read_silver
 from umwi_transform._stats import correlation_table, finish_correlation
 from umwi_transform.catalog import open_delta, open_read_only_catalog, register_lake_views
 
 __all__ = [
     "GOLD_SCHEMAS",
     "GoldCandidate",
+    "SilverLoader",
     "build_gold",
     "commit_batch",
     "correlation_table",

@@ -1,24 +1,23 @@
-"""Commit a staged batch to `silver/<table>` and `quarantine/<table>` (DESIGN.md §3)."""
+"""MERGE checked, deduplicated rows into `silver/<table>` and `quarantine/<table>`
+(DESIGN.md §3); `_loader` decides what reaches these merges and in which windows."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
-from umwi_core.arrow import StagedBatch, arrow_schema
+from umwi_core.arrow import arrow_schema
 from umwi_core.contracts import LINEAGE_COLUMNS, SILVER_TABLES, TableContract
 from umwi_core.lake import Lake
-from umwi_core.runs import RunManifest, TableCounts, write_manifest
-from umwi_core.settings import Settings
+from umwi_core.runs import TableCounts
 
-from umwi_transform._delta import delta_uri, ensure_table, log, read_table, with_commit_retry
-from umwi_transform._rules import QUARANTINE_SCHEMA, check_batch
+from umwi_transform._delta import delta_uri, ensure_table, read_table, with_commit_retry
+from umwi_transform._rules import QUARANTINE_SCHEMA
+
+#: [start, end) on the table's time column: every row of a MERGE lies inside it.
+Window = tuple[datetime, datetime]
 
 
 @dataclass(frozen=True)
@@ -28,38 +27,36 @@ class _Plan:
     stale: int  # older than the stored record
 
 
-def _quote(name: str) -> str:
+def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _dedup(valid: pa.Table, contract: TableContract) -> pa.Table:
-    """One record per key: the latest `as_of`, then the later record of the input."""
-    keys = ", ".join(_quote(k) for k in contract.key)
-    columns = ", ".join(_quote(c) for c in contract.column_names)
-    with duckdb.connect(":memory:") as connection:
-        connection.register("batch", valid)
-        winners = connection.execute(
-            f"SELECT {columns} FROM batch QUALIFY row_number() OVER "
-            f"(PARTITION BY {keys} ORDER BY as_of DESC, _seq DESC) = 1"
-        ).to_arrow_table()
-    return winners.cast(arrow_schema(contract))
+def time_column(contract: TableContract) -> str:
+    return "scheduled_at" if contract.name == "departures" else "hour"
 
 
-def _plan(lake: Lake, contract: TableContract, batch: pa.Table) -> _Plan:
-    """Classify each winner against the stored row with the same key."""
+def _literal(moment: datetime) -> str:
+    """A timestamp literal built from a datetime, never from user text."""
+    return f"'{moment.isoformat()}'"
+
+
+def _plan(lake: Lake, contract: TableContract, batch: pa.Table, window: Window) -> _Plan:
+    """Classify each row against the stored row with the same key."""
     delta = ensure_table(lake, "silver", contract.name, arrow_schema(contract), change_feed=True)
-    time_column = "scheduled_at" if contract.name == "departures" else "hour"
+    column = quote(time_column(contract))
     values = [c for c in contract.column_names if c not in (*LINEAGE_COLUMNS, *contract.key)]
-    same = " AND ".join(f"b.{_quote(c)} IS NOT DISTINCT FROM s.{_quote(c)}" for c in values)
-    join = " AND ".join(f"b.{_quote(k)} = s.{_quote(k)}" for k in contract.key)
+    same = " AND ".join(f"b.{quote(c)} IS NOT DISTINCT FROM s.{quote(c)}" for c in values)
+    join = " AND ".join(f"b.{quote(k)} = s.{quote(k)}" for k in contract.key)
+    start, end = window
     with duckdb.connect(":memory:") as connection:
         connection.execute("SET TimeZone = 'UTC'")
         connection.register("batch", batch)
         connection.register("stored_all", delta.to_pyarrow_dataset())
-        # The time range lets the scan skip files whose statistics lie outside the batch.
+        # Literal bounds reach the Arrow scan, which then skips files and row groups whose
+        # statistics lie outside the window.
         connection.execute(
-            f"CREATE TEMP VIEW stored AS SELECT * FROM stored_all WHERE {time_column} BETWEEN "
-            f"(SELECT min({time_column}) FROM batch) AND (SELECT max({time_column}) FROM batch)"
+            f"CREATE TEMP VIEW stored AS SELECT * FROM stored_all WHERE {column} >= "
+            f"TIMESTAMPTZ {_literal(start)} AND {column} < TIMESTAMPTZ {_literal(end)}"
         )
         connection.execute(
             f"CREATE TEMP TABLE judged AS SELECT b.*, CASE "
@@ -71,7 +68,7 @@ def _plan(lake: Lake, contract: TableContract, batch: pa.Table) -> _Plan:
         counts = dict(
             connection.execute("SELECT _verdict, count(*) FROM judged GROUP BY 1").fetchall()
         )
-        columns = ", ".join(_quote(c) for c in contract.column_names)
+        columns = ", ".join(quote(c) for c in contract.column_names)
         rows = connection.execute(
             f"SELECT {columns} FROM judged WHERE _verdict IN ('insert', 'replace')"
         ).to_arrow_table()
@@ -82,33 +79,27 @@ def _plan(lake: Lake, contract: TableContract, batch: pa.Table) -> _Plan:
     )
 
 
-def _time_range(contract: TableContract, rows: pa.Table) -> str:
-    """A literal range on the target's time column.
+def merge_silver(
+    lake: Lake, contract: TableContract, rows: pa.Table, window: Window
+) -> TableCounts:
+    """MERGE rows with unique keys, all inside `window`, into silver.
 
-    delta-rs prunes the target's files by their statistics only from literal bounds; without
-    them every MERGE scans the whole table and ingestion grows quadratically with history.
+    The window's literal bounds let delta-rs prune the target's files by their statistics;
+    without them every MERGE scans the whole table and ingestion grows quadratically with
+    history.
     """
-    column = "scheduled_at" if contract.name == "departures" else "hour"
-    bounds = pc.min_max(rows[column])
-    low, high = bounds["min"].as_py(), bounds["max"].as_py()
-    if low is None or high is None:
-        return ""
-    return (
-        f" AND t.{_quote(column)} >= '{low.isoformat()}'"
-        f" AND t.{_quote(column)} <= '{high.isoformat()}'"
-    )
+    start, end = window
+    column = quote(time_column(contract))
 
-
-def _merge_silver(lake: Lake, contract: TableContract, batch: pa.Table) -> TableCounts:
     def attempt() -> TableCounts:
-        plan = _plan(lake, contract, batch)
+        plan = _plan(lake, contract, rows, window)
         if plan.rows.num_rows == 0:
             return TableCounts(unchanged=plan.unchanged, superseded=plan.stale)
         delta = ensure_table(
             lake, "silver", contract.name, arrow_schema(contract), change_feed=True
         )
-        on = " AND ".join(f"s.{_quote(k)} = t.{_quote(k)}" for k in contract.key)
-        on += _time_range(contract, plan.rows)
+        on = " AND ".join(f"s.{quote(k)} = t.{quote(k)}" for k in contract.key)
+        on += f" AND t.{column} >= {_literal(start)} AND t.{column} < {_literal(end)}"
         # The guard repeats the plan's rule inside the commit, so a row stored meanwhile
         # by a newer record is never overwritten by an older one.
         metrics = (
@@ -130,15 +121,11 @@ def _merge_silver(lake: Lake, contract: TableContract, batch: pa.Table) -> Table
     return with_commit_retry(f"silver/{contract.name}", attempt)
 
 
-def _merge_quarantine(lake: Lake, table: str, rows: pa.Table) -> None:
+def merge_quarantine(lake: Lake, table: str, rows: pa.Table) -> None:
+    """Insert quarantine rows (unique `record_hash`) whose hash is not stored yet."""
     if rows.num_rows == 0:
         return
-    with duckdb.connect(":memory:") as connection:
-        connection.register("rows", rows)
-        unique = connection.execute(
-            "SELECT * FROM rows QUALIFY row_number() OVER (PARTITION BY record_hash) = 1"
-        ).to_arrow_table()
-    unique = unique.cast(QUARANTINE_SCHEMA)
+    unique = rows.cast(QUARANTINE_SCHEMA)
 
     def attempt() -> None:
         delta = ensure_table(lake, "quarantine", table, QUARANTINE_SCHEMA)
@@ -147,86 +134,6 @@ def _merge_quarantine(lake: Lake, table: str, rows: pa.Table) -> None:
         ).when_not_matched_insert_all().execute()
 
     with_commit_retry(f"quarantine/{table}", attempt)
-
-
-def commit_batch(batch: StagedBatch, lake: Lake, settings: Settings, run_id: str) -> TableCounts:
-    """Validate, dedup and MERGE one staged batch; quarantine what cannot be silver.
-
-    `read = inserted + replaced + unchanged + superseded + quarantined`, where superseded
-    counts records that lost to a newer one, in the same input or already stored.
-    """
-    del settings  # the silver rules take no setting today; the signature is the contract
-    contract = SILVER_TABLES[batch.table]
-    read = batch.records.num_rows
-    checked = check_batch(batch.table, batch.records, batch.source, run_id, datetime.now(UTC))
-    _merge_quarantine(lake, batch.table, checked.quarantine)
-    winners = _dedup(checked.valid, contract) if checked.valid.num_rows else None
-    if winners is None or winners.num_rows == 0:
-        merged = TableCounts()
-    else:
-        merged = _merge_silver(lake, contract, winners)
-    within_input = checked.valid.num_rows - (winners.num_rows if winners is not None else 0)
-    counts = TableCounts(
-        read=read,
-        inserted=merged.inserted,
-        replaced=merged.replaced,
-        unchanged=merged.unchanged,
-        superseded=merged.superseded + within_input,
-        quarantined=checked.quarantine.num_rows,
-    )
-    if not counts.balanced:  # a bug, never bad input: refuse to report wrong numbers
-        raise AssertionError(f"{batch.table} counts do not add up: {counts}")
-    log.info("%s: %s", batch.table, counts.model_dump())
-    return counts
-
-
-def _add(total: TableCounts, more: TableCounts) -> TableCounts:
-    return TableCounts(
-        **{name: getattr(total, name) + getattr(more, name) for name in TableCounts.model_fields}
-    )
-
-
-def ingest_batches(
-    batches: Iterable[StagedBatch],
-    lake: Lake,
-    settings: Settings,
-    run_id: str,
-    *,
-    kind: str = "ingest",
-    source: str | None,
-    parameters: Mapping[str, Any],
-) -> RunManifest:
-    """Commit every batch, sum the counts per table, and write the run manifest.
-
-    A failure still writes the manifest (status `failed`, the error's message) and then
-    re-raises; the batches committed before it stay committed.
-    """
-    manifest = RunManifest(
-        run_id=run_id,
-        kind=kind,
-        source=source,
-        started_at=datetime.now(UTC),
-        parameters=dict(parameters),
-    )
-    started = time.perf_counter()
-    try:
-        for batch in batches:
-            counts = commit_batch(batch, lake, settings, run_id)
-            manifest.counts[batch.table] = _add(
-                manifest.counts.get(batch.table, TableCounts()), counts
-            )
-            manifest.inputs.extend(i for i in batch.inputs if i not in manifest.inputs)
-    except BaseException as error:
-        manifest.status = "failed"
-        manifest.error = str(error) or type(error).__name__
-        raise
-    else:
-        manifest.status = "succeeded"
-    finally:
-        manifest.finished_at = datetime.now(UTC)
-        manifest.timings_s["commit"] = round(time.perf_counter() - started, 3)
-        write_manifest(lake, manifest)
-    return manifest
 
 
 def read_silver(lake: Lake, table: str, version: int | None = None) -> pa.Table:

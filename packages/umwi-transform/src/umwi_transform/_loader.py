@@ -1,0 +1,286 @@
+"""Stage every batch of a run on disk, then commit silver in time windows.
+
+Committing each connector batch on its own costs one MERGE per batch, and a batch whose
+rows span the whole history (a file in no particular order) makes every MERGE scan every
+silver file. Staging first lets one dedup see the whole input, and committing it in
+consecutive time windows writes silver files that each cover a short stretch of time, so
+the next MERGE's literal time bounds skip all the others. The staging database is a DuckDB
+with a memory limit and a spill folder: an input of any size spills to disk instead of
+filling memory.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+from umwi_core.arrow import StagedBatch, arrow_schema
+from umwi_core.contracts import SILVER_TABLES, TableContract
+from umwi_core.lake import Lake
+from umwi_core.runs import RunManifest, TableCounts, write_manifest
+from umwi_core.settings import Settings
+
+from umwi_transform._delta import log
+from umwi_transform._rules import check_batch
+from umwi_transform._silver import merge_quarantine, merge_silver, quote, time_column
+
+#: Rows per silver commit: large enough that a MERGE's fixed cost is small, small enough
+#: that the rows and delta-rs' working set stay a few hundred MiB.
+WINDOW_ROWS = 500_000
+#: The staging database spills beyond this.
+STAGING_MEMORY = "512MB"
+
+
+@dataclass
+class _Tally:
+    read: int = 0
+    quarantined: int = 0
+    staged: int = 0
+
+
+def hour_windows(hours: list[tuple[datetime, int]], limit: int) -> list[tuple[datetime, datetime]]:
+    """Consecutive [start, end) ranges of whole hours, each holding at most `limit` rows
+    unless one hour alone holds more; `hours` are (hour, rows) in time order."""
+    windows: list[tuple[datetime, datetime]] = []
+    start: datetime | None = None
+    rows = 0
+    previous: datetime | None = None
+    for hour, count in hours:
+        if start is not None and rows + count > limit:
+            assert previous is not None
+            windows.append((start, previous + timedelta(hours=1)))
+            start, rows = None, 0
+        if start is None:
+            start = hour
+        rows += count
+        previous = hour
+    if start is not None and previous is not None:
+        windows.append((start, previous + timedelta(hours=1)))
+    return windows
+
+
+class SilverLoader:
+    """Collect staged batches with `add`, commit them all with `finish`.
+
+    Within one loader the later of two records with the same key and `as_of` wins, as if
+    the batches had been committed one after the other. A failure in `finish` leaves the
+    windows committed before it in silver; running the same input again is harmless.
+    """
+
+    def __init__(
+        self, lake: Lake, settings: Settings, run_id: str, *, window_rows: int = WINDOW_ROWS
+    ) -> None:
+        self._lake = lake
+        self._settings = settings
+        self._run_id = run_id
+        self._window_rows = window_rows
+        self._folder = Path(tempfile.mkdtemp(prefix="umwi-staging-"))
+        # In memory, not a database file: a file logs and checkpoints every insert (twice
+        # the time), and an in-memory database still evicts to `temp_directory`.
+        self._db = duckdb.connect(":memory:")
+        self._db.execute("SET TimeZone = 'UTC'")
+        self._db.execute(f"SET memory_limit = '{STAGING_MEMORY}'")
+        self._db.execute(f"SET temp_directory = '{self._folder / 'spill'}'")
+        self._db.execute("SET preserve_insertion_order = false")
+        self._tally: dict[str, _Tally] = {}
+        self._next_seq = 0
+        self._quarantine_staged = False
+
+    def __enter__(self) -> SilverLoader:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+    def add(self, batch: StagedBatch) -> None:
+        """Check the batch's rows and stage them; nothing reaches the lake yet."""
+        contract = SILVER_TABLES[batch.table]
+        checked = check_batch(
+            batch.table, batch.records, batch.source, self._run_id, datetime.now(UTC)
+        )
+        tally = self._tally.setdefault(batch.table, _Tally())
+        tally.read += batch.records.num_rows
+        tally.quarantined += checked.quarantine.num_rows
+        if checked.quarantine.num_rows:
+            self._stage("quarantine", batch.table, checked.quarantine)
+        valid = checked.valid
+        if valid.num_rows:
+            # Offsetting `_seq` keeps "later record wins" across batches, not only within one.
+            seq = valid.column("_seq")
+            valid = valid.set_column(
+                valid.schema.get_field_index("_seq"),
+                "_seq",
+                pc.add(seq, pa.scalar(self._next_seq, pa.int64())),
+            )
+            self._next_seq += int(pc.max(seq).as_py()) + 1
+            self._stage("staged", contract.name, valid)
+            tally.staged += valid.num_rows
+
+    def _stage(self, kind: str, table: str, rows: pa.Table) -> None:
+        name = f"{kind}_{table}"
+        self._db.register("incoming", rows)
+        try:
+            if kind == "quarantine":
+                self._quarantine_staged = True
+            exists = self._db.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+            ).fetchone()
+            if exists is not None and exists[0]:
+                self._db.execute(f"INSERT INTO {quote(name)} SELECT * FROM incoming")
+            else:
+                self._db.execute(f"CREATE TABLE {quote(name)} AS SELECT * FROM incoming")
+        finally:
+            self._db.unregister("incoming")
+
+    def finish(self) -> dict[str, TableCounts]:
+        """Commit quarantine and silver; the counts per table of everything added."""
+        counts: dict[str, TableCounts] = {}
+        for table, tally in self._tally.items():
+            contract = SILVER_TABLES[table]
+            if tally.quarantined:
+                self._commit_quarantine(table)
+            merged = self._commit_silver(contract) if tally.staged else TableCounts()
+            winners = self._winners(contract) if tally.staged else 0
+            result = TableCounts(
+                read=tally.read,
+                inserted=merged.inserted,
+                replaced=merged.replaced,
+                unchanged=merged.unchanged,
+                superseded=merged.superseded + tally.staged - winners,
+                quarantined=tally.quarantined,
+            )
+            if not result.balanced:  # a bug, never bad input: refuse to report wrong numbers
+                raise AssertionError(f"{table} counts do not add up: {result}")
+            counts[table] = result
+        return counts
+
+    def _winners(self, contract: TableContract) -> int:
+        found = self._db.execute(f"SELECT count(*) FROM {quote('winners_' + contract.name)}")
+        row = found.fetchone()
+        return int(row[0]) if row else 0
+
+    def _commit_quarantine(self, table: str) -> None:
+        # One row per record hash: the same bad record twice is one quarantine row.
+        reader = self._db.execute(
+            f"SELECT * FROM {quote('quarantine_' + table)} "
+            "QUALIFY row_number() OVER (PARTITION BY record_hash) = 1"
+        ).fetch_record_batch(self._window_rows)
+        for chunk in reader:
+            merge_quarantine(self._lake, table, pa.Table.from_batches([chunk]))
+
+    def _commit_silver(self, contract: TableContract) -> TableCounts:
+        staged, winners = quote("staged_" + contract.name), quote("winners_" + contract.name)
+        keys = ", ".join(quote(k) for k in contract.key)
+        columns = ", ".join(quote(c) for c in contract.column_names)
+        column = quote(time_column(contract))
+        self._db.execute(
+            f"CREATE TABLE {winners} AS SELECT {columns} FROM {staged} QUALIFY row_number() "
+            f"OVER (PARTITION BY {keys} ORDER BY as_of DESC, _seq DESC) = 1"
+        )
+        self._db.execute(f"DROP TABLE {staged}")
+        hours = self._db.execute(
+            f"SELECT date_trunc('hour', {column}) AS hour, count(*) FROM {winners} "
+            "GROUP BY ALL ORDER BY hour"
+        ).fetchall()
+        total = TableCounts()
+        schema = arrow_schema(contract)
+        for start, end in hour_windows(hours, self._window_rows):
+            rows = self._db.execute(
+                f"SELECT * FROM {winners} WHERE {column} >= ? AND {column} < ?", [start, end]
+            ).to_arrow_table()
+            got = merge_silver(self._lake, contract, rows.cast(schema), (start, end))
+            total = add_counts(total, got)
+        return total
+
+
+def add_counts(total: TableCounts, more: TableCounts) -> TableCounts:
+    return TableCounts(
+        **{name: getattr(total, name) + getattr(more, name) for name in TableCounts.model_fields}
+    )
+
+
+def commit_batch(batch: StagedBatch, lake: Lake, settings: Settings, run_id: str) -> TableCounts:
+    """Validate, dedup and MERGE one staged batch; quarantine what cannot be silver.
+
+    `read = inserted + replaced + unchanged + superseded + quarantined`, where superseded
+    counts records that lost to a newer one, in the same input or already stored.
+    """
+    with SilverLoader(lake, settings, run_id) as loader:
+        loader.add(batch)
+        counts = loader.finish()[batch.table]
+    log.info("%s: %s", batch.table, counts.model_dump())
+    return counts
+
+
+def ingest_batches(
+    batches: Iterable[StagedBatch],
+    lake: Lake,
+    settings: Settings,
+    run_id: str,
+    *,
+    kind: str = "ingest",
+    source: str | None,
+    parameters: Mapping[str, Any],
+) -> RunManifest:
+    """Stage every batch, commit them together, and write the run manifest with the counts
+    per table.
+
+    A failure still writes the manifest (status `failed`, the error's message) and then
+    re-raises. When the batches themselves fail, what they delivered before is committed
+    first; when a commit fails, the silver windows committed before it stay committed.
+    """
+    manifest = RunManifest(
+        run_id=run_id,
+        kind=kind,
+        source=source,
+        started_at=datetime.now(UTC),
+        parameters=dict(parameters),
+    )
+    started = time.perf_counter()
+    try:
+        with SilverLoader(lake, settings, run_id) as loader:
+            try:
+                for batch in batches:
+                    loader.add(batch)
+                    manifest.inputs.extend(i for i in batch.inputs if i not in manifest.inputs)
+            except Exception:
+                # What arrived before the source failed is kept, as a commit per batch
+                # would have kept it; a re-run merges it again harmlessly.
+                manifest.counts = loader.finish()
+                raise
+            manifest.counts = loader.finish()
+        for table, counts in manifest.counts.items():
+            log.info("%s: %s", table, counts.model_dump())
+    except BaseException as error:
+        manifest.status = "failed"
+        manifest.error = str(error) or type(error).__name__
+        raise
+    else:
+        manifest.status = "succeeded"
+    finally:
+        manifest.finished_at = datetime.now(UTC)
+        manifest.timings_s["commit"] = round(time.perf_counter() - started, 3)
+        write_manifest(lake, manifest)
+    return manifest
+
+
+__all__ = ["SilverLoader", "add_counts", "commit_batch", "hour_windows", "ingest_batches"]
