@@ -7,7 +7,8 @@ process on the same generated Parquet files, so peak RSS is that engine's alone.
     uv run python bench/transform_benchmark.py --sizes 1000000
     uv run python bench/transform_benchmark.py --sizes 1000000 10000000 --engines umwi sql
 
-The quality gate is not included (it belongs to umwi-quality); see packages/umwi-transform/README.md.
+The umwi figure includes the quality gate (GE + Soda + batch checks, Data Docs, publication),
+as `umwi build` runs it; see packages/umwi-transform/README.md.
 """
 
 from __future__ import annotations
@@ -133,6 +134,8 @@ def generate(n: int, folder: Path, seed: int = 1) -> dict[str, Any]:
 def run_umwi(folder: Path) -> dict[str, Any]:
     from umwi_connectors import read_departures_file, read_weather_file
     from umwi_core import load_settings, make_lake, new_run_id
+    from umwi_core.alerts import FileAlertSink
+    from umwi_quality import run_gate
     from umwi_transform import build_gold, ingest_batches
 
     settings = load_settings(state_dir=folder / "umwi-state")
@@ -161,6 +164,12 @@ def run_umwi(folder: Path) -> dict[str, Any]:
     started = time.perf_counter()
     candidates = build_gold(lake, settings, new_run_id())
     timings["build_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    alerts = FileAlertSink(folder / "umwi-state" / "alerts.jsonl")
+    gate = run_gate(lake, settings, new_run_id(), candidates, alerts)
+    timings["gate_s"] = time.perf_counter() - started
+    if not gate.passed:
+        raise SystemExit(f"the gate failed on generated data: {gate.blocking[:3]}")
     started = time.perf_counter()
     unchanged = build_gold(lake, settings, new_run_id())
     timings["noop_build_s"] = time.perf_counter() - started
@@ -518,6 +527,7 @@ def main() -> None:
             if engine == "umwi":
                 extra = (
                     f"  (ingest {result['ingest_s']:.1f} s, build {result['build_s']:.1f} s, "
+                    f"gate {result['gate_s']:.1f} s, "
                     f"no-op build {result['noop_build_s']:.2f} s)"
                 )
             print(
