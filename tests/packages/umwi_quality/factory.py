@@ -76,7 +76,7 @@ def read_tables(lake: Lake, candidates: dict[str, Any]) -> dict[str, pa.Table]:
 
 def workspace_of(tables: dict[str, pa.Table]) -> Workspace:
     """A workspace whose views are these tables (silver also as `_all`, no quarantine)."""
-    workspace = Workspace.open()
+    workspace = Workspace.open("1GB")
     for view, data in tables.items():
         workspace.register(view, data)
         if view.startswith("silver_"):

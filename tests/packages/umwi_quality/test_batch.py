@@ -76,7 +76,7 @@ def quarantine(sources: dict[str, int]) -> pa.Table:
 
 @pytest.fixture
 def workspace() -> Iterator[Workspace]:
-    opened = Workspace.open()
+    opened = Workspace.open("1GB")
     yield opened
     opened.close()
 

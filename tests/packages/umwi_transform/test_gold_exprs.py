@@ -117,7 +117,7 @@ def test_equidistant_locations_go_to_the_smallest_id(lake: Lake, settings: Setti
 
 
 def test_haversine_is_rounded_to_the_metre() -> None:
-    backend = connect()
+    backend = connect("1GB")
     row = ibis.memtable({"a": [48.0], "b": [2.0], "c": [48.2], "d": [2.0]})
     expr = row.select(m=gold_expressions.haversine_m(row.a, row.b, row.c, row.d))
     expected = 2 * 6371.0088 * math.asin(math.sqrt(math.sin(math.radians(0.1)) ** 2)) * 1000
@@ -217,7 +217,7 @@ def test_zero_variance_gives_null_statistics(lake: Lake, settings: Settings) -> 
 
 
 def test_anomaly_removes_the_weekday_hour_baseline() -> None:
-    backend = connect()
+    backend = connect("1GB")
     monday = datetime(2026, 3, 2, 8, tzinfo=UTC)
     cells = ibis.memtable(
         pd.DataFrame(

@@ -118,6 +118,14 @@ class Settings(BaseSettings):
         "run's windows are claimable again once it ends.",
     )
 
+    # --- engine ----------------------------------------------------------------------
+    duckdb_memory_limit: str = Field(
+        "1GB",
+        pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="Memory of each DuckDB the transform and the gate open; beyond it "
+        "DuckDB spills to the temp folder.",
+    )
+
     # --- KPIs ------------------------------------------------------------------------
     on_time_threshold_s: int = Field(300, ge=0, le=86_400, description="Latest on-time delay.")
     early_tolerance_s: int = Field(60, ge=0, le=86_400, description="Earliest on-time advance.")

@@ -162,7 +162,7 @@ def run_gate(
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     current = read_publication(lake)
     since = current[0].published_at if current else None
-    workspace = Workspace.open()
+    workspace = Workspace.open(settings.duckdb_memory_limit)
     try:
         register_silver(workspace, lake, since, whole=False)
         register_gold(workspace, lake, {t: c.version for t, c in candidates.items()})
@@ -220,7 +220,7 @@ def check_tables(
     current = read_publication(lake)
     since = current[0].published_at if current else None
     wanted = list(tables) if tables else list(CHECKED_VIEWS)
-    workspace = Workspace.open()
+    workspace = Workspace.open(settings.duckdb_memory_limit)
     try:
         register_silver(workspace, lake, since, whole=True)
         if current is not None:

@@ -63,7 +63,9 @@ def _datasource_type() -> type[Any]:
             engine = self.get_engine()
             current = self._execution_engine
             if current is None or current.engine is not engine:
-                current = _OneConnectionEngine(engine=engine)
+                # No temporary copy of each batch: the workspace tables are already DuckDB's
+                # own, and a copy of a 10 M-row batch doubles the gate's memory.
+                current = _OneConnectionEngine(engine=engine, create_temp_table=False)
                 self._execution_engine = current
             return current
 

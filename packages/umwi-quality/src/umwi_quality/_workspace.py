@@ -44,12 +44,16 @@ class Workspace:
     since: datetime | None = None
 
     @classmethod
-    def open(cls) -> Workspace:
+    def open(cls, memory_limit: str) -> Workspace:
+        """`memory_limit` is `Settings.duckdb_memory_limit`: beyond it DuckDB spills."""
         folder = tempfile.TemporaryDirectory(prefix="umwi-quality-")
         database = Path(folder.name) / "workspace.duckdb"
         engine = sa.create_engine(f"duckdb:///{database}", poolclass=StaticPool)
         connection: Any = engine.raw_connection().driver_connection
         connection.execute("SET enable_progress_bar = false")
+        connection.execute(f"SET memory_limit = '{memory_limit}'")
+        connection.execute(f"SET temp_directory = '{Path(folder.name) / 'spill'}'")
+        connection.execute("SET preserve_insertion_order = false")
         return cls(engine=engine, connection=connection, folder=folder)
 
     def close(self) -> None:

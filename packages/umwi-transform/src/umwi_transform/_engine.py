@@ -11,16 +11,17 @@ import ibis.expr.types as ir  # type: ignore[import-untyped]
 import pyarrow as pa
 from ibis.backends.duckdb import Backend  # type: ignore[import-untyped]
 
-#: Keeps a 10 M-departure build under the 1.5 GiB goal; DuckDB spills beyond it.
-MEMORY_LIMIT = "1GB"
 
+def connect(memory_limit: str) -> Backend:
+    """A fresh DuckDB whose session time zone is UTC (hours and months are UTC).
 
-def connect() -> Backend:
-    """A fresh DuckDB whose session time zone is UTC (hours and months are UTC)."""
+    `memory_limit` is `Settings.duckdb_memory_limit` (validated there); DuckDB spills
+    beyond it instead of growing to its default of 80 % of the machine.
+    """
     backend = ibis.duckdb.connect()
     raw = backend.con
     raw.execute("SET TimeZone = 'UTC'")
-    raw.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    raw.execute(f"SET memory_limit = '{memory_limit}'")
     spill = os.path.join(tempfile.gettempdir(), f"umwi-duckdb-{os.getpid()}")
     raw.execute(f"SET temp_directory = '{spill}'")
     return backend

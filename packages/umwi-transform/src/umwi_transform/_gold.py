@@ -175,7 +175,7 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
         delta = open_delta(lake, "silver", table)
         versions[table] = -1 if delta is None else delta.version()
     state = read_state(lake)
-    backend = connect()
+    backend = connect(settings.duckdb_memory_limit)
     departures, weather = _silver_inputs(lake, backend, versions)
     fingerprint = _settings_fingerprint(settings)
     locations = _locations_fingerprint(weather)

@@ -37,8 +37,6 @@ from umwi_transform._silver import merge_quarantine, merge_silver, quote, time_c
 #: Rows per silver commit: large enough that a MERGE's fixed cost is small, small enough
 #: that the rows and delta-rs' working set stay a few hundred MiB.
 WINDOW_ROWS = 500_000
-#: The staging database spills beyond this.
-STAGING_MEMORY = "512MB"
 
 
 @dataclass
@@ -89,7 +87,7 @@ class SilverLoader:
         # the time), and an in-memory database still evicts to `temp_directory`.
         self._db = duckdb.connect(":memory:")
         self._db.execute("SET TimeZone = 'UTC'")
-        self._db.execute(f"SET memory_limit = '{STAGING_MEMORY}'")
+        self._db.execute(f"SET memory_limit = '{settings.duckdb_memory_limit}'")
         self._db.execute(f"SET temp_directory = '{self._folder / 'spill'}'")
         self._db.execute("SET preserve_insertion_order = false")
         self._tally: dict[str, _Tally] = {}
