@@ -339,3 +339,49 @@ def test_ingest_commits_what_arrived_before_the_source_failed(
     assert _silver(lake) == {("A", T0): (7, "run-f"), ("C", T0): (0, "run-f")}
     reasons = read_quarantine(lake, "departures").column("reason").to_pylist()
     assert reasons == ["no real-time value"]
+
+
+def test_a_batch_that_fails_to_stage_is_left_out_whole(
+    lake: Lake, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = SilverLoader._stage
+    staged: list[str] = []
+
+    def stage(self: SilverLoader, kind: str, table: str, rows: object) -> object:
+        if kind == "staged":
+            staged.append(table)
+            if len(staged) == 2:
+                raise MemoryError("Out of Memory Error: staging")
+        return real(self, kind, table, rows)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SilverLoader, "_stage", stage)
+
+    def batches() -> Iterator[StagedBatch]:
+        yield departures_batch([departure(trip="A")])
+        # Its quarantine row is staged before the valid rows fail: it must go too.
+        yield departures_batch([departure(trip="B"), departure(trip="bad", delay=None)])
+
+    with pytest.raises(MemoryError, match="staging"):
+        ingest_batches(batches(), lake, settings, "run-x", source="file", parameters={})
+    stored = read_manifest(lake, "run-x")
+    assert stored.error == "Out of Memory Error: staging"
+    assert stored.counts["departures"].model_dump() == {
+        "read": 1,
+        "inserted": 1,
+        "replaced": 0,
+        "unchanged": 0,
+        "superseded": 0,
+        "quarantined": 0,
+    }
+    assert set(_silver(lake)) == {("A", T0)}
+    assert open_delta(lake, "quarantine", "departures") is None
+
+
+def test_a_finished_loader_refuses_more(lake: Lake, settings: Settings) -> None:
+    with SilverLoader(lake, settings, "r1") as loader:
+        loader.add(departures_batch([departure()]))
+        loader.finish()
+        with pytest.raises(RuntimeError, match="has finished"):
+            loader.finish()
+        with pytest.raises(RuntimeError, match="has finished"):
+            loader.add(departures_batch([departure(trip="late")]))

@@ -4,9 +4,9 @@ Committing each connector batch on its own costs one MERGE per batch, and a batc
 rows span the whole history (a file in no particular order) makes every MERGE scan every
 silver file. Staging first lets one dedup see the whole input, and committing it in
 consecutive time windows writes silver files that each cover a short stretch of time, so
-the next MERGE's literal time bounds skip all the others. The staging database is a DuckDB
-with a memory limit and a spill folder: an input of any size spills to disk instead of
-filling memory.
+the next MERGE's literal time bounds skip all the others. Batches are staged as Parquet
+files and deduplicated by a DuckDB with a memory limit and a spill folder: an input of any
+size spills to disk instead of filling memory.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from umwi_core.arrow import StagedBatch, arrow_schema
 from umwi_core.contracts import SILVER_TABLES, TableContract
 from umwi_core.lake import Lake
@@ -36,7 +37,7 @@ from umwi_transform._silver import merge_quarantine, merge_silver, quote, time_c
 
 #: Rows per silver commit: large enough that a MERGE's fixed cost is small, small enough
 #: that the rows and delta-rs' working set stay a few hundred MiB.
-WINDOW_ROWS = 500_000
+WINDOW_ROWS = 250_000
 
 
 @dataclass
@@ -83,8 +84,7 @@ class SilverLoader:
         self._run_id = run_id
         self._window_rows = window_rows
         self._folder = Path(tempfile.mkdtemp(prefix="umwi-staging-"))
-        # In memory, not a database file: a file logs and checkpoints every insert (twice
-        # the time), and an in-memory database still evicts to `temp_directory`.
+        # Only queries run here (the data is in Parquet files), spilling beyond the limit.
         self._db = duckdb.connect(":memory:")
         self._db.execute("SET TimeZone = 'UTC'")
         self._db.execute(f"SET memory_limit = '{settings.duckdb_memory_limit}'")
@@ -92,7 +92,8 @@ class SilverLoader:
         self._db.execute("SET preserve_insertion_order = false")
         self._tally: dict[str, _Tally] = {}
         self._next_seq = 0
-        self._quarantine_staged = False
+        self._files_written = 0
+        self._finished = False
 
     def __enter__(self) -> SilverLoader:
         return self
@@ -115,42 +116,61 @@ class SilverLoader:
         checked = check_batch(
             batch.table, batch.records, batch.source, self._run_id, datetime.now(UTC)
         )
+        if self._finished:
+            raise RuntimeError("this loader has finished; start a new one")
+        valid = checked.valid
+        written: list[Path] = []
+        try:
+            if checked.quarantine.num_rows:
+                written.append(self._stage("quarantine", batch.table, checked.quarantine))
+            if valid.num_rows:
+                # Offsetting `_seq` keeps "later record wins" across batches, not only
+                # within one.
+                seq = valid.column("_seq")
+                valid = valid.set_column(
+                    valid.schema.get_field_index("_seq"),
+                    "_seq",
+                    pc.add(seq, pa.scalar(self._next_seq, pa.int64())),
+                )
+                written.append(self._stage("staged", contract.name, valid))
+                self._next_seq += int(pc.max(seq).as_py()) + 1
+        except BaseException:
+            for path in written:  # a batch is staged whole or not at all
+                path.unlink(missing_ok=True)
+            raise
+        # Counted only once staged: a batch that failed half-way is not in the counts, and
+        # the counts of what `finish` commits still add up.
         tally = self._tally.setdefault(batch.table, _Tally())
         tally.read += batch.records.num_rows
         tally.quarantined += checked.quarantine.num_rows
-        if checked.quarantine.num_rows:
-            self._stage("quarantine", batch.table, checked.quarantine)
-        valid = checked.valid
-        if valid.num_rows:
-            # Offsetting `_seq` keeps "later record wins" across batches, not only within one.
-            seq = valid.column("_seq")
-            valid = valid.set_column(
-                valid.schema.get_field_index("_seq"),
-                "_seq",
-                pc.add(seq, pa.scalar(self._next_seq, pa.int64())),
-            )
-            self._next_seq += int(pc.max(seq).as_py()) + 1
-            self._stage("staged", contract.name, valid)
-            tally.staged += valid.num_rows
+        tally.staged += valid.num_rows
 
-    def _stage(self, kind: str, table: str, rows: pa.Table) -> None:
-        name = f"{kind}_{table}"
-        self._db.register("incoming", rows)
+    def _files(self, kind: str, table: str) -> Path:
+        return self._folder / kind / table
+
+    def _scan(self, kind: str, table: str) -> str:
+        folder = str(self._files(kind, table)).replace("'", "''")
+        return f"read_parquet('{folder}/*.parquet')"
+
+    def _stage(self, kind: str, table: str, rows: pa.Table) -> Path:
+        # Parquet files, not DuckDB tables: written and freed batch by batch, so staging
+        # holds no memory however large the input, and DuckDB later scans them in parallel.
+        folder = self._files(kind, table)
+        folder.mkdir(parents=True, exist_ok=True)
+        self._files_written += 1
+        path = folder / f"{self._files_written:08d}.parquet"
         try:
-            if kind == "quarantine":
-                self._quarantine_staged = True
-            exists = self._db.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-            ).fetchone()
-            if exists is not None and exists[0]:
-                self._db.execute(f"INSERT INTO {quote(name)} SELECT * FROM incoming")
-            else:
-                self._db.execute(f"CREATE TABLE {quote(name)} AS SELECT * FROM incoming")
-        finally:
-            self._db.unregister("incoming")
+            pq.write_table(rows, path, compression="lz4")
+        except BaseException:
+            path.unlink(missing_ok=True)  # a half-written file would poison `finish`
+            raise
+        return path
 
     def finish(self) -> dict[str, TableCounts]:
         """Commit quarantine and silver; the counts per table of everything added."""
+        if self._finished:
+            raise RuntimeError("this loader has finished; start a new one")
+        self._finished = True
         counts: dict[str, TableCounts] = {}
         for table, tally in self._tally.items():
             contract = SILVER_TABLES[table]
@@ -172,38 +192,45 @@ class SilverLoader:
         return counts
 
     def _winners(self, contract: TableContract) -> int:
-        found = self._db.execute(f"SELECT count(*) FROM {quote('winners_' + contract.name)}")
+        found = self._db.execute(f"SELECT count(*) FROM {self._scan('winners', contract.name)}")
         row = found.fetchone()
         return int(row[0]) if row else 0
 
     def _commit_quarantine(self, table: str) -> None:
         # One row per record hash: the same bad record twice is one quarantine row.
         reader = self._db.execute(
-            f"SELECT * FROM {quote('quarantine_' + table)} "
+            f"SELECT * FROM {self._scan('quarantine', table)} "
             "QUALIFY row_number() OVER (PARTITION BY record_hash) = 1"
         ).fetch_record_batch(self._window_rows)
         for chunk in reader:
             merge_quarantine(self._lake, table, pa.Table.from_batches([chunk]))
 
     def _commit_silver(self, contract: TableContract) -> TableCounts:
-        staged, winners = quote("staged_" + contract.name), quote("winners_" + contract.name)
         keys = ", ".join(quote(k) for k in contract.key)
         columns = ", ".join(quote(c) for c in contract.column_names)
         column = quote(time_column(contract))
+        winners = self._files("winners", contract.name)
+        winners.mkdir(parents=True)
+        target = str(winners / "winners.parquet").replace("'", "''")
+        # Sorted by time, the winners' row groups each cover a short stretch, so every
+        # window below reads only its own.
         self._db.execute(
-            f"CREATE TABLE {winners} AS SELECT {columns} FROM {staged} QUALIFY row_number() "
-            f"OVER (PARTITION BY {keys} ORDER BY as_of DESC, _seq DESC) = 1"
+            f"COPY (SELECT * FROM (SELECT {columns} FROM {self._scan('staged', contract.name)} "
+            f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY as_of DESC, _seq DESC) "
+            f"= 1) ORDER BY {column}) TO '{target}' (FORMAT parquet, COMPRESSION lz4, "
+            "ROW_GROUP_SIZE 65536)"
         )
-        self._db.execute(f"DROP TABLE {staged}")
+        shutil.rmtree(self._files("staged", contract.name))
+        scan = self._scan("winners", contract.name)
         hours = self._db.execute(
-            f"SELECT date_trunc('hour', {column}) AS hour, count(*) FROM {winners} "
+            f"SELECT date_trunc('hour', {column}) AS hour, count(*) FROM {scan} "
             "GROUP BY ALL ORDER BY hour"
         ).fetchall()
         total = TableCounts()
         schema = arrow_schema(contract)
         for start, end in hour_windows(hours, self._window_rows):
             rows = self._db.execute(
-                f"SELECT * FROM {winners} WHERE {column} >= ? AND {column} < ?", [start, end]
+                f"SELECT * FROM {scan} WHERE {column} >= ? AND {column} < ?", [start, end]
             ).to_arrow_table()
             got = merge_silver(self._lake, contract, rows.cast(schema), (start, end))
             total = add_counts(total, got)
