@@ -168,7 +168,7 @@ def correlation(d: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
     baseline = cells.groupby(["network", "line_id", "location_id", "dow", "hod"])["y"].transform(
         "mean"
     )
-    cells["anomaly"] = cells["y"] - baseline
+    cells["anomaly"] = (cells["y"] - baseline).round(6)  # to the microsecond, as umwi
     cells["period"] = cells["hour"].dt.strftime("%Y-%m")
     w = weather.set_index(["location_id", "hour"])
     rows = []

@@ -15,16 +15,22 @@ from tests.packages.umwi_transform import reference
 from tests.packages.umwi_transform.factory import build
 
 START = datetime(2026, 3, 29, 0, tzinfo=UTC)  # spans a month end and a DST weekend
-HOURS = 5 * 24
 LOCATIONS = {"W1": (48.85, 2.35), "W2": (48.95, 2.25), "W3": (48.80, 2.55)}
 
 
-def _generate(seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _generate(
+    seed: int, *, gaps: bool = True, days: int = 5
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """`gaps`: some weather hours and values missing (Spearman then ranks each (variable,
+    lag) group on its own); without, every group ranks y as its whole line does. Over
+    more than a week, the anomaly y (against the weekday-hour mean) is not all zeros."""
     rng = np.random.default_rng(seed)
+    hours = days * 24
+    missing = 1.0 if gaps else 0.0
     weathers = []
     for location, (lat, lon) in LOCATIONS.items():
-        for h in range(-3, HOURS):
-            if rng.random() < 0.04:
+        for h in range(-3, hours):
+            if rng.random() < 0.04 * missing:
                 continue  # a missing weather hour
             wet = rng.random() < 0.4
             precipitation = float(np.round(rng.gamma(1.2, 2.5), 1)) if wet else 0.0
@@ -35,13 +41,13 @@ def _generate(seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                     "latitude": lat,
                     "longitude": lon,
                     "hour": START + timedelta(hours=h),
-                    "precipitation_mm": None if rng.random() < 0.02 else precipitation,
+                    "precipitation_mm": None if rng.random() < 0.02 * missing else precipitation,
                     "rain_mm": precipitation,
                     "snowfall_cm": snow,
                     "temperature_c": float(np.round(rng.normal(8, 4), 1)),
                     "wind_speed_kmh": float(np.round(rng.gamma(2, 6), 1)),
                     "visibility_m": None
-                    if rng.random() < 0.1
+                    if rng.random() < 0.1 * missing
                     else float(rng.integers(1000, 30000)),
                     "weather_code": int(rng.integers(0, 99)),
                 }
@@ -52,7 +58,7 @@ def _generate(seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     for i in range(2500):
         stop = int(rng.integers(0, len(stops)))
         lat, lon = stops[stop]
-        scheduled = START + timedelta(seconds=int(rng.integers(0, HOURS * 3600)))
+        scheduled = START + timedelta(seconds=int(rng.integers(0, hours * 3600)))
         cancelled = bool(rng.random() < 0.04)
         delay = None if cancelled else int(rng.normal(90, 120))
         departures.append(
@@ -99,8 +105,13 @@ def _compare(found: pd.DataFrame, expected: pd.DataFrame, key: list[str]) -> Non
 
 
 @pytest.mark.slow
-def test_gold_matches_the_independent_reference(lake: Lake, settings: Settings) -> None:
-    departures, weathers = _generate(7)
+@pytest.mark.parametrize(
+    ("gaps", "days"), [(True, 5), (False, 16)], ids=["weather-gaps", "complete-weather"]
+)
+def test_gold_matches_the_independent_reference(
+    lake: Lake, settings: Settings, gaps: bool, days: int
+) -> None:
+    departures, weathers = _generate(7, gaps=gaps, days=days)
     gold = build(lake, settings, departures, weathers)
     d, w = _frames(departures, weathers)
     enriched = reference.enrich(d, w, settings)
@@ -127,3 +138,6 @@ def test_gold_matches_the_independent_reference(lake: Lake, settings: Settings) 
         ["network", "line_id", "period", "variable", "lag_h", "y_kind"],
     )
     assert correlation["pearson_r"].notna().sum() > 100
+    if days > 7:  # the anomaly ranks are exercised too
+        anomaly = correlation[correlation["y_kind"] == "anomaly"]
+        assert anomaly["spearman_rho"].notna().sum() > 100

@@ -296,7 +296,9 @@ def correlation_cells(mobility: ir.Table) -> ir.Table:
             ]
         )
     )
-    return cells.mutate(y_anomaly=cells.y - baseline)
+    # Rounded to the microsecond: the baseline's floating sum depends on the engine's
+    # summation order, and equal anomalies must tie in the Spearman ranks on every run.
+    return cells.mutate(y_anomaly=(cells.y - baseline).round(6))
 
 
 Y_KIND_COLUMNS = {"raw": "y", "anomaly": "y_anomaly"}
@@ -310,13 +312,32 @@ def correlation_sums(mobility: ir.Table, weather: ir.Table) -> ir.Table:
     return correlation_sums_of(correlation_pairs(mobility, weather))
 
 
-def correlation_pairs(mobility: ir.Table, weather: ir.Table) -> ir.Table:
-    """One row per cell, lag, variable and period where x is known: x, y, y_anomaly.
+BASE_GROUP = ("network", "line_id", "period")
 
-    Split from `correlation_sums` so an engine can materialise it once before ranking.
-    Built with one join and one unpivot, so no engine evaluates the cells twice.
+
+def correlation_pairs(mobility: ir.Table, weather: ir.Table) -> ir.Table:
+    """One row per cell, lag, variable and period where x is known: x, y, y_anomaly, and
+    the average ranks of y and y_anomaly among all cells of the (network, line_id, period)
+    (`ry_base`, `ry_anomaly_base`, out of `n_base` cells).
+
+    Those ranks are the Spearman ranks of every (variable, lag) group that has an x for
+    each of the cells — usually all of them — so `correlation_sums_of` sorts only the
+    groups with missing weather. Split from `correlation_sums` so an engine can
+    materialise it once before ranking. Built with one join and one unpivot, so no engine
+    evaluates the cells twice.
     """
     cells = correlation_cells(mobility)
+    # Each cell counts once in `all` and once in its month, without a self-union.
+    cells = cells.mutate(
+        period=ibis.array([ibis.literal(ALL_PERIODS), _month(cells.hour)]).unnest()
+    )
+    cells = cells.mutate(n_base=cells.y.count().over(ibis.window(group_by=list(BASE_GROUP))))
+    cells = cells.mutate(
+        **{
+            f"r{column}_base": _average_rank(cells, list(BASE_GROUP), column, "n_base")
+            for column in Y_KIND_COLUMNS.values()
+        }
+    )
     lags = ibis.memtable({"lag_h": list(CORRELATION_LAGS_H)}).mutate(
         lag_h=ibis._.lag_h.cast("int32")
     )
@@ -329,30 +350,59 @@ def correlation_pairs(mobility: ir.Table, weather: ir.Table) -> ir.Table:
     )
     lagged = shifted.inner_join(
         w, [shifted.location_id == w.w_location, shifted.x_hour == w.w_hour]
-    ).select("network", "line_id", "hour", "lag_h", "y", "y_anomaly", *CORRELATION_VARIABLES)
+    ).select(
+        *BASE_GROUP,
+        "lag_h",
+        "y",
+        "y_anomaly",
+        "n_base",
+        "ry_base",
+        "ry_anomaly_base",
+        *CORRELATION_VARIABLES,
+    )
     long = lagged.pivot_longer(list(CORRELATION_VARIABLES), names_to="variable", values_to="x")
-    long = long.filter(long.x.notnull())
-    # Each pair counts once in `all` and once in its month, without a self-union.
-    return long.mutate(
-        period=ibis.array([ibis.literal(ALL_PERIODS), _month(long.hour)]).unnest()
-    ).drop("hour")
+    return long.filter(long.x.notnull())
 
 
 def correlation_sums_of(pairs: ir.Table) -> ir.Table:
     """`correlation_sums` from `correlation_pairs`."""
     group = list(PAIR_GROUP)
-    # The windows sort every pair; a single integer group id keeps those rows narrow.
-    keys = pairs.select(*group).distinct()
-    keys = keys.mutate(group_id=ibis.row_number().over(ibis.window(order_by=group)))
-    narrow = pairs.inner_join(keys, group).select("group_id", "x", *Y_KIND_COLUMNS.values())
-    ranked = narrow.mutate(n_group=narrow.x.count().over(ibis.window(group_by="group_id")))
-    ranked = ranked.mutate(
-        rx=_average_rank(ranked, ["group_id"], "x"),
-        **{
-            f"r{column}": _average_rank(ranked, ["group_id"], column)
-            for column in Y_KIND_COLUMNS.values()
-        },
+    # The windows sort pairs; a single integer group id keeps those rows narrow.
+    keys = pairs.group_by(group).aggregate(n_group=pairs.count(), n_base=pairs.n_base.max())
+    keys = keys.mutate(
+        group_id=ibis.row_number().over(ibis.window(order_by=group)),
+        complete=keys.n_group == keys.n_base,
     )
+    narrow = pairs.inner_join(keys, group).select(
+        "group_id",
+        "complete",
+        "n_group",
+        "x",
+        *Y_KIND_COLUMNS.values(),
+        *(f"r{column}_base" for column in Y_KIND_COLUMNS.values()),
+    )
+    # x repeats a lot (a weather value serves every line near its location), so x is
+    # ranked on its distinct values: a tie of c values ending at position p has the
+    # average rank p - (c - 1) / 2.
+    values = narrow.group_by(["group_id", "x"]).aggregate(ties=narrow.count())
+    last = values.ties.sum().over(
+        ibis.window(group_by="group_id", order_by="x", preceding=None, following=0)
+    )
+    values = values.mutate(rx=last.cast("float64") - (values.ties - 1).cast("float64") / 2.0)
+    narrow = narrow.inner_join(values.drop("ties"), ["group_id", "x"])
+    complete = narrow.filter(narrow.complete).mutate(
+        **{f"r{column}": narrow[f"r{column}_base"] for column in Y_KIND_COLUMNS.values()}
+    )
+    partial = narrow.filter(~narrow.complete)
+    partial = partial.mutate(
+        **{
+            f"r{column}": _average_rank(partial, ["group_id"], column, "n_group")
+            for column in Y_KIND_COLUMNS.values()
+        }
+    )
+    columns = ["group_id", "x", "rx", *Y_KIND_COLUMNS.values()]
+    columns += [f"r{column}" for column in Y_KIND_COLUMNS.values()]
+    ranked = complete.select(*columns).union(partial.select(*columns))
     moments: dict[str, ir.Value] = {
         "n": ranked.count(),
         "mean_x": ranked.x.mean(),
@@ -370,10 +420,10 @@ def correlation_sums_of(pairs: ir.Table) -> ir.Table:
     return sums.inner_join(keys, "group_id").select(*group, *moments)
 
 
-def _average_rank(table: ir.Table, group: list[str], column: str) -> ir.FloatingValue:
+def _average_rank(table: ir.Table, group: list[str], column: str, size: str) -> ir.FloatingValue:
     """1-based rank where ties share their mean rank: the mean of the first rank of the
-    tie (`rank`) and its last (`cume_dist · n`); both share one sort."""
+    tie (`rank`) and its last (`cume_dist · n`, n in column `size`); both share one sort."""
     window = ibis.window(group_by=group, order_by=table[column])
     first = ibis.rank().over(window).cast("float64") + 1.0
-    last = ibis.cume_dist().over(window) * table.n_group.cast("float64")
+    last = ibis.cume_dist().over(window) * table[size].cast("float64")
     return (first + last.round()) / 2.0
