@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import ibis.expr.types as ir  # type: ignore[import-untyped]
 import pyarrow as pa
@@ -22,14 +23,14 @@ from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import DeltaError
 from pydantic import BaseModel
 from umwi_core.arrow import arrow_schema
-from umwi_core.contracts import DEPARTURES, WEATHER_HOURLY
+from umwi_core.contracts import CORRELATION_VARIABLES, DEPARTURES, WEATHER_HOURLY
 from umwi_core.lake import Lake
 from umwi_core.publication import GOLD_TABLES
 from umwi_core.settings import Settings
 
 from umwi_transform import _gold_exprs as gx
 from umwi_transform._delta import delta_uri, log, with_commit_retry
-from umwi_transform._engine import connect, register, to_arrow
+from umwi_transform._engine import connect, read_parquet_files, register, to_arrow
 from umwi_transform._schemas import GOLD_SCHEMAS, conform
 from umwi_transform._stats import correlation_table
 from umwi_transform.catalog import open_delta
@@ -137,8 +138,13 @@ def _silver_inputs(
     tables = []
     for table, (_, contract) in _SILVER.items():
         delta = open_delta(lake, "silver", table, versions[table] if versions[table] >= 0 else None)
+        name = f"silver_{table}"
+        files = [] if delta is None else delta.file_uris()
+        if files and all(Path(uri).is_absolute() for uri in files):
+            tables.append(read_parquet_files(backend, name, files))  # type: ignore[arg-type]
+            continue
         data = arrow_schema(contract).empty_table() if delta is None else delta.to_pyarrow_dataset()
-        tables.append(register(backend, f"silver_{table}", data))  # type: ignore[arg-type]
+        tables.append(register(backend, name, data))  # type: ignore[arg-type]
     return tables[0], tables[1]
 
 
@@ -254,7 +260,12 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
     # scans, which pyarrow datasets reject for string columns.
     native_mobility = backend.create_table("corr_mobility", all_mobility, temp=True)
     native_weather = backend.create_table("corr_weather", weather, temp=True)
-    sums = to_arrow(gx.correlation_sums(native_mobility, native_weather))
+    # A variable at a time: each query's pairs are a sixth of the whole, which keeps the
+    # build's memory flat (10 M departures make ~74 M pairs).
+    sums = pa.concat_tables(
+        to_arrow(gx.correlation_sums(native_mobility, native_weather, [variable]))
+        for variable in CORRELATION_VARIABLES
+    )
     correlation = conform(correlation_table(sums), "correlation")
     written["correlation"] = _write(lake, "correlation", correlation, None)
 

@@ -305,17 +305,25 @@ Y_KIND_COLUMNS = {"raw": "y", "anomaly": "y_anomaly"}
 PAIR_GROUP = ("network", "line_id", "period", "variable", "lag_h")
 
 
-def correlation_sums(mobility: ir.Table, weather: ir.Table) -> ir.Table:
+def correlation_sums(
+    mobility: ir.Table, weather: ir.Table, variables: Sequence[str] = CORRELATION_VARIABLES
+) -> ir.Table:
     """Per (network, line_id, period, variable, lag_h): n, the x moments and, for each
     y kind (`_raw`, `_anomaly` suffixes), the y moments, the covariance and the same for
-    average ranks (Spearman). `umwi_transform.correlation_table` finishes them."""
-    return correlation_sums_of(correlation_pairs(mobility, weather))
+    average ranks (Spearman). `umwi_transform.correlation_table` finishes them.
+
+    `variables` (a subset of the correlation variables) lets a driver compute the rows of
+    a few variables at a time: the pairs grow with cells × lags × variables × 2 periods.
+    """
+    return correlation_sums_of(correlation_pairs(mobility, weather, variables))
 
 
 BASE_GROUP = ("network", "line_id", "period")
 
 
-def correlation_pairs(mobility: ir.Table, weather: ir.Table) -> ir.Table:
+def correlation_pairs(
+    mobility: ir.Table, weather: ir.Table, variables: Sequence[str] = CORRELATION_VARIABLES
+) -> ir.Table:
     """One row per cell, lag, variable and period where x is known: x, y, y_anomaly, and
     the average ranks of y and y_anomaly among all cells of the (network, line_id, period)
     (`ry_base`, `ry_anomaly_base`, out of `n_base` cells).
@@ -343,10 +351,13 @@ def correlation_pairs(mobility: ir.Table, weather: ir.Table) -> ir.Table:
     )
     shifted = cells.cross_join(lags)
     shifted = shifted.mutate(x_hour=shifted.hour - shifted.lag_h.as_interval("h"))
+    unknown = sorted(set(variables) - set(CORRELATION_VARIABLES))
+    if unknown or not variables:
+        raise ValueError(f"not correlation variables: {unknown or 'none given'}")
     w = weather.select(
         w_location=weather.location_id,
         w_hour=weather.hour,
-        **{v: weather[v].cast("float64") for v in CORRELATION_VARIABLES},
+        **{v: weather[v].cast("float64") for v in variables},
     )
     lagged = shifted.inner_join(
         w, [shifted.location_id == w.w_location, shifted.x_hour == w.w_hour]
@@ -358,9 +369,9 @@ def correlation_pairs(mobility: ir.Table, weather: ir.Table) -> ir.Table:
         "n_base",
         "ry_base",
         "ry_anomaly_base",
-        *CORRELATION_VARIABLES,
+        *variables,
     )
-    long = lagged.pivot_longer(list(CORRELATION_VARIABLES), names_to="variable", values_to="x")
+    long = lagged.pivot_longer(list(variables), names_to="variable", values_to="x")
     return long.filter(long.x.notnull())
 
 
