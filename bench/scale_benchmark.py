@@ -36,7 +36,12 @@ LINEAR_SLACK = 1.25
 
 
 def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+    """Peak RSS since this program started (VmHWM); `ru_maxrss` would also count the
+    parent's size at fork, which Linux carries over `exec`."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # not Linux
 
 
 def run_size(size: int, spark: bool, folder: Path) -> dict[str, Any]:

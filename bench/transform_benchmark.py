@@ -500,6 +500,18 @@ ENGINES = {"umwi": ("umwi-ingest", "umwi-build"), "sql": ("sql",), "pandas": ("p
 
 
 # --- driver -----------------------------------------------------------------------------
+def own_peak_rss_mib() -> float:
+    """This process's peak RSS since it started its program (VmHWM).
+
+    Not `ru_maxrss`: Linux carries a forked child's maximum over `exec`, so a child of this
+    script (which holds the generated data) would report at least the parent's size.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
+
+
 def measure_child(child_name: str, folder: Path) -> dict[str, Any]:
     """Run one step in a child process; wall time and the child's own peak RSS."""
     started = time.perf_counter()
@@ -510,13 +522,12 @@ def measure_child(child_name: str, folder: Path) -> dict[str, Any]:
     )
     assert child.stdout is not None
     output = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
+    status = child.wait()
     wall = time.perf_counter() - started
     if status != 0:
         raise SystemExit(f"{child_name} failed with status {status}")
     result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
     result["wall_s"] = wall
-    result["peak_rss_mib"] = usage.ru_maxrss / 1024  # Linux reports KiB
     return result
 
 
@@ -543,7 +554,9 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(CHILDREN[args.child](args.folder), default=str))
+        result = CHILDREN[args.child](args.folder)
+        result["peak_rss_mib"] = own_peak_rss_mib()
+        print(json.dumps(result, default=str))
         return
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="umwi-bench-"))
     print(f"machine: {os.cpu_count()} cores; workdir {workdir}")
