@@ -324,8 +324,11 @@ def _finish(sums: Any) -> Any:
 def run_sql(folder: Path) -> dict[str, Any]:
     import duckdb
 
+    database = folder / "sql.duckdb"
+    for stale in (database, database.with_suffix(".duckdb.wal")):
+        stale.unlink(missing_ok=True)  # a rerun on the same folder starts from nothing
     started = time.perf_counter()
-    connection = duckdb.connect(str(folder / "sql.duckdb"))
+    connection = duckdb.connect(str(database))
     connection.execute("SET memory_limit = '1GB'")
     connection.execute(
         SQL_SCRIPT.format(
