@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -37,8 +37,6 @@ from umwi_transform.catalog import open_delta
 
 STATE_KEY = "gold/_build_state.json"
 _SILVER = {"departures": ("scheduled_at", DEPARTURES), "weather_hourly": ("hour", WEATHER_HOURLY)}
-#: Rows per batch streamed into a gold Delta table.
-_STREAM_ROWS = 262_144
 
 
 @dataclass(frozen=True)
@@ -155,30 +153,13 @@ def _locations_fingerprint(weather: ir.Table) -> str:
     return hashlib.sha256(json.dumps(found.to_pylist(), default=str).encode()).hexdigest()
 
 
-def _stream(expression: ir.Table, name: str) -> Callable[[], pa.RecordBatchReader]:
-    """The expression's rows in the gold schema, batch by batch, anew for every call (a
-    commit retry reads them again)."""
-    schema = GOLD_SCHEMAS[name]
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        for batch in expression.to_pyarrow_batches(chunk_size=_STREAM_ROWS):
-            yield from conform(pa.Table.from_batches([batch]), name).to_batches()
-
-    return lambda: pa.RecordBatchReader.from_batches(schema, batches())
-
-
-def _write(
-    lake: Lake,
-    table: str,
-    data: Callable[[], pa.Table | pa.RecordBatchReader],
-    predicate: str | None,
-) -> DeltaTable:
+def _write(lake: Lake, table: str, data: pa.Table, predicate: str | None) -> DeltaTable:
     uri = delta_uri(lake, "gold", table)
 
     def attempt() -> DeltaTable:
         write_deltalake(
             uri,
-            data(),
+            data,
             mode="overwrite",
             predicate=predicate,
             storage_options=lake.storage_options(),
@@ -247,24 +228,17 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
         on_time_threshold_s=settings.on_time_threshold_s,
         early_tolerance_s=settings.early_tolerance_s,
     )
-    # The hourly tables have a row per line, location and hour (1.5 M at 10 M departures):
-    # kept in DuckDB (which spills) and streamed into Delta, never whole in Arrow.
-    new_punctuality = backend.create_table(
-        "new_punctuality", gx.punctuality_hourly(enriched), temp=True
-    )
+    punctuality = conform(to_arrow(gx.punctuality_hourly(enriched)), "punctuality_hourly")
     hour_predicate = None if ranges is None else _range_predicate("hour", ranges)
-    written["punctuality_hourly"] = _write(
-        lake, "punctuality_hourly", _stream(new_punctuality, "punctuality_hourly"), hour_predicate
+    written["punctuality_hourly"] = _write(lake, "punctuality_hourly", punctuality, hour_predicate)
+    new_punctuality = register(backend, "new_punctuality", punctuality)
+    mobility = conform(
+        to_arrow(gx.mobility_weather_hourly(new_punctuality, scoped_weather)),
+        "mobility_weather_hourly",
     )
     written["mobility_weather_hourly"] = _write(
-        lake,
-        "mobility_weather_hourly",
-        _stream(
-            gx.mobility_weather_hourly(new_punctuality, scoped_weather), "mobility_weather_hourly"
-        ),
-        hour_predicate,
+        lake, "mobility_weather_hourly", mobility, hour_predicate
     )
-    backend.drop_table("new_punctuality")
 
     all_punctuality = register(
         backend, "gold_punctuality", written["punctuality_hourly"].to_pyarrow_dataset()
@@ -281,7 +255,7 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
         if months is None
         else "period IN (" + ", ".join(f"'{p}'" for p in ["all", *months]) + ")"
     )
-    written["weather_impact"] = _write(lake, "weather_impact", lambda: impact, period_predicate)
+    written["weather_impact"] = _write(lake, "weather_impact", impact, period_predicate)
     # Native DuckDB copies (both are small): the correlation joins push filters into their
     # scans, which pyarrow datasets reject for string columns.
     native_mobility = backend.create_table("corr_mobility", all_mobility, temp=True)
@@ -293,7 +267,7 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
         for variable in CORRELATION_VARIABLES
     )
     correlation = conform(correlation_table(sums), "correlation")
-    written["correlation"] = _write(lake, "correlation", lambda: correlation, None)
+    written["correlation"] = _write(lake, "correlation", correlation, None)
 
     candidates = {t: _candidate(t, written[t], True, now) for t in GOLD_TABLES}
     write_state(

@@ -22,7 +22,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -261,12 +260,7 @@ def build_gold_spark(
 def write_candidates(lake: Lake, gold: SparkGold) -> dict[str, GoldCandidate]:
     """Commit the tables as new gold Delta versions, ready for the quality gate."""
     now = datetime.now(UTC)
-    written = {}
-    for table in GOLD_TABLES:
-        data = partial(_same, gold.tables[table])
-        written[table] = _candidate(table, _write(lake, table, data, None), True, now)
-    return written
-
-
-def _same(table: pa.Table) -> pa.Table:
-    return table
+    return {
+        table: _candidate(table, _write(lake, table, gold.tables[table], None), True, now)
+        for table in GOLD_TABLES
+    }
