@@ -239,6 +239,9 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
     written["mobility_weather_hourly"] = _write(
         lake, "mobility_weather_hourly", mobility, hour_predicate
     )
+    # Both are in gold now; the rest reads them from there, so their memory goes back.
+    backend.con.unregister("new_punctuality")
+    del punctuality, new_punctuality, mobility
 
     all_punctuality = register(
         backend, "gold_punctuality", written["punctuality_hourly"].to_pyarrow_dataset()
