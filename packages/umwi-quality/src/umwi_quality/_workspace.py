@@ -72,22 +72,25 @@ class Workspace:
     def register(
         self, view: str, data: Any, where: str | None = None, *, load: bool = False
     ) -> None:
-        """`data` (an Arrow table or dataset) as `main.<view>`: a view, or with `load` a
-        table loaded once.
+        """`data` (an Arrow table or dataset, or a list of local Parquet files) as
+        `main.<view>`: a view, or with `load` a table loaded once.
 
         In `main` (not DuckDB's replacement scan) so that Soda's and GE's
         information_schema lookups see its columns and types.
         """
         source = f"_arrow_{view}"
-        self.connection.register(source, data)
+        if isinstance(data, list):  # local Parquet files: DuckDB's own reader, in its limit
+            listed = ", ".join("'" + str(file).replace("'", "''") + "'" for file in data)
+            scan = f"read_parquet([{listed}], union_by_name = true)"
+        else:
+            self.connection.register(source, data)
+            scan = f'"{source}"'
         condition = f" WHERE {where}" if where else ""
         kind = "TABLE" if load else "VIEW"
         self.connection.execute(f'DROP VIEW IF EXISTS main."{view}"')
         self.connection.execute(f'DROP TABLE IF EXISTS main."{view}"')
-        self.connection.execute(
-            f'CREATE {kind} main."{view}" AS SELECT * FROM "{source}"{condition}'
-        )
-        if load:
+        self.connection.execute(f'CREATE {kind} main."{view}" AS SELECT * FROM {scan}{condition}')
+        if load and not isinstance(data, list):
             self.connection.unregister(source)
         self.views[view] = int(self.scalar(f'SELECT count(*) FROM main."{view}"'))
 
@@ -110,9 +113,19 @@ def register_silver(
     batch_filter = None if whole or since is None else f"ingested_at > {sql_timestamp(since)}"
     for table, contract in SILVER_TABLES.items():
         delta = open_delta(lake, "silver", table)
-        data: Any = (
-            arrow_schema(contract).empty_table() if delta is None else delta.to_pyarrow_dataset()
-        )
+        files = [] if delta is None else delta.file_uris()
+        data: Any
+        if files and all(Path(uri).is_absolute() for uri in files):
+            # A local lake: DuckDB reads the active files itself, within its memory limit
+            # (an Arrow dataset scan buffers ahead outside it). delta-rs writes no deletion
+            # vectors, so the active files are the table.
+            data = files
+        else:
+            data = (
+                arrow_schema(contract).empty_table()
+                if delta is None
+                else delta.to_pyarrow_dataset()
+            )
         workspace.register(f"silver_{table}_all", data)
         workspace.register(f"silver_{table}", data, batch_filter, load=True)
         rejects = open_delta(lake, "quarantine", table)
