@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -29,19 +28,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from _rss import peak_rss_mib  # bench/, on the path when a script here runs
+
 START = date(2020, 1, 6)
 #: Growth allowance over strictly linear: fixed costs shrink per row as sizes grow, but
 #: runs on a shared 2-core machine vary by this much from one run to the next.
 LINEAR_SLACK = 1.25
-
-
-def _peak_rss_mib() -> float:
-    """Peak RSS since this program started (VmHWM); `ru_maxrss` would also count the
-    parent's size at fork, which Linux carries over `exec`."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024.0  # kB
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # not Linux
 
 
 def run_size(size: int, spark: bool, folder: Path) -> dict[str, Any]:
@@ -75,7 +67,7 @@ def run_size(size: int, spark: bool, folder: Path) -> dict[str, Any]:
         gate = run_gate(lake, settings, "bench-build", candidates, make_alerts(settings))
         result["seconds"]["gate"] = time.perf_counter() - started
         result["gate"] = "passed" if gate.passed else "failed"
-    result["peak_rss_mib"] = _peak_rss_mib()
+    result["peak_rss_mib"] = peak_rss_mib()
     if spark:
         from umwi_transform import spark as umwi_spark
 

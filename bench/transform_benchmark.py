@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from _rss import peak_rss_mib  # bench/, on the path when a script here runs
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
 LOCATIONS = {
@@ -503,18 +504,6 @@ ENGINES = {"umwi": ("umwi-ingest", "umwi-build"), "sql": ("sql",), "pandas": ("p
 
 
 # --- driver -----------------------------------------------------------------------------
-def own_peak_rss_mib() -> float:
-    """This process's peak RSS since it started its program (VmHWM).
-
-    Not `ru_maxrss`: Linux carries a forked child's maximum over `exec`, so a child of this
-    script (which holds the generated data) would report at least the parent's size.
-    """
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024  # kB
-    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
-
-
 def measure_child(child_name: str, folder: Path) -> dict[str, Any]:
     """Run one step in a child process; wall time and the child's own peak RSS."""
     started = time.perf_counter()
@@ -558,7 +547,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         result = CHILDREN[args.child](args.folder)
-        result["peak_rss_mib"] = own_peak_rss_mib()
+        result["peak_rss_mib"] = peak_rss_mib()
         print(json.dumps(result, default=str))
         return
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="umwi-bench-"))

@@ -29,12 +29,6 @@ from umwi_flows._windows import DEFAULT_LEASE_S, claim, segments
 log = logging.getLogger("umwi.flows")
 
 
-def add_counts(total: TableCounts, more: TableCounts) -> TableCounts:
-    return TableCounts(
-        **{name: getattr(total, name) + getattr(more, name) for name in TableCounts.model_fields}
-    )
-
-
 @dataclass
 class IngestOutcome:
     """What one ingestion run did; small and JSON-ready (no data)."""
@@ -172,7 +166,7 @@ def ingest_job(
                 # The span's batches are committed together: one dedup, time-ordered MERGEs.
                 for table, counts in loader.finish().items():
                     previous = outcome.counts.get(table, TableCounts())
-                    outcome.counts[table] = add_counts(previous, counts)
+                    outcome.counts[table] = previous + counts
             for window in span.windows:
                 closes = job.complete_at(window)
                 if closes is not None and closes > moment:
@@ -225,4 +219,4 @@ def _finish(
     write_manifest(lake, done)
 
 
-__all__ = ["IngestOutcome", "add_counts", "ingest_job"]
+__all__ = ["IngestOutcome", "ingest_job"]

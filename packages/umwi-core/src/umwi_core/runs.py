@@ -34,6 +34,12 @@ class TableCounts(BaseModel):
             self.inserted + self.replaced + self.unchanged + self.superseded + self.quarantined
         )
 
+    def __add__(self, other: TableCounts) -> TableCounts:
+        """Field by field: the counts of two runs (or two windows) together."""
+        return TableCounts(
+            **{name: getattr(self, name) + getattr(other, name) for name in type(self).model_fields}
+        )
+
 
 class RunManifest(BaseModel):
     run_id: str

@@ -26,6 +26,7 @@ from umwi_core.arrow import arrow_schema
 from umwi_core.contracts import SILVER_TABLES
 from umwi_core.lake import Lake
 from umwi_transform import GOLD_SCHEMAS, open_delta
+from umwi_transform.catalog import local_parquet_scan
 
 
 def sql_timestamp(moment: datetime) -> str:
@@ -72,16 +73,15 @@ class Workspace:
     def register(
         self, view: str, data: Any, where: str | None = None, *, load: bool = False
     ) -> None:
-        """`data` (an Arrow table or dataset, or a list of local Parquet files) as
-        `main.<view>`: a view, or with `load` a table loaded once.
+        """`data` (an Arrow table or dataset, or a `local_parquet_scan`) as `main.<view>`:
+        a view, or with `load` a table loaded once.
 
         In `main` (not DuckDB's replacement scan) so that Soda's and GE's
         information_schema lookups see its columns and types.
         """
         source = f"_arrow_{view}"
-        if isinstance(data, list):  # local Parquet files: DuckDB's own reader, in its limit
-            listed = ", ".join("'" + str(file).replace("'", "''") + "'" for file in data)
-            scan = f"read_parquet([{listed}], union_by_name = true)"
+        if isinstance(data, str):
+            scan = data
         else:
             self.connection.register(source, data)
             scan = f'"{source}"'
@@ -90,7 +90,7 @@ class Workspace:
         self.connection.execute(f'DROP VIEW IF EXISTS main."{view}"')
         self.connection.execute(f'DROP TABLE IF EXISTS main."{view}"')
         self.connection.execute(f'CREATE {kind} main."{view}" AS SELECT * FROM {scan}{condition}')
-        if load and not isinstance(data, list):
+        if load and not isinstance(data, str):
             self.connection.unregister(source)
         self.views[view] = int(self.scalar(f'SELECT count(*) FROM main."{view}"'))
 
@@ -113,14 +113,8 @@ def register_silver(
     batch_filter = None if whole or since is None else f"ingested_at > {sql_timestamp(since)}"
     for table, contract in SILVER_TABLES.items():
         delta = open_delta(lake, "silver", table)
-        files = [] if delta is None else delta.file_uris()
-        data: Any
-        if files and all(Path(uri).is_absolute() for uri in files):
-            # A local lake: DuckDB reads the active files itself, within its memory limit
-            # (an Arrow dataset scan buffers ahead outside it). delta-rs writes no deletion
-            # vectors, so the active files are the table.
-            data = files
-        else:
+        data: Any = local_parquet_scan(delta)
+        if data is None:
             data = (
                 arrow_schema(contract).empty_table()
                 if delta is None

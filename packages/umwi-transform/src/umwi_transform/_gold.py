@@ -15,7 +15,6 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import ibis.expr.types as ir  # type: ignore[import-untyped]
 import pyarrow as pa
@@ -30,10 +29,10 @@ from umwi_core.settings import Settings
 
 from umwi_transform import _gold_exprs as gx
 from umwi_transform._delta import delta_uri, log, with_commit_retry
-from umwi_transform._engine import connect, read_parquet_files, register, to_arrow
+from umwi_transform._engine import connect, register, register_scan, to_arrow
 from umwi_transform._schemas import GOLD_SCHEMAS, conform
 from umwi_transform._stats import correlation_table
-from umwi_transform.catalog import open_delta
+from umwi_transform.catalog import local_parquet_scan, open_delta
 
 STATE_KEY = "gold/_build_state.json"
 _SILVER = {"departures": ("scheduled_at", DEPARTURES), "weather_hourly": ("hour", WEATHER_HOURLY)}
@@ -139,9 +138,9 @@ def _silver_inputs(
     for table, (_, contract) in _SILVER.items():
         delta = open_delta(lake, "silver", table, versions[table] if versions[table] >= 0 else None)
         name = f"silver_{table}"
-        files = [] if delta is None else delta.file_uris()
-        if files and all(Path(uri).is_absolute() for uri in files):
-            tables.append(read_parquet_files(backend, name, files))  # type: ignore[arg-type]
+        scan = local_parquet_scan(delta)
+        if scan is not None:
+            tables.append(register_scan(backend, name, scan))  # type: ignore[arg-type]
             continue
         data = arrow_schema(contract).empty_table() if delta is None else delta.to_pyarrow_dataset()
         tables.append(register(backend, name, data))  # type: ignore[arg-type]

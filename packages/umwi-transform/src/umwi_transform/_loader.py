@@ -32,6 +32,7 @@ from umwi_core.runs import RunManifest, TableCounts, write_manifest
 from umwi_core.settings import Settings
 
 from umwi_transform._delta import log
+from umwi_transform._engine import configure
 from umwi_transform._rules import check_batch
 from umwi_transform._silver import merge_quarantine, merge_silver, quote, time_column
 
@@ -80,15 +81,12 @@ class SilverLoader:
         self, lake: Lake, settings: Settings, run_id: str, *, window_rows: int = WINDOW_ROWS
     ) -> None:
         self._lake = lake
-        self._settings = settings
         self._run_id = run_id
         self._window_rows = window_rows
         self._folder = Path(tempfile.mkdtemp(prefix="umwi-staging-"))
         # Only queries run here (the data is in Parquet files), spilling beyond the limit.
         self._db = duckdb.connect(":memory:")
-        self._db.execute("SET TimeZone = 'UTC'")
-        self._db.execute(f"SET memory_limit = '{settings.duckdb_memory_limit}'")
-        self._db.execute(f"SET temp_directory = '{self._folder / 'spill'}'")
+        configure(self._db, settings.duckdb_memory_limit, self._folder / "spill")
         self._db.execute("SET preserve_insertion_order = false")
         self._tally: dict[str, _Tally] = {}
         self._next_seq = 0
@@ -112,12 +110,12 @@ class SilverLoader:
 
     def add(self, batch: StagedBatch) -> None:
         """Check the batch's rows and stage them; nothing reaches the lake yet."""
+        if self._finished:
+            raise RuntimeError("this loader has finished; start a new one")
         contract = SILVER_TABLES[batch.table]
         checked = check_batch(
             batch.table, batch.records, batch.source, self._run_id, datetime.now(UTC)
         )
-        if self._finished:
-            raise RuntimeError("this loader has finished; start a new one")
         valid = checked.valid
         written: list[Path] = []
         try:
@@ -176,25 +174,12 @@ class SilverLoader:
             contract = SILVER_TABLES[table]
             if tally.quarantined:
                 self._commit_quarantine(table)
-            merged = self._commit_silver(contract) if tally.staged else TableCounts()
-            winners = self._winners(contract) if tally.staged else 0
-            result = TableCounts(
-                read=tally.read,
-                inserted=merged.inserted,
-                replaced=merged.replaced,
-                unchanged=merged.unchanged,
-                superseded=merged.superseded + tally.staged - winners,
-                quarantined=tally.quarantined,
-            )
+            merged = self._commit_silver(contract, tally.staged) if tally.staged else TableCounts()
+            result = merged + TableCounts(read=tally.read, quarantined=tally.quarantined)
             if not result.balanced:  # a bug, never bad input: refuse to report wrong numbers
                 raise AssertionError(f"{table} counts do not add up: {result}")
             counts[table] = result
         return counts
-
-    def _winners(self, contract: TableContract) -> int:
-        found = self._db.execute(f"SELECT count(*) FROM {self._scan('winners', contract.name)}")
-        row = found.fetchone()
-        return int(row[0]) if row else 0
 
     def _commit_quarantine(self, table: str) -> None:
         # One row per record hash: the same bad record twice is one quarantine row.
@@ -205,13 +190,15 @@ class SilverLoader:
         for chunk in reader:
             merge_quarantine(self._lake, table, pa.Table.from_batches([chunk]))
 
-    def _commit_silver(self, contract: TableContract) -> TableCounts:
+    def _commit_silver(self, contract: TableContract, staged: int) -> TableCounts:
+        """MERGE the winners of the `staged` rows; the staged rows that lost to another
+        staged record of the same key count as superseded."""
         keys = ", ".join(quote(k) for k in contract.key)
         columns = ", ".join(quote(c) for c in contract.column_names)
         column = quote(time_column(contract))
-        winners = self._files("winners", contract.name)
-        winners.mkdir(parents=True)
-        target = str(winners / "winners.parquet").replace("'", "''")
+        folder = self._files("winners", contract.name)
+        folder.mkdir(parents=True)
+        target = str(folder / "winners.parquet").replace("'", "''")
         # Sorted by time, the winners' row groups each cover a short stretch, so every
         # window below reads only its own.
         self._db.execute(
@@ -226,21 +213,14 @@ class SilverLoader:
             f"SELECT date_trunc('hour', {column}) AS hour, count(*) FROM {scan} "
             "GROUP BY ALL ORDER BY hour"
         ).fetchall()
-        total = TableCounts()
+        total = TableCounts(superseded=staged - sum(count for _, count in hours))
         schema = arrow_schema(contract)
         for start, end in hour_windows(hours, self._window_rows):
             rows = self._db.execute(
                 f"SELECT * FROM {scan} WHERE {column} >= ? AND {column} < ?", [start, end]
             ).to_arrow_table()
-            got = merge_silver(self._lake, contract, rows.cast(schema), (start, end))
-            total = add_counts(total, got)
+            total += merge_silver(self._lake, contract, rows.cast(schema), (start, end))
         return total
-
-
-def add_counts(total: TableCounts, more: TableCounts) -> TableCounts:
-    return TableCounts(
-        **{name: getattr(total, name) + getattr(more, name) for name in TableCounts.model_fields}
-    )
 
 
 def commit_batch(batch: StagedBatch, lake: Lake, settings: Settings, run_id: str) -> TableCounts:
@@ -308,4 +288,4 @@ def ingest_batches(
     return manifest
 
 
-__all__ = ["SilverLoader", "add_counts", "commit_batch", "hour_windows", "ingest_batches"]
+__all__ = ["SilverLoader", "commit_batch", "hour_windows", "ingest_batches"]

@@ -13,7 +13,7 @@ from umwi_core.contracts import LINEAGE_COLUMNS, SILVER_TABLES, TableContract
 from umwi_core.lake import Lake
 from umwi_core.runs import TableCounts
 
-from umwi_transform._delta import delta_uri, ensure_table, read_table, with_commit_retry
+from umwi_transform._delta import ensure_table, read_table, with_commit_retry
 from umwi_transform._rules import QUARANTINE_SCHEMA
 
 #: [start, end) on the table's time column: every row of a MERGE lies inside it.
@@ -146,7 +146,3 @@ def read_quarantine(lake: Lake, table: str) -> pa.Table:
     if table not in SILVER_TABLES:
         raise KeyError(table)
     return read_table(lake, "quarantine", table, QUARANTINE_SCHEMA)
-
-
-def silver_uri(lake: Lake, table: str) -> str:
-    return delta_uri(lake, "silver", table)
