@@ -137,14 +137,20 @@ def _silver_inputs(
     tables = []
     for table, (_, contract) in _SILVER.items():
         delta = open_delta(lake, "silver", table, versions[table] if versions[table] >= 0 else None)
-        name = f"silver_{table}"
-        scan = local_parquet_scan(delta)
-        if scan is not None:
-            tables.append(register_scan(backend, name, scan))  # type: ignore[arg-type]
-            continue
-        data = arrow_schema(contract).empty_table() if delta is None else delta.to_pyarrow_dataset()
-        tables.append(register(backend, name, data))  # type: ignore[arg-type]
+        empty = arrow_schema(contract).empty_table()
+        tables.append(_register_delta(backend, f"silver_{table}", delta, empty))
     return tables[0], tables[1]
+
+
+def _register_delta(
+    backend: object, name: str, delta: DeltaTable | None, empty: pa.Table
+) -> ir.Table:
+    """A Delta table as a view: DuckDB's Parquet reader when local, else an Arrow dataset."""
+    scan = local_parquet_scan(delta)
+    if scan is not None:
+        return register_scan(backend, name, scan)  # type: ignore[arg-type]
+    data = empty if delta is None else delta.to_pyarrow_dataset()
+    return register(backend, name, data)  # type: ignore[arg-type]
 
 
 def _locations_fingerprint(weather: ir.Table) -> str:
@@ -242,11 +248,14 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
     backend.con.unregister("new_punctuality")
     del punctuality, new_punctuality, mobility
 
-    all_punctuality = register(
-        backend, "gold_punctuality", written["punctuality_hourly"].to_pyarrow_dataset()
+    all_punctuality = _register_delta(
+        backend, "gold_punctuality", written["punctuality_hourly"], empty_gold("punctuality_hourly")
     )
-    all_mobility = register(
-        backend, "gold_mobility", written["mobility_weather_hourly"].to_pyarrow_dataset()
+    all_mobility = _register_delta(
+        backend,
+        "gold_mobility",
+        written["mobility_weather_hourly"],
+        empty_gold("mobility_weather_hourly"),
     )
     months = None if ranges is None else sorted({d.strftime("%Y-%m") for d in days or ()})
     impact = conform(
