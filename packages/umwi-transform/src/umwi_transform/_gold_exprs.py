@@ -340,26 +340,43 @@ def correlation_pairs(
     materialise it once before ranking. Built with one join and one unpivot, so no engine
     evaluates the cells twice.
     """
+    return correlation_pairs_of(correlation_base_cells(mobility), weather, variables)
+
+
+def correlation_base_cells(mobility: ir.Table) -> ir.Table:
+    """`correlation_cells` once per period (`all` and their month), with `n_base` and the
+    average ranks of y and y_anomaly in their (network, line_id, period).
+
+    They do not depend on the variable or the lag, so a driver that builds a few
+    variables at a time materialises them once (their three windows are a third of a
+    variable's query).
+    """
     cells = correlation_cells(mobility)
     # Each cell counts once in `all` and once in its month, without a self-union.
     cells = cells.mutate(
         period=ibis.array([ibis.literal(ALL_PERIODS), _month(cells.hour)]).unnest()
     )
     cells = cells.mutate(n_base=cells.y.count().over(ibis.window(group_by=list(BASE_GROUP))))
-    cells = cells.mutate(
+    return cells.mutate(
         **{
             f"r{column}_base": _average_rank(cells, list(BASE_GROUP), column, "n_base")
             for column in Y_KIND_COLUMNS.values()
         }
     )
-    lags = ibis.memtable({"lag_h": list(CORRELATION_LAGS_H)}).mutate(
-        lag_h=ibis._.lag_h.cast("int32")
-    )
-    shifted = cells.cross_join(lags)
-    shifted = shifted.mutate(x_hour=shifted.hour - shifted.lag_h.as_interval("h"))
+
+
+def correlation_pairs_of(
+    base_cells: ir.Table, weather: ir.Table, variables: Sequence[str] = CORRELATION_VARIABLES
+) -> ir.Table:
+    """`correlation_pairs` from `correlation_base_cells`."""
     unknown = sorted(set(variables) - set(CORRELATION_VARIABLES))
     if unknown or not variables:
         raise ValueError(f"not correlation variables: {unknown or 'none given'}")
+    lags = ibis.memtable({"lag_h": list(CORRELATION_LAGS_H)}).mutate(
+        lag_h=ibis._.lag_h.cast("int32")
+    )
+    shifted = base_cells.cross_join(lags)
+    shifted = shifted.mutate(x_hour=shifted.hour - shifted.lag_h.as_interval("h"))
     w = weather.select(
         w_location=weather.location_id,
         w_hour=weather.hour,
