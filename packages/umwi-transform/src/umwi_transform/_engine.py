@@ -28,6 +28,16 @@ def configure(connection: duckdb.DuckDBPyConnection, memory_limit: str, spill: P
     connection.execute(f"SET temp_directory = {sql_string(str(spill))}")
 
 
+def release_arrow_memory() -> None:
+    """Hand the memory Arrow's pool kept from freed buffers back to the system.
+
+    The pool keeps freed pages for reuse, and a run's steps peak one after the other: at
+    10 M departures the pages left by reading and staging the input (~0.35 GiB) otherwise
+    add to the deduplication's peak. Called between steps, never in a loop.
+    """
+    pa.default_memory_pool().release_unused()
+
+
 def sql_string(text: str) -> str:
     """A single-quoted SQL string literal."""
     return "'" + text.replace("'", "''") + "'"

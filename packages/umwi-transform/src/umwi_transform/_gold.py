@@ -32,7 +32,14 @@ from umwi_core.settings import Settings
 
 from umwi_transform import _gold_exprs as gx
 from umwi_transform._delta import delta_uri, log, with_commit_retry
-from umwi_transform._engine import connect, register, register_scan, sql_string, to_arrow
+from umwi_transform._engine import (
+    connect,
+    register,
+    register_scan,
+    release_arrow_memory,
+    sql_string,
+    to_arrow,
+)
 from umwi_transform._schemas import GOLD_SCHEMAS, conform
 from umwi_transform._stats import correlation_table
 from umwi_transform.catalog import local_parquet_scan, open_delta
@@ -274,6 +281,8 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
     correlation = conform(correlation_table(sums), "correlation")
     written["correlation"] = _write(lake, "correlation", correlation, None)
 
+    # The quality gate usually runs next in this process.
+    release_arrow_memory()
     candidates = {t: _candidate(t, written[t], True, now) for t in GOLD_TABLES}
     write_state(
         lake,

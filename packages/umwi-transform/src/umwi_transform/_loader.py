@@ -32,7 +32,7 @@ from umwi_core.runs import RunManifest, TableCounts, write_manifest
 from umwi_core.settings import Settings
 
 from umwi_transform._delta import log
-from umwi_transform._engine import configure
+from umwi_transform._engine import configure, release_arrow_memory
 from umwi_transform._rules import check_batch
 from umwi_transform._silver import merge_quarantine, merge_silver, quote, time_column
 
@@ -169,6 +169,7 @@ class SilverLoader:
         if self._finished:
             raise RuntimeError("this loader has finished; start a new one")
         self._finished = True
+        release_arrow_memory()
         counts: dict[str, TableCounts] = {}
         for table, tally in self._tally.items():
             contract = SILVER_TABLES[table]
