@@ -120,8 +120,8 @@ class Settings(BaseSettings):
 
     # --- engine ----------------------------------------------------------------------
     duckdb_memory_limit: str = Field(
-        # Keeps each step of a 10 M-departure run near 1.5 GiB on a laptop; raise it on a
-        # bigger machine for fewer spills.
+        # Keeps each command of a 10 M-departure run under 1.5 GiB on a laptop; raise it
+        # on a bigger machine for fewer spills.
         "512MB",
         pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
         description="Memory of each DuckDB the transform and the gate open; beyond it "

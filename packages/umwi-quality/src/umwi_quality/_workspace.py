@@ -26,7 +26,7 @@ from umwi_core.arrow import arrow_schema
 from umwi_core.contracts import SILVER_TABLES
 from umwi_core.lake import Lake
 from umwi_transform import GOLD_SCHEMAS, open_delta
-from umwi_transform.catalog import local_parquet_scan
+from umwi_transform.catalog import scan_source
 
 
 def sql_timestamp(moment: datetime) -> str:
@@ -73,7 +73,7 @@ class Workspace:
     def register(
         self, view: str, data: Any, where: str | None = None, *, load: bool = False
     ) -> None:
-        """`data` (an Arrow table or dataset, or a `local_parquet_scan`) as `main.<view>`:
+        """`data` (an Arrow table or dataset, or a `scan_source` SQL scan) as `main.<view>`:
         a view, or with `load` a table loaded once.
 
         In `main` (not DuckDB's replacement scan) so that Soda's and GE's
@@ -113,13 +113,7 @@ def register_silver(
     batch_filter = None if whole or since is None else f"ingested_at > {sql_timestamp(since)}"
     for table, contract in SILVER_TABLES.items():
         delta = open_delta(lake, "silver", table)
-        data: Any = local_parquet_scan(delta)
-        if data is None:
-            data = (
-                arrow_schema(contract).empty_table()
-                if delta is None
-                else delta.to_pyarrow_dataset()
-            )
+        data = scan_source(delta, arrow_schema(contract).empty_table())
         workspace.register(f"silver_{table}_all", data)
         workspace.register(f"silver_{table}", data, batch_filter, load=True)
         rejects = open_delta(lake, "quarantine", table)

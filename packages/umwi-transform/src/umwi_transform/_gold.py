@@ -42,7 +42,7 @@ from umwi_transform._engine import (
 )
 from umwi_transform._schemas import GOLD_SCHEMAS, conform
 from umwi_transform._stats import correlation_table
-from umwi_transform.catalog import local_parquet_scan, open_delta
+from umwi_transform.catalog import open_delta, scan_source
 
 STATE_KEY = "gold/_build_state.json"
 _SILVER = {"departures": ("scheduled_at", DEPARTURES), "weather_hourly": ("hour", WEATHER_HOURLY)}
@@ -142,7 +142,7 @@ def _affected_days(lake: Lake, since: dict[str, int], now: dict[str, int]) -> se
 
 
 def _silver_inputs(
-    lake: Lake, backend: object, versions: dict[str, int]
+    lake: Lake, backend: Backend, versions: dict[str, int]
 ) -> tuple[ir.Table, ir.Table]:
     tables = []
     for table, (_, contract) in _SILVER.items():
@@ -153,14 +153,13 @@ def _silver_inputs(
 
 
 def _register_delta(
-    backend: object, name: str, delta: DeltaTable | None, empty: pa.Table
+    backend: Backend, name: str, delta: DeltaTable | None, empty: pa.Table
 ) -> ir.Table:
     """A Delta table as a view: DuckDB's Parquet reader when local, else an Arrow dataset."""
-    scan = local_parquet_scan(delta)
-    if scan is not None:
-        return register_scan(backend, name, scan)  # type: ignore[arg-type]
-    data = empty if delta is None else delta.to_pyarrow_dataset()
-    return register(backend, name, data)  # type: ignore[arg-type]
+    source = scan_source(delta, empty)
+    if isinstance(source, str):
+        return register_scan(backend, name, source)
+    return register(backend, name, source)
 
 
 def _locations_fingerprint(weather: ir.Table) -> str:

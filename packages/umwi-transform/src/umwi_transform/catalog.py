@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
 from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
 from umwi_core.contracts import SILVER_TABLES
@@ -49,6 +51,15 @@ def local_parquet_scan(delta: DeltaTable | None) -> str | None:
         return None
     listed = ", ".join(sql_string(file) for file in files)
     return f"read_parquet([{listed}], union_by_name = true)"
+
+
+def scan_source(delta: DeltaTable | None, empty: pa.Table) -> str | pa.Table | ds.Dataset:
+    """What a DuckDB reads for a Delta table: its `local_parquet_scan` (SQL) when local,
+    else its Arrow dataset (to register), or `empty` when there is no table."""
+    scan = local_parquet_scan(delta)
+    if scan is not None:
+        return scan
+    return empty if delta is None else delta.to_pyarrow_dataset()
 
 
 def register_lake_views(connection: duckdb.DuckDBPyConnection, lake: Lake) -> list[str]:
