@@ -48,19 +48,19 @@ def free_port() -> int:
 def moto_server() -> Iterator[str]:
     """A moto server process on 127.0.0.1 for the whole session; yields its endpoint URL.
 
+    Its DynamoDB writes are atomic per request, as DynamoDB's are (`support/moto_server.py`).
     A separate process, not a thread: deltalake (Rust) can hold the GIL while it waits on
     S3, which would starve an in-process server thread until the request times out.
     """
-    import shutil
     import subprocess
     import sys
     import time
     import urllib.request
 
     port = free_port()
-    executable = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
+    server = Path(__file__).parent / "support" / "moto_server.py"
     process = subprocess.Popen(
-        [executable, "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, str(server), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
