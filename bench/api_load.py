@@ -71,8 +71,8 @@ def free_port() -> int:
 
 def _published(env: dict[str, str]) -> bool:
     sys.path.insert(0, str(ROOT))
-    from umwi_core.lake import make_lake
     from umwi_core.publication import read_publication
+    from umwi_core.resources import make_lake
     from umwi_core.settings import load_settings
 
     state = env.get("UMWI_STATE_DIR")
@@ -82,7 +82,7 @@ def _published(env: dict[str, str]) -> bool:
 
 def _publish_sample(state_dir: Path) -> None:
     sys.path.insert(0, str(ROOT))
-    from umwi_core.lake import make_lake
+    from umwi_core.resources import make_lake
     from umwi_core.settings import load_settings
 
     from tests.api.gold_sample import write_sample_gold

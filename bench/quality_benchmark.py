@@ -22,7 +22,7 @@ import pyarrow as pa
 from umwi_core.alerts import FileAlertSink
 from umwi_core.arrow import StagedBatch, staging_schema
 from umwi_core.contracts import DEPARTURES, WEATHER_HOURLY
-from umwi_core.lake import make_lake
+from umwi_core.resources import make_lake
 from umwi_core.settings import load_settings
 from umwi_quality import run_gate
 from umwi_transform import build_gold, commit_batch

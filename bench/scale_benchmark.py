@@ -40,7 +40,7 @@ def run_size(size: int, spark: bool, folder: Path) -> dict[str, Any]:
     """One size, in this process: ingest, DuckDB build, gate; optionally the Spark build."""
     from umwi_connectors import generate_sample
     from umwi_core import make_alerts
-    from umwi_core.lake import make_lake
+    from umwi_core.resources import make_lake
     from umwi_core.settings import load_settings
     from umwi_transform import build_gold, ingest_batches
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from umwi_core.lake import Lake, make_lake
+from umwi_core.lake import Lake
+from umwi_core.resources import make_lake
 from umwi_core.settings import Settings, load_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"

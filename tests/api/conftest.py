@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from umwi_core.lake import Lake
 from umwi_core.publication import Publication
+from umwi_core.resources import build_resources
 from umwi_core.settings import Settings
 
 from tests.api.gold_sample import write_sample_gold
@@ -22,5 +23,5 @@ def gold(lake: Lake) -> Publication:
 def client(settings: Settings, gold: Publication) -> Iterator[TestClient]:
     from umwi_api import create_app
 
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(create_app(build_resources(settings))) as test_client:
         yield test_client

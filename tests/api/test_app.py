@@ -11,6 +11,7 @@ from umwi_api.queries import GoldReader, KpiFilters
 from umwi_core.contracts import GOLD_COLUMNS
 from umwi_core.lake import Lake
 from umwi_core.publication import Publication
+from umwi_core.resources import build_resources
 from umwi_core.settings import Settings, load_settings
 
 from tests.api.gold_sample import write_sample_gold
@@ -48,7 +49,7 @@ def test_body_equals_the_query_layer(client: TestClient, settings: Settings) -> 
     params = {"line_id": "*", "period": "2024-04", "variable": "rain_mm", "y_kind": "anomaly"}
     response = client.get("/correlation", params=params)
     filters = KpiFilters(line_id="*", period="2024-04", variable="rain_mm", y_kind="anomaly")
-    expected = GoldReader(settings).page("correlation", filters)
+    expected = GoldReader(build_resources(settings)).page("correlation", filters)
     assert response.json() == expected.rows
     assert len(expected.rows) == 4  # one per lag
     assert {row["lag_h"] for row in expected.rows} == {0, 1, 2, 3}
@@ -123,7 +124,7 @@ def test_bad_parameters_get_422_naming_them(
 
 def test_limit_bound_follows_settings(settings: Settings, gold: Publication) -> None:
     small = load_settings(state_dir=settings.state_dir, api_max_limit=3)
-    with TestClient(create_app(small)) as client:
+    with TestClient(create_app(build_resources(small))) as client:
         assert client.get("/kpi/weather-impact", params={"limit": 3}).status_code == 200
         assert client.get("/kpi/weather-impact", params={"limit": 4}).status_code == 422
         assert len(client.get("/kpi/weather-impact").json()) == 3
@@ -170,13 +171,13 @@ def test_gzip_when_asked(client: TestClient) -> None:
 def test_cors_allow_list(settings: Settings, gold: Publication) -> None:
     state_dir = settings.state_dir
     allowing = load_settings(state_dir=state_dir, api_cors_origins="https://dash.example.org")
-    with TestClient(create_app(allowing)) as client:
+    with TestClient(create_app(build_resources(allowing))) as client:
         allowed = client.get("/kpi/weather-impact", headers={"Origin": "https://dash.example.org"})
         assert allowed.headers["access-control-allow-origin"] == "https://dash.example.org"
         assert "X-Total-Count" in allowed.headers["access-control-expose-headers"]
         refused = client.get("/kpi/weather-impact", headers={"Origin": "https://evil.example"})
         assert "access-control-allow-origin" not in refused.headers
-    with TestClient(create_app(load_settings(state_dir=state_dir))) as closed:
+    with TestClient(create_app(build_resources(load_settings(state_dir=state_dir)))) as closed:
         response = closed.get("/health", headers={"Origin": "https://dash.example.org"})
         assert "access-control-allow-origin" not in response.headers
 
@@ -207,7 +208,7 @@ def test_lines(client: TestClient) -> None:
     "path", ["/kpi/weather-impact", "/kpi/hourly", "/correlation", "/freshness", "/lines"]
 )
 def test_before_any_publication_503_with_clear_body(settings: Settings, path: str) -> None:
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(build_resources(settings))) as client:
         response = client.get(path)
         assert response.status_code == 503
         assert "no gold has been published yet" in response.json()["error"]

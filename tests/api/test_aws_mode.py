@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from umwi_api import create_app
-from umwi_api._cache import TTL_ATTRIBUTE, DynamoCache
 from umwi_api._store import httpfs_extension_path
 from umwi_api.queries import GoldReader, KpiFilters
-from umwi_core.lake import make_lake
+from umwi_core.cache import TTL_ATTRIBUTE, DynamoCache
+from umwi_core.resources import build_resources, make_lake
 from umwi_core.settings import load_settings
 
 from tests.api.gold_sample import write_sample_gold
@@ -36,10 +36,10 @@ def test_reads_serving_copies_from_s3_and_caches_in_dynamodb(aws: Any, tmp_path:
     publication = write_sample_gold(lake)
     filters = KpiFilters(line_id="*", period="all")
 
-    page = GoldReader(aws.settings).page("weather-impact", filters)
+    page = GoldReader(build_resources(aws.settings)).page("weather-impact", filters)
     local = load_settings(state_dir=str(tmp_path / "local"))
     write_sample_gold(make_lake(local))
-    assert page.rows == GoldReader(local).page("weather-impact", filters).rows
+    assert page.rows == GoldReader(build_resources(local)).page("weather-impact", filters).rows
     assert page.total == len(page.rows) > 0
 
     dynamodb = aws.client("dynamodb")
@@ -52,12 +52,14 @@ def test_reads_serving_copies_from_s3_and_caches_in_dynamodb(aws: Any, tmp_path:
 
     # A new process (fresh DuckDB) answers from DynamoDB without reading S3 again.
     lake.delete(publication.tables["weather_impact"].serving)
-    again = GoldReader(aws.settings).page("weather-impact", filters)
+    again = GoldReader(build_resources(aws.settings)).page("weather-impact", filters)
     assert again.body == page.body
 
     # A republish is a new key: the cached answer of the old publication is not served.
     write_sample_gold(lake, publication_id="pub-20240409T000000Z-aws", seed=5)
-    fresh = GoldReader(aws.settings, pointer_ttl_s=0).page("weather-impact", filters)
+    fresh = GoldReader(build_resources(aws.settings), pointer_ttl_s=0).page(
+        "weather-impact", filters
+    )
     assert fresh.publication_id == "pub-20240409T000000Z-aws"
     assert fresh.body != page.body
 
@@ -79,7 +81,7 @@ def test_expired_cache_items_are_ignored(aws: Any) -> None:
 def test_unreachable_cache_does_not_fail_requests(aws: Any) -> None:
     write_sample_gold(make_lake(aws.settings))
     broken = load_settings(cache_table="no-such-table")
-    with TestClient(create_app(broken)) as client:
+    with TestClient(create_app(build_resources(broken))) as client:
         response = client.get("/kpi/correlation", params={"variable": "rain_mm", "lag_h": 1})
         assert response.status_code == 200
         assert len(response.json()) == int(response.headers["X-Total-Count"]) > 0
@@ -87,7 +89,7 @@ def test_unreachable_cache_does_not_fail_requests(aws: Any) -> None:
 
 def test_api_over_s3(aws: Any) -> None:
     publication = write_sample_gold(make_lake(aws.settings))
-    with TestClient(create_app(aws.settings)) as client:
+    with TestClient(create_app(build_resources(aws.settings))) as client:
         response = client.get("/kpi/hourly", params={"start": "2024-04-01", "end": "2024-04-02"})
         assert response.status_code == 200
         assert response.headers["X-Total-Count"] == str(3 * 2 * 24)  # L1, L2, * × 2 locations

@@ -16,6 +16,7 @@ from umwi_api import create_app
 from umwi_core.contracts import GOLD_COLUMNS
 from umwi_core.lake import Lake
 from umwi_core.publication import Publication
+from umwi_core.resources import build_resources
 from umwi_core.settings import Settings
 from umwi_transform import build_gold, commit_batch, publish_gold, read_gold
 
@@ -96,7 +97,7 @@ def test_api_serves_the_published_gold(
     publication = _publish(lake, settings)
     expected = _expected(lake, publication, table)
     assert expected, f"the pipeline must produce {table} rows"
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(build_resources(settings))) as client:
         response = client.get(path, params={"limit": 5000})
     assert response.status_code == 200
     assert response.headers["ETag"] == f'"{publication.publication_id}"'
@@ -107,7 +108,7 @@ def test_api_serves_the_published_gold(
 
 def test_filters_on_real_gold(settings: Settings, lake: Lake) -> None:
     _publish(lake, settings)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(build_resources(settings))) as client:
         impact = client.get("/kpi/weather-impact", params={"line_id": "L2", "period": "all"}).json()
         classes = {row["weather_class"]: row for row in impact}
         assert {"dry", "wet"} <= set(classes)

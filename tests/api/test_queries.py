@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from umwi_api._cache import MemoryCache
 from umwi_api._models import ROW_MODELS
 from umwi_api.queries import (
     TABLE_FILTERS,
@@ -15,9 +14,11 @@ from umwi_api.queries import (
     QueryError,
     parse_time,
 )
+from umwi_core.cache import MemoryCache
 from umwi_core.contracts import GOLD_COLUMNS
 from umwi_core.lake import Lake
 from umwi_core.publication import Publication
+from umwi_core.resources import build_resources
 from umwi_core.settings import Settings
 
 from tests.api.gold_sample import write_sample_gold
@@ -84,11 +85,11 @@ def test_filter_check(table: str, filters: KpiFilters, parameter: str) -> None:
 
 def test_not_published(settings: Settings) -> None:
     with pytest.raises(NotPublishedError, match="no gold has been published yet"):
-        GoldReader(settings).page("weather-impact", KpiFilters())
+        GoldReader(build_resources(settings)).page("weather-impact", KpiFilters())
 
 
 def test_page_bounds(settings: Settings, gold: Publication) -> None:
-    reader = GoldReader(settings)
+    reader = GoldReader(build_resources(settings))
     with pytest.raises(QueryError, match=r"^limit:"):
         reader.page("weather-impact", KpiFilters(), limit=settings.api_max_limit + 1)
     with pytest.raises(QueryError, match=r"^offset:"):
@@ -98,7 +99,7 @@ def test_page_bounds(settings: Settings, gold: Publication) -> None:
 
 
 def test_gold_table_names_are_accepted_too(settings: Settings, gold: Publication) -> None:
-    reader = GoldReader(settings)
+    reader = GoldReader(build_resources(settings))
     by_name = reader.page("mobility_weather_hourly", KpiFilters(line_id="L1"), limit=5)
     by_kpi = reader.page("hourly", KpiFilters(line_id="L1"), limit=5)
     assert by_name.body == by_kpi.body
@@ -106,7 +107,7 @@ def test_gold_table_names_are_accepted_too(settings: Settings, gold: Publication
 
 
 def test_filter_values_are_parameters_not_sql(settings: Settings, gold: Publication) -> None:
-    reader = GoldReader(settings)
+    reader = GoldReader(build_resources(settings))
     hostile = KpiFilters(network="x' OR '1'='1", line_id="*")
     assert reader.page("weather-impact", hostile).rows == []
 
@@ -114,7 +115,7 @@ def test_filter_values_are_parameters_not_sql(settings: Settings, gold: Publicat
 def test_cache_is_keyed_by_publication(settings: Settings, lake: Lake) -> None:
     write_sample_gold(lake)
     cache = MemoryCache(ttl_s=300)
-    reader = GoldReader(settings, cache=cache)
+    reader = GoldReader(build_resources(settings), cache=cache)
     filters = KpiFilters(line_id="*", period="all")
     first = reader.page("weather-impact", filters)
     lake.delete(reader.publication().tables["weather_impact"].serving)
@@ -128,7 +129,7 @@ def test_cache_is_keyed_by_publication(settings: Settings, lake: Lake) -> None:
 
 def test_memory_cache_expires_and_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [1000.0]
-    monkeypatch.setattr("umwi_api._cache.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("umwi_core.cache.time.monotonic", lambda: clock[0])
     cache = MemoryCache(ttl_s=10, max_entries=2)
     cache.put("a", b"[]", 0)
     cache.put("b", b"[1]", 1)
@@ -144,7 +145,7 @@ def test_memory_cache_expires_and_is_bounded(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_freshness_reports_gate_status_from_passed_flag(settings: Settings, lake: Lake) -> None:
     publication = write_sample_gold(lake)
-    reader = GoldReader(settings)
+    reader = GoldReader(build_resources(settings))
     now = datetime(2024, 4, 8, 1, tzinfo=UTC)
     body = reader.freshness(now)
     assert body["tables"]["weather_impact"]["age_s"] == 3600

@@ -24,6 +24,7 @@ from schemathesis.checks import (
 )
 from umwi_api import create_app
 from umwi_core.lake import Lake
+from umwi_core.resources import build_resources
 from umwi_core.settings import Settings
 
 from tests.api.gold_sample import write_sample_gold
@@ -40,7 +41,7 @@ CHECKS = [
 
 
 def _operations(settings: Settings) -> list[Any]:
-    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(settings))
+    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(build_resources(settings)))
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.path for op in operations} >= {
         "/kpi/weather-impact",

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pyarrow as pa
 from umwi_core.contracts import SILVER_TABLES
-from umwi_core.lake import Lake, make_lake
-from umwi_core.ledger import Ledger, make_ledger
+from umwi_core.lake import Lake
+from umwi_core.ledger import Ledger
 from umwi_core.publication import GOLD_TABLES, read_publication
+from umwi_core.resources import make_lake, make_ledger
 from umwi_core.settings import load_settings
 from umwi_transform import open_delta
 

@@ -21,8 +21,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
-from umwi_core.lake import Lake, make_lake
+from umwi_core.lake import Lake
 from umwi_core.publication import GOLD_TABLES, Publication, read_publication
+from umwi_core.resources import build_resources, make_lake
 from umwi_core.settings import load_settings
 from umwi_transform import open_delta
 
@@ -186,7 +187,7 @@ def test_api_reads_published_gold_from_s3(aws_env: AwsRun) -> None:
     from umwi_api import create_app
 
     settings = load_settings()
-    with TestClient(create_app(settings, serve_web=False)) as client:
+    with TestClient(create_app(build_resources(settings), serve_web=False)) as client:
         response = client.get("/kpi/weather-impact", params={"line_id": "*", "period": "all"})
     assert response.status_code == 200, response.text
     assert response.headers["etag"] == f'"{aws_env.publication.publication_id}"'
@@ -217,7 +218,7 @@ def test_lambda_handler_returns_the_same_rows(aws_env: AwsRun) -> None:
     body = base64.b64decode(raw) if response.get("isBase64Encoded") else raw.encode()
     if response["headers"].get("content-encoding") == "gzip":
         body = gzip.decompress(body)
-    with TestClient(create_app(load_settings(), serve_web=False)) as client:
+    with TestClient(create_app(build_resources(load_settings()), serve_web=False)) as client:
         direct = client.get("/kpi/weather-impact", params={"line_id": "*", "period": "all"})
     assert _rows_of(body) == _rows_of(direct.content)
     assert response["headers"]["etag"] == f'"{aws_env.publication.publication_id}"'

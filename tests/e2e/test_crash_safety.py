@@ -9,8 +9,7 @@ column but `as_of`, `ingested_at` and `run_id`. The counts go to the test report
 from __future__ import annotations
 
 import pytest
-from umwi_core.lake import make_lake
-from umwi_core.ledger import make_ledger
+from umwi_core.resources import make_lake, make_ledger
 
 from tests.e2e._lake_checks import assert_same_data, snapshot
 from tests.e2e._rounds import (

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from umwi_core.lake import make_lake
+from umwi_core.resources import make_lake
 
 from tests.e2e._fault_proxy import FaultProxy
 from tests.e2e._lake_checks import assert_same_data, check_readable, snapshot

@@ -16,6 +16,7 @@ import pytest
 import uvicorn
 from umwi_api import create_app
 from umwi_core.lake import Lake
+from umwi_core.resources import build_resources
 from umwi_core.settings import Settings
 
 from tests.api.gold_sample import LINES, NETWORK, write_sample_gold
@@ -86,7 +87,7 @@ def browser() -> Iterator[Any]:
 def live(settings: Settings, lake: Lake, tmp_path: Path) -> Iterator[LiveServer]:
     write_sample_gold(lake)
     site = _web_copy(tmp_path, {NETWORK: {"L1": LINES["L1"]}})
-    with LiveServer(create_app(settings, web_dir=site)) as server:
+    with LiveServer(create_app(build_resources(settings), web_dir=site)) as server:
         yield server
 
 
@@ -152,7 +153,7 @@ def _anomaly_points(
     api: httpx.Client, line_id: str, start: str, end: str
 ) -> list[tuple[float, float]]:
     """(precipitation, delay anomaly) of each location-hour in [start, end), baseline over
-    the whole history per location, UTC weekday and hour (DESIGN.md §5)."""
+    the whole history per location, UTC weekday and hour (DESIGN.md build_resources(5)."""
     history = api.get("/kpi/hourly", params={"line_id": line_id, "limit": 5000}).json()
     sums: dict[tuple[str, int, int], list[float]] = {}
     for row in history:
@@ -283,7 +284,9 @@ def test_dashboard_is_keyboard_usable_and_fits_a_phone(browser: Any, live: LiveS
 def test_dashboard_error_state_before_any_publication(
     browser: Any, settings: Settings, tmp_path: Path
 ) -> None:
-    with LiveServer(create_app(settings, web_dir=_web_copy(tmp_path, {}))) as server:
+    with LiveServer(
+        create_app(build_resources(settings), web_dir=_web_copy(tmp_path, {}))
+    ) as server:
         page = browser.new_page()
         page.goto(server.url + "/")
         page.wait_for_selector('#status[data-state="error"]', state="attached", timeout=15_000)

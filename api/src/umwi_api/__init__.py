@@ -1,6 +1,6 @@
 """umwi_api: the KPI API over published gold (FastAPI; uvicorn locally, Mangum on Lambda).
 
-`create_app(settings)` builds the app, `serve(settings, host, port)` runs it with the
+`create_app(resources)` builds the app, `serve(resources, host, port)` runs it with the
 dashboard on one origin, `umwi_api.queries` is the query layer `umwi kpi` shares, and
 `umwi_api.lambda_handler.handler` is the Lambda entry point. FastAPI is imported only when
 `create_app` or `serve` is first used, so `umwi kpi` stays quick to start.

@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from umwi_core.contracts import CORRELATION_VARIABLES, Y_KINDS
 from umwi_core.errors import LakeError
-from umwi_core.settings import Settings
+from umwi_core.resources import Resources
 
 from umwi_api._fastpath import ResponseCache
 from umwi_api._models import ROW_MODELS, ErrorBody, Freshness, Health, LineRow
@@ -198,14 +198,15 @@ def _etag_matches(request: Request, etag: str) -> bool:
 
 
 def create_app(
-    settings: Settings,
+    resources: Resources,
     *,
     reader: GoldReader | None = None,
     web_dir: Path | None = None,
     serve_web: bool = True,
 ) -> FastAPI:
     """The API (and, when `serve_web` and a dashboard folder exist, the dashboard at `/`)."""
-    gold = reader if reader is not None else GoldReader(settings)
+    settings = resources.settings
+    gold = reader if reader is not None else GoldReader(resources)
     max_age = min(settings.api_cache_ttl_s, 60)
 
     app = FastAPI(

@@ -21,7 +21,7 @@ import duckdb
 from umwi_core.errors import LakeError
 from umwi_core.lake import Lake
 from umwi_core.publication import Publication
-from umwi_core.settings import Environment, Settings
+from umwi_core.resources import Resources, S3Access
 
 DUCKDB_VERSION = "v1.5.5"
 # On Lambda the temporary folder is /tmp, the only writable place.
@@ -44,16 +44,16 @@ def _literal(value: str) -> str:
 class ServingStore:
     """Per publication, one DuckDB table per gold table, loaded on first use."""
 
-    def __init__(self, settings: Settings, lake: Lake) -> None:
-        self._settings = settings
-        self._lake = lake
+    def __init__(self, resources: Resources) -> None:
+        self._lake: Lake = resources.lake
+        self._s3: S3Access | None = resources.s3_access
         self._lock = threading.Lock()
         self._loaded: dict[tuple[str, str], str] = {}
         self._columns: dict[tuple[str, str], frozenset[str]] = {}
         self._connection = self._connect()
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        if self._settings.env is not Environment.AWS:
+        if self._s3 is None:
             connection = duckdb.connect(":memory:")
             connection.execute("SET TimeZone = 'UTC'")
             return connection
@@ -75,23 +75,18 @@ class ServingStore:
         connection.execute("LOAD httpfs")
         return connection
 
-    def _refresh_secret(self) -> None:
+    def _refresh_secret(self, s3: S3Access) -> None:
         """An S3 secret from the current (temporary, on Lambda) credentials."""
-        import boto3
-
-        credentials = boto3.Session().get_credentials()
-        if credentials is None:
-            raise LakeError("no AWS credentials found to read the serving copies from S3")
-        frozen = credentials.get_frozen_credentials()
+        key_id, secret, token = s3.credentials()
         parts = [
             "TYPE s3",
-            f"KEY_ID {_literal(frozen.access_key)}",
-            f"SECRET {_literal(frozen.secret_key)}",
-            f"REGION {_literal(self._settings.aws_region)}",
+            f"KEY_ID {_literal(key_id)}",
+            f"SECRET {_literal(secret)}",
+            f"REGION {_literal(s3.region)}",
         ]
-        if frozen.token:
-            parts.append(f"SESSION_TOKEN {_literal(frozen.token)}")
-        endpoint = self._settings.endpoint_url
+        if token:
+            parts.append(f"SESSION_TOKEN {_literal(token)}")
+        endpoint = s3.endpoint_url
         if endpoint:
             split = urlsplit(endpoint)
             parts.append(f"ENDPOINT {_literal(split.netloc)}")
@@ -132,8 +127,8 @@ class ServingStore:
         digest = hashlib.sha256(publication.publication_id.encode()).hexdigest()[:16]
         name = f"gold_{table}_{digest}"
         uri = self._lake.uri(entry.serving)
-        if self._settings.env is Environment.AWS:
-            self._refresh_secret()
+        if self._s3 is not None:
+            self._refresh_secret(self._s3)
         try:
             with self.cursor() as cursor:
                 cursor.execute(

@@ -11,13 +11,14 @@ import logging
 from typing import Any
 
 from mangum import Mangum
+from umwi_core.resources import build_resources
 from umwi_core.settings import load_settings
 
 from umwi_api._app import create_app
 
 log = logging.getLogger("umwi.api.lambda")
 
-app = create_app(load_settings(), serve_web=False)
+app = create_app(build_resources(load_settings()), serve_web=False)
 _adapter = Mangum(app, lifespan="off", api_gateway_base_path="/")
 
 

@@ -19,13 +19,12 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from umwi_core.cache import MemoryCache, ResultCache
 from umwi_core.contracts import CORRELATION_LAGS_H, CORRELATION_VARIABLES, GOLD_COLUMNS, Y_KINDS
 from umwi_core.errors import UmwiError
-from umwi_core.lake import Lake, make_lake
 from umwi_core.publication import PUBLISHED_KEY, Publication, read_publication
-from umwi_core.settings import Environment, Settings
+from umwi_core.resources import Resources
 
-from umwi_api._cache import MemoryCache, ResultCache, make_cache
 from umwi_api._store import ServingStore
 
 #: `umwi kpi <name>` and `/kpi/<name>` → gold table.
@@ -162,25 +161,20 @@ class GoldReader:
 
     def __init__(
         self,
-        settings: Settings,
-        lake: Lake | None = None,
+        resources: Resources,
         *,
         cache: ResultCache | None = None,
         pointer_ttl_s: float | None = None,
     ) -> None:
-        self.settings = settings
-        self.lake = lake if lake is not None else make_lake(settings)
-        self.cache = cache if cache is not None else make_cache(settings)
-        self.store = ServingStore(settings, self.lake)
-        # Locally the pointer is one small file read; on S3 each read is a GET, so a few
-        # seconds of staleness buys latency (a republish still shows within that window).
-        if pointer_ttl_s is None:
-            pointer_ttl_s = 5.0 if settings.env is Environment.AWS else 0.0
-        self._pointer_ttl_s = pointer_ttl_s
+        self.settings = resources.settings
+        self.lake = resources.lake
+        self.cache = cache if cache is not None else resources.api_cache
+        self.store = ServingStore(resources)
+        self._local_io = resources.local_io
+        self._pointer_ttl_s = resources.pointer_ttl_s if pointer_ttl_s is None else pointer_ttl_s
         self._pointer: tuple[float, Publication, tuple[int, int, int] | None] | None = None
         self._lock = threading.Lock()
-        path_of = getattr(self.lake, "path", None)
-        self._pointer_path: str | None = str(path_of(PUBLISHED_KEY)) if callable(path_of) else None
+        self._pointer_path = self.lake.local_path(PUBLISHED_KEY)
 
     def _pointer_signature(self) -> tuple[int, int, int] | None:
         """For a folder lake, the pointer file's (inode, size, mtime): the publisher replaces
@@ -214,7 +208,7 @@ class GoldReader:
     @property
     def nonblocking(self) -> bool:
         """Whether the pointer and cache lookups are local (cheap enough for an event loop)."""
-        return self.settings.env is Environment.LOCAL and isinstance(self.cache, MemoryCache)
+        return self._local_io and isinstance(self.cache, MemoryCache)
 
     def _prepare(
         self, kpi: str, filters: KpiFilters, limit: int | None, offset: int

@@ -19,7 +19,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import ValidationError
 from umwi_core.alerts import Alert
 from umwi_core.errors import InputError, UmwiError
-from umwi_core.lake import make_lake
+from umwi_core.lake import Lake
+from umwi_core.resources import build_resources
 from umwi_core.runs import RunManifest, new_run_id, write_manifest
 from umwi_core.settings import Settings, load_settings
 
@@ -67,10 +68,10 @@ def _manifest(kind: str, run_id: str, started: datetime, parameters: dict[str, A
     )
 
 
-def _close(settings: Settings, manifest: RunManifest, **update: Any) -> None:
+def _close(lake: Lake, manifest: RunManifest, **update: Any) -> None:
     update.setdefault("finished_at", datetime.now(UTC))
     outputs = {**manifest.outputs, **update.pop("outputs", {})}
-    write_manifest(make_lake(settings), manifest.model_copy(update={**update, "outputs": outputs}))
+    write_manifest(lake, manifest.model_copy(update={**update, "outputs": outputs}))
 
 
 def _sources(settings: Settings, sources: dict[str, Any] | None) -> SourcesConfig:
@@ -134,7 +135,8 @@ def ingest_flow(
     """Ingest the configured sources (or `sources`, the `[sources]` table of umwi.toml)
     over [start, end) — or the last `lookback_days` — committing bronze and silver."""
     logger = get_run_logger()
-    settings = load_settings()
+    resources = build_resources(load_settings())
+    settings = resources.settings
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     manifest = _manifest(
@@ -150,7 +152,7 @@ def ingest_flow(
     work = [(job, a, b) for job in jobs for a, b in _chunks(job, first, last, chunk_days)]
     _progress.report("planned", total=len(work))
     task = ingest_task.with_options(**retry_options(settings))
-    futures = {task.submit(job, settings, a, b, force): job for job, a, b in work}
+    futures = {task.submit(job, resources, a, b, force): job for job, a, b in work}
     outcomes: list[IngestOutcome] = []
     failures: dict[str, str] = {}
     for future in as_completed(list(futures)):
@@ -173,14 +175,14 @@ def ingest_flow(
             report=None,
             details={"source": job.source, "start": str(first), "end": str(last)},
         )
-        alert_task(settings, alert)
+        alert_task(resources, alert)
     summary = {
         "run_id": run_id,
         "ingest_runs": [outcome.summary() for outcome in outcomes],
         "failed": failures,
     }
     _close(
-        settings,
+        resources.lake,
         manifest,
         status="failed" if failures else "done",
         outputs=summary,
@@ -198,7 +200,7 @@ def ingest_flow(
 def build_flow(from_bronze: bool = False) -> dict[str, Any]:
     """Build gold candidates from silver (after rebuilding silver from bronze if asked),
     run the quality gate, and publish when it passes."""
-    settings = load_settings()
+    resources = build_resources(load_settings())
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     manifest = _manifest("build", run_id, started, {"from_bronze": from_bronze})
@@ -207,23 +209,23 @@ def build_flow(from_bronze: bool = False) -> dict[str, Any]:
     try:
         if from_bronze:
             began = perf_counter()
-            outputs["replay"] = replay_task(settings, run_id)
+            outputs["replay"] = replay_task(resources, run_id)
             timings["replay"] = round(perf_counter() - began, 3)
         began = perf_counter()
-        candidates = build_task(settings, run_id)
+        candidates = build_task(resources, run_id)
         timings["build"] = round(perf_counter() - began, 3)
         outputs["candidates"] = _describe(candidates)
-        current = current_publication_task(settings, candidates)
+        current = current_publication_task(resources, candidates)
         if current is not None:
             outputs |= {"gate_passed": True, "gate": "skipped", "publication_id": current}
-            _close(settings, manifest, status="done", outputs=outputs, timings_s=timings)
+            _close(resources.lake, manifest, status="done", outputs=outputs, timings_s=timings)
             return {"run_id": run_id, **outputs, "timings_s": timings}
         began = perf_counter()
-        result: Any = gate_task(settings, run_id, candidates)
+        result: Any = gate_task(resources, run_id, candidates)
         timings["gate"] = round(perf_counter() - began, 3)
     except BaseException as error:
         _close(
-            settings,
+            resources.lake,
             manifest,
             status="failed",
             error=str(error)[:500],
@@ -239,7 +241,7 @@ def build_flow(from_bronze: bool = False) -> dict[str, Any]:
         "publication_id": getattr(publication, "publication_id", None),
     }
     _close(
-        settings,
+        resources.lake,
         manifest,
         status="done" if result.passed else "gate_failed",
         checks={"passed": bool(result.passed), "results": _jsonable_checks(result)},
@@ -264,7 +266,7 @@ def pipeline_flow(
 ) -> dict[str, Any]:
     """Ingest, then build, gate and publish. A failed source is alerted; the build still
     runs on what is stored, and the pipeline then fails naming the source."""
-    settings = load_settings()
+    resources = build_resources(load_settings())
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     manifest = _manifest(
@@ -292,14 +294,14 @@ def pipeline_flow(
         found = ingest_state.result(raise_on_failure=False)
         ingest_error = found if isinstance(found, BaseException) else IngestFailed(str(found))
         if isinstance(ingest_error, InputError):
-            _close(settings, manifest, status="failed", error=str(ingest_error))
+            _close(resources.lake, manifest, status="failed", error=str(ingest_error))
             raise ingest_error
     ingest_s = (datetime.now(UTC) - started).total_seconds()
     try:
         built = build_flow()
     except BaseException as error:
         _close(
-            settings,
+            resources.lake,
             manifest,
             status="failed",
             error=str(error)[:500],
@@ -310,7 +312,7 @@ def pipeline_flow(
     total = (datetime.now(UTC) - started).total_seconds()
     timings = {"ingest": ingest_s, "build": total - ingest_s, "total": total}
     _close(
-        settings,
+        resources.lake,
         manifest,
         status="failed" if ingest_error else "done",
         error=str(ingest_error) if ingest_error else None,
@@ -325,16 +327,16 @@ def pipeline_flow(
 @flow(name="maintain", log_prints=False)
 def maintain_flow(retain_hours: int = 168) -> dict[str, Any]:
     """Compact, checkpoint and vacuum the Delta tables; prune unpublished serving copies."""
-    settings = load_settings()
+    resources = build_resources(load_settings())
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     manifest = _manifest("maintain", run_id, started, {"retain_hours": retain_hours})
     try:
-        summary = maintain_task(settings, retain_hours)
+        summary = maintain_task(resources, retain_hours)
     except BaseException as error:
-        _close(settings, manifest, status="failed", error=str(error)[:500])
+        _close(resources.lake, manifest, status="failed", error=str(error)[:500])
         raise
-    _close(settings, manifest, status="done", outputs={"maintenance": summary})
+    _close(resources.lake, manifest, status="done", outputs={"maintenance": summary})
     return {"run_id": run_id, "maintenance": summary}
 
 

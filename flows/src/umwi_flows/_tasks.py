@@ -13,9 +13,8 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.tasks import exponential_backoff
-from umwi_core.alerts import Alert, make_alerts
-from umwi_core.lake import make_lake
-from umwi_core.ledger import make_ledger
+from umwi_core.alerts import Alert
+from umwi_core.resources import Resources
 from umwi_core.settings import Settings
 
 from umwi_flows._ingest import IngestOutcome, ingest_job
@@ -37,18 +36,19 @@ def retry_options(settings: Settings) -> dict[str, Any]:
 @task(name="ingest-window", timeout_seconds=3_600, log_prints=False, **_NO_RESULTS)
 def ingest_task(
     job: SourceJob,
-    settings: Settings,
+    resources: Resources,
     start: date | None,
     end: date | None,
     force: bool,
     now: datetime | None = None,
 ) -> IngestOutcome:
     logger = get_run_logger()
+    settings = resources.settings
     outcome = ingest_job(
         job,
         settings,
-        make_lake(settings),
-        make_ledger(settings),
+        resources.lake,
+        resources.ledger,
         start=start,
         end=end,
         force=force,
@@ -67,47 +67,47 @@ def ingest_task(
 
 
 @task(name="alert", timeout_seconds=120, **_NO_RESULTS)
-def alert_task(settings: Settings, alert: Alert) -> None:
-    make_alerts(settings).send(alert)
+def alert_task(resources: Resources, alert: Alert) -> None:
+    resources.alerts.send(alert)
 
 
 @task(name="replay-bronze", timeout_seconds=6 * 3_600, **_NO_RESULTS)
-def replay_task(settings: Settings, run_id: str) -> dict[str, Any]:
+def replay_task(resources: Resources, run_id: str) -> dict[str, Any]:
     from umwi_flows._build import replay_bronze_all
 
-    summary = replay_bronze_all(settings, make_lake(settings), run_id)
+    summary = replay_bronze_all(resources.settings, resources.lake, run_id)
     get_run_logger().info("replayed %d bronze payloads", summary["payloads"])
     return summary
 
 
 @task(name="build-gold", timeout_seconds=6 * 3_600, **_NO_RESULTS)
-def build_task(settings: Settings, run_id: str) -> dict[str, Any]:
+def build_task(resources: Resources, run_id: str) -> dict[str, Any]:
     """Gold candidates as new Delta versions (not yet visible): {table: candidate}."""
     from umwi_transform import build_gold
 
-    candidates = build_gold(make_lake(settings), settings, run_id)
+    candidates = build_gold(resources.lake, resources.settings, run_id)
     changed = sorted(name for name, candidate in candidates.items() if candidate.changed)
     get_run_logger().info("gold candidates built; changed: %s", ", ".join(changed) or "none")
     return dict(candidates)
 
 
 @task(name="publication-check", timeout_seconds=300, **_NO_RESULTS)
-def current_publication_task(settings: Settings, candidates: dict[str, Any]) -> str | None:
+def current_publication_task(resources: Resources, candidates: dict[str, Any]) -> str | None:
     """The current publication when the build changed no gold (the gate is then skipped)."""
     from umwi_flows._build import current_publication
 
-    found = current_publication(make_lake(settings), candidates)
+    found = current_publication(resources.lake, candidates)
     if found is not None:
         get_run_logger().info("gold unchanged: publication %s stays current", found)
     return found
 
 
 @task(name="quality-gate", timeout_seconds=3_600, **_NO_RESULTS)
-def gate_task(settings: Settings, run_id: str, candidates: dict[str, Any]) -> Any:
+def gate_task(resources: Resources, run_id: str, candidates: dict[str, Any]) -> Any:
     """Judge silver and the candidates; publish on pass, one alert on fail."""
     from umwi_quality import run_gate
 
-    result = run_gate(make_lake(settings), settings, run_id, candidates, make_alerts(settings))
+    result = run_gate(resources.lake, resources.settings, run_id, candidates, resources.alerts)
     logger = get_run_logger()
     if result.passed:
         logger.info("quality gate passed; report %s", result.report_key)
@@ -117,10 +117,10 @@ def gate_task(settings: Settings, run_id: str, candidates: dict[str, Any]) -> An
 
 
 @task(name="maintain", timeout_seconds=6 * 3_600, **_NO_RESULTS)
-def maintain_task(settings: Settings, retain_hours: int) -> dict[str, object]:
+def maintain_task(resources: Resources, retain_hours: int) -> dict[str, object]:
     from umwi_transform import maintain
 
-    summary = maintain(make_lake(settings), settings, retain_hours=retain_hours)
+    summary = maintain(resources.lake, resources.settings, retain_hours=retain_hours)
     get_run_logger().info("maintenance done: %s", summary)
     return summary
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from umwi_core.errors import SourceError
-from umwi_core.lake import make_lake
-from umwi_core.ledger import WindowStatus, make_ledger
+from umwi_core.ledger import WindowStatus
+from umwi_core.resources import make_lake, make_ledger
 from umwi_core.runs import read_manifest
 from umwi_core.settings import Settings
 from umwi_flows import WeatherJob, ingest_job

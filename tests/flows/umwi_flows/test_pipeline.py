@@ -10,8 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from umwi_core.alerts import FileAlertSink
-from umwi_core.lake import Lake, make_lake
+from umwi_core.lake import Lake
 from umwi_core.publication import PUBLISHED_KEY, read_publication
+from umwi_core.resources import make_lake
 from umwi_core.runs import read_manifest
 from umwi_core.settings import Settings, load_settings
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from umwi_core.errors import InputError
-from umwi_core.ledger import WindowStatus, make_ledger
+from umwi_core.ledger import WindowStatus
+from umwi_core.resources import make_ledger
 from umwi_core.settings import Settings, load_settings
 from umwi_flows import claim, day_windows, parse_day
 from umwi_flows._windows import pending, segments

@@ -5,7 +5,8 @@ import logging
 from typing import Any
 
 import pytest
-from umwi_core.alerts import Alert, FileAlertSink, SnsAlertSink, make_alerts
+from umwi_core.alerts import Alert, FileAlertSink, SnsAlertSink
+from umwi_core.resources import make_alerts
 from umwi_core.settings import Settings
 
 

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 from umwi_core.errors import ConflictError, LakeError
-from umwi_core.lake import Lake, make_lake
+from umwi_core.lake import Lake
+from umwi_core.resources import make_lake
 from umwi_core.settings import Settings
 
 

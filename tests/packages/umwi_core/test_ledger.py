@@ -5,7 +5,8 @@ import time
 
 import pytest
 from umwi_core.errors import LedgerError
-from umwi_core.ledger import Ledger, WindowStatus, make_ledger
+from umwi_core.ledger import Ledger, WindowStatus
+from umwi_core.resources import make_ledger
 from umwi_core.settings import Settings
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from umwi_core.lake import make_lake
+from umwi_core.resources import make_lake
 from umwi_core.settings import load_settings
 from umwi_quality import CheckResult
 from umwi_quality._ge import run_expectations

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from umwi_core.alerts import FileAlertSink
 from umwi_core.errors import InputError
-from umwi_core.lake import Lake, make_lake
+from umwi_core.lake import Lake
 from umwi_core.publication import PUBLISHED_KEY, read_publication
+from umwi_core.resources import make_lake
 from umwi_core.settings import Settings
 from umwi_quality import check_tables, docs_key, results_key, run_gate
 from umwi_transform import build_gold, commit_batch
@@ -131,7 +132,7 @@ def test_check_tables_names_an_unknown_table(lake: Lake, settings: Settings) -> 
 
 
 def test_aws_gate_alerts_through_sns_and_reports_to_s3(aws_resources: Any) -> None:
-    from umwi_core.alerts import make_alerts
+    from umwi_core.resources import make_alerts
 
     settings: Settings = aws_resources.settings
     lake = make_lake(settings)

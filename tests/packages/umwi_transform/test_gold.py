@@ -8,8 +8,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from umwi_core.lake import Lake, make_lake
+from umwi_core.lake import Lake
 from umwi_core.publication import GOLD_TABLES
+from umwi_core.resources import make_lake
 from umwi_core.settings import Settings, load_settings
 from umwi_transform import build_gold, commit_batch, open_delta, read_gold
 

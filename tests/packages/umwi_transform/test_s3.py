@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from umwi_core.lake import make_lake
 from umwi_core.publication import read_publication
+from umwi_core.resources import make_lake
 from umwi_transform import (
     build_gold,
     commit_batch,

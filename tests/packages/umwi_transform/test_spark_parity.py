@@ -17,8 +17,9 @@ import pyarrow as pa
 import pytest
 from umwi_connectors import generate_sample
 from umwi_core.errors import InputError
-from umwi_core.lake import Lake, make_lake
+from umwi_core.lake import Lake
 from umwi_core.publication import GOLD_TABLES
+from umwi_core.resources import make_lake
 from umwi_core.settings import Settings, load_settings
 from umwi_transform import build_gold, commit_batch, ingest_batches, read_gold
 from umwi_transform import spark as umwi_spark

@@ -12,6 +12,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from umwi_core.errors import UmwiError
 from umwi_core.logs import configure_logging
 from umwi_core.redact import redact
+from umwi_core.resources import Resources, build_resources
 from umwi_core.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app = typer.Typer(
 class CliState:
     debug: bool = False
     _settings: Settings | None = field(default=None, repr=False)
+    _resources: Resources | None = field(default=None, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -37,6 +39,13 @@ class CliState:
             if self.debug:
                 logging.getLogger("umwi").setLevel(logging.DEBUG)
         return self._settings
+
+    @property
+    def resources(self) -> Resources:
+        """The environment's adapters, built once per invocation from the settings."""
+        if self._resources is None:
+            self._resources = build_resources(self.settings)
+        return self._resources
 
 
 state = CliState()
@@ -48,6 +57,7 @@ def _root(
 ) -> None:
     # Settings are read afresh by every invocation (tests call the app many times).
     state._settings = None
+    state._resources = None
     state.debug = debug
 
 

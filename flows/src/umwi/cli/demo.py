@@ -8,6 +8,7 @@ from time import perf_counter
 import typer
 from rich.console import Console
 from rich.table import Table
+from umwi_core.resources import Resources
 
 from umwi.cli._app import app, state
 
@@ -25,11 +26,11 @@ KPI_COLUMNS = (
 )
 
 
-def kpi_summary(settings: object) -> Table:
+def kpi_summary(resources: Resources) -> Table:
     """The published `weather_impact` rows of all lines over the whole period."""
     from umwi_api.queries import GoldReader, KpiFilters
 
-    page = GoldReader(settings).page(  # type: ignore[arg-type]
+    page = GoldReader(resources).page(
         "weather-impact", KpiFilters(line_id="*", period="all"), limit=100
     )
     table = Table(title="weather impact, all lines, whole period (published gold)")
@@ -97,11 +98,11 @@ def demo(
     finished = perf_counter()
     console.print(ingest_table(summary["ingest"]))
     print_build(console, summary["build"])
-    console.print(kpi_summary(settings))
+    console.print(kpi_summary(state.resources))
     console.print(timings_table(loaded - began, finished - loaded, summary["timings_s"]))
     if not serve:
         return
     from umwi_api import serve as serve_api
 
     console.print(f"serving the API and dashboard on http://{host}:{port} (Ctrl-C stops)")
-    serve_api(settings, host=host, port=port)
+    serve_api(state.resources, host=host, port=port)

@@ -64,7 +64,7 @@ def kpi(
             lag_h=lag_h,
             y_kind=y_kind,
         )
-        page = GoldReader(state.settings).page(table.value, filters, limit=limit, offset=offset)
+        page = GoldReader(state.resources).page(table.value, filters, limit=limit, offset=offset)
     except QueryError as error:
         # Name the option as the user typed it, not the API's parameter.
         option = "--" + error.parameter.replace("_", "-")

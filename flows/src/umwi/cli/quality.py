@@ -22,12 +22,11 @@ def quality(
     output: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Check silver and published gold; exit 1 when an error-severity check fails."""
-    from umwi_core.lake import make_lake
     from umwi_core.runs import new_run_id
     from umwi_quality import SUMMARY_COLUMNS, check_tables, summary_rows
 
     settings = state.settings
-    result = check_tables(make_lake(settings), settings, new_run_id(), table or None)
+    result = check_tables(state.resources.lake, settings, new_run_id(), table or None)
     emit(
         summary_rows(result),
         SUMMARY_COLUMNS,

@@ -16,4 +16,4 @@ def serve(
     from umwi_api import serve as run
 
     typer.echo(f"umwi: dashboard and API on http://{host}:{port}/ (Ctrl+C stops)", err=True)
-    run(state.settings, host=host, port=port)
+    run(state.resources, host=host, port=port)

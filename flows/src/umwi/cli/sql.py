@@ -20,10 +20,9 @@ def sql(
     output: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Run read-only SQL; each lake table is a view `<layer>_<table>` (gold as published)."""
-    from umwi_core.lake import make_lake
     from umwi_transform.catalog import open_read_only_catalog
 
-    connection, views = open_read_only_catalog(make_lake(state.settings))
+    connection, views = open_read_only_catalog(state.resources.lake)
     try:
         # One statement only, and no writes: the views are all there is to read.
         statements = connection.extract_statements(query)

@@ -2,10 +2,12 @@
 
 Settings (one switch, `UMWI_ENV`), lake storage, the state ledger, alerts, run manifests,
 the published-gold pointer, resource names and the data contracts. Each adapter has a local
-and an aws implementation chosen by the settings; code above them is the same.
+and an aws implementation; `build_resources(settings)` chooses them once (the only place
+that does) and code above them receives the bundle.
 """
 
-from umwi_core.alerts import Alert, AlertSink, FileAlertSink, SnsAlertSink, make_alerts
+from umwi_core.alerts import Alert, AlertSink, FileAlertSink, SnsAlertSink
+from umwi_core.cache import ResultCache
 from umwi_core.errors import (
     ConflictError,
     InputError,
@@ -15,8 +17,8 @@ from umwi_core.errors import (
     SourceError,
     UmwiError,
 )
-from umwi_core.lake import Lake, make_lake
-from umwi_core.ledger import Ledger, WindowRecord, WindowStatus, make_ledger
+from umwi_core.lake import Lake
+from umwi_core.ledger import Ledger, WindowRecord, WindowStatus
 from umwi_core.logs import configure_logging
 from umwi_core.naming import ResourceNames, resource_names
 from umwi_core.publication import (
@@ -27,6 +29,15 @@ from umwi_core.publication import (
     write_publication,
 )
 from umwi_core.redact import redact
+from umwi_core.resources import (
+    Resources,
+    S3Access,
+    build_resources,
+    make_alerts,
+    make_cache,
+    make_lake,
+    make_ledger,
+)
 from umwi_core.runs import RunManifest, TableCounts, new_run_id, read_manifest, write_manifest
 from umwi_core.settings import Environment, Settings, load_settings
 
@@ -44,7 +55,10 @@ __all__ = [
     "Publication",
     "PublishedTable",
     "ResourceNames",
+    "Resources",
+    "ResultCache",
     "RunManifest",
+    "S3Access",
     "Settings",
     "SettingsError",
     "SnsAlertSink",
@@ -53,9 +67,11 @@ __all__ = [
     "UmwiError",
     "WindowRecord",
     "WindowStatus",
+    "build_resources",
     "configure_logging",
     "load_settings",
     "make_alerts",
+    "make_cache",
     "make_lake",
     "make_ledger",
     "new_run_id",

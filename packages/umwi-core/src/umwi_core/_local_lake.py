@@ -124,3 +124,6 @@ class LocalLake:
 
     def storage_options(self) -> dict[str, str]:
         return {}
+
+    def local_path(self, key: str) -> Path | None:
+        return self.path(key)

@@ -139,3 +139,6 @@ class S3Lake:
             if endpoint.startswith("http://"):
                 options["AWS_ALLOW_HTTP"] = "true"
         return options
+
+    def local_path(self, key: str) -> Path | None:
+        return None

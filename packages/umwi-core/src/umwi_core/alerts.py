@@ -79,10 +79,3 @@ class SnsAlertSink:
                 "severity": {"DataType": "String", "StringValue": alert.severity},
             },
         )
-
-
-def make_alerts(settings: Settings) -> AlertSink:
-    if settings.env == "aws":
-        assert settings.alerts_topic_arn is not None
-        return SnsAlertSink(settings.alerts_topic_arn, settings)
-    return FileAlertSink(settings.state_dir.expanduser().resolve() / "alerts.jsonl")

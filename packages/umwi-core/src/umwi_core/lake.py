@@ -10,8 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from umwi_core.settings import Settings
-
 
 @runtime_checkable
 class Lake(Protocol):
@@ -58,14 +56,5 @@ class Lake(Protocol):
     def storage_options(self) -> dict[str, str]:
         """Options for deltalake / object_store to reach this lake."""
 
-
-def make_lake(settings: Settings) -> Lake:
-    """The lake the settings name: S3 for `s3://` roots, a folder otherwise."""
-    root = settings.resolved_lake_uri
-    if root.startswith("s3://"):
-        from umwi_core._s3_lake import S3Lake
-
-        return S3Lake(root, settings)
-    from umwi_core._local_lake import LocalLake
-
-    return LocalLake(root)
+    def local_path(self, key: str) -> Path | None:
+        """The file holding `key` when the lake is a local folder, else None."""

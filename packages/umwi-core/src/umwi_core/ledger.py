@@ -12,8 +12,6 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-from umwi_core.settings import Settings
-
 
 class WindowStatus(StrEnum):
     RUNNING = "running"
@@ -66,15 +64,3 @@ class Ledger(Protocol):
 
     def records(self, source: str | None = None) -> list[WindowRecord]:
         """Every record (of one source), ordered by source then window."""
-
-
-def make_ledger(settings: Settings) -> Ledger:
-    """SQLite under the state folder locally, DynamoDB on aws."""
-    if settings.env == "aws":
-        from umwi_core._dynamo_ledger import DynamoLedger
-
-        assert settings.ledger_table is not None
-        return DynamoLedger(settings.ledger_table, settings)
-    from umwi_core._sqlite_ledger import SqliteLedger
-
-    return SqliteLedger(settings.state_dir.expanduser().resolve() / "state.db")

@@ -17,6 +17,7 @@ pyspark is imported only inside functions, so importing this module needs no Spa
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from collections.abc import Mapping
@@ -135,9 +136,13 @@ def register_silver(
     return register_silver_frames(backend, frames["departures"], frames["weather_hourly"])
 
 
+_S3_SCHEME = re.compile(r"^s3://")
+
+
 def _spark_path(uri: str) -> str:
-    # Hadoop's S3 filesystem answers to s3a://; deltalake names objects s3://.
-    return "s3a://" + uri.removeprefix("s3://") if uri.startswith("s3://") else uri
+    # Hadoop's S3 filesystem answers to s3a://; deltalake names objects s3://. A renaming
+    # of the scheme, not a choice of environment: local paths pass unchanged.
+    return _S3_SCHEME.sub("s3a://", uri)
 
 
 def register_silver_frames(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from umwi.cli import main
-from umwi_core.lake import make_lake
+from umwi_core.resources import make_lake
 from umwi_core.settings import Settings
 
 from tests.flows.conftest import write_small_city

@@ -11,6 +11,7 @@ from umwi.cli import main
 from umwi.cli._app import state
 from umwi_api import create_app
 from umwi_core.lake import Lake
+from umwi_core.resources import build_resources
 from umwi_core.settings import Settings
 
 from tests.api.gold_sample import write_sample_gold
@@ -79,7 +80,7 @@ def test_json_equals_the_api_body(
     write_sample_gold(lake)
     assert run_cli(monkeypatch, "kpi", *command, "--format", "json") == 0
     printed = json.loads(capsys.readouterr().out)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(build_resources(settings))) as client:
         response = client.get(path, params=params)
     assert response.status_code == 200
     assert printed == response.json()

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from umwi.cli import main
-from umwi_core.lake import make_lake
-from umwi_core.ledger import WindowStatus, make_ledger
+from umwi_core.ledger import WindowStatus
 from umwi_core.publication import read_publication
+from umwi_core.resources import make_lake, make_ledger
 from umwi_core.settings import Settings
 
 from tests.flows.conftest import write_small_city

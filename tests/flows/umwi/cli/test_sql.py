@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 from deltalake import write_deltalake
 from umwi.cli import main
-from umwi_core.lake import make_lake
+from umwi_core.resources import make_lake
 from umwi_core.settings import load_settings
 
 

@@ -1,7 +1,8 @@
 """The API's result cache: in-process locally, a DynamoDB table with TTL on aws.
 
 Keys start with the publication id, so a republish never serves an old result. Values are
-the encoded JSON page and the total row count.
+the encoded JSON page and the total row count. Which one a process uses is chosen in
+`umwi_core.resources`.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import time
 from collections import OrderedDict
 from typing import Any, Protocol
 
-from umwi_core.settings import Environment, Settings
+from umwi_core._aws import aws_client
+from umwi_core.settings import Settings
 
-log = logging.getLogger("umwi.api.cache")
+log = logging.getLogger("umwi.cache")
 
 #: DynamoDB items are at most 400 KB; bigger pages are simply not cached.
 MAX_ITEM_BYTES = 350_000
@@ -72,8 +74,6 @@ class DynamoCache:
     @property
     def client(self) -> Any:
         if self._client is None:
-            from umwi_core._aws import aws_client
-
             self._client = aws_client("dynamodb", self._settings)
         return self._client
 
@@ -110,10 +110,4 @@ class DynamoCache:
             log.warning("API cache write failed: %s", type(error).__name__)
 
 
-def make_cache(settings: Settings) -> ResultCache:
-    if settings.env is Environment.AWS and settings.cache_table:
-        return DynamoCache(settings, settings.cache_table)
-    return MemoryCache(settings.api_cache_ttl_s)
-
-
-__all__ = ["TTL_ATTRIBUTE", "DynamoCache", "MemoryCache", "ResultCache", "make_cache"]
+__all__ = ["TTL_ATTRIBUTE", "DynamoCache", "MemoryCache", "ResultCache"]
