@@ -398,7 +398,7 @@ MOBILITY_WEATHER_HOURLY = TableContract(
     ),
     key=_HOURLY_KEY,
     rules=_HOURLY_RULES,
-    description="punctuality_hourly joined to its weather row, for known weather only.",
+    description="Punctuality per hour joined to its location's weather (known weather only).",
     filters=("network", "line_id"),
     time_column="hour",
     order=_HOURLY_ORDER,
