@@ -10,7 +10,7 @@ row order (`umwi_api`), the Great Expectations suites and the Soda contract file
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 ColumnType = Literal["string", "timestamp_us_utc", "int16", "int32", "int64", "float64", "bool"]
@@ -90,7 +90,7 @@ class TableContract:
     description: str = ""
     filters: tuple[str, ...] = ()
     time_column: str | None = None
-    order: tuple[str, ...] = field(default=())
+    order: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         names = self.column_names
