@@ -13,13 +13,13 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.tasks import exponential_backoff
+from umwi_connectors import SourceJob
 from umwi_core.alerts import Alert, make_alerts
 from umwi_core.lake import make_lake
 from umwi_core.ledger import make_ledger
 from umwi_core.settings import Settings
 
 from umwi_flows._ingest import IngestOutcome, ingest_job
-from umwi_flows._sources import SourceJob
 
 _NO_RESULTS: dict[str, Any] = {"cache_policy": NONE, "persist_result": False}
 
