@@ -1,9 +1,10 @@
 """umwi_flows: the Prefect 3 orchestration of umwi.
 
-The plain parts (umwi.toml, ledger windows, source jobs, ingestion runs, deployments'
-definitions) import without Prefect. The flows themselves (`ingest_flow`, `build_flow`,
-`pipeline_flow`, `maintain_flow`) are loaded on first access: call `prepare_prefect`
-first so Prefect's home is the project's state folder.
+The plain parts (umwi.toml, ledger windows, the jobs of the sources registered in
+`umwi_connectors`, ingestion runs, deployments' definitions) import without Prefect. The
+flows themselves (`ingest_flow`, `build_flow`, `pipeline_flow`, `maintain_flow`) are
+loaded on first access: call `prepare_prefect` first so Prefect's home is the project's
+state folder.
 """
 
 from __future__ import annotations
@@ -20,15 +21,7 @@ from umwi_flows._deploy import (
 )
 from umwi_flows._ingest import IngestOutcome, ingest_job
 from umwi_flows._prefect_env import prepare_prefect
-from umwi_flows._sources import (
-    FileJob,
-    GtfsRtJob,
-    NavitiaJob,
-    SampleJob,
-    SourceJob,
-    WeatherJob,
-    jobs_from_config,
-)
+from umwi_flows._sources import jobs_from_config
 from umwi_flows._windows import Claims, claim, day_windows, parse_day
 
 if TYPE_CHECKING:
@@ -63,18 +56,12 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Claims",
     "DeploymentSpec",
-    "FileJob",
     "GateFailed",
-    "GtfsRtJob",
     "IngestFailed",
     "IngestOutcome",
-    "NavitiaJob",
     "PoolKind",
-    "SampleJob",
-    "SourceJob",
     "StackOutputs",
     "UmwiConfig",
-    "WeatherJob",
     "base_job_template",
     "build_flow",
     "claim",

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from time import perf_counter
 from typing import Any
 
+from umwi_connectors import Batches, SourceJob, Span
 from umwi_core.arrow import StagedBatch
 from umwi_core.lake import Lake
 from umwi_core.ledger import Ledger
@@ -23,8 +24,7 @@ from umwi_core.redact import redact
 from umwi_core.runs import RunManifest, TableCounts, new_run_id, write_manifest
 from umwi_core.settings import Settings
 
-from umwi_flows._sources import Batches, SourceJob, Span
-from umwi_flows._windows import DEFAULT_LEASE_S, claim, segments
+from umwi_flows._windows import DEFAULT_LEASE_S, claim, complete_at, job_windows, segments
 
 log = logging.getLogger("umwi.flows")
 
@@ -116,7 +116,7 @@ def ingest_job(
     """
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     run_id = new_run_id(moment)
-    wanted = job.windows(start, end, moment)
+    wanted = job_windows(job, start, end, moment)
     claims = claim(ledger, job.stream, wanted, run_id, force=force, lease_s=lease_s)
     outcome = IngestOutcome(
         run_id=run_id,
@@ -168,7 +168,7 @@ def ingest_job(
                     previous = outcome.counts.get(table, TableCounts())
                     outcome.counts[table] = previous + counts
             for window in span.windows:
-                closes = job.complete_at(window)
+                closes = complete_at(job, window)
                 if closes is not None and closes > moment:
                     # The day is not over: what arrived is stored, the rest comes later.
                     ledger.fail(job.stream, window, run_id, "open: the day is not over yet")

@@ -13,12 +13,12 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.tasks import exponential_backoff
+from umwi_connectors import SourceJob
 from umwi_core.alerts import Alert
 from umwi_core.resources import Resources
 from umwi_core.settings import Settings
 
 from umwi_flows._ingest import IngestOutcome, ingest_job
-from umwi_flows._sources import SourceJob
 
 _NO_RESULTS: dict[str, Any] = {"cache_policy": NONE, "persist_result": False}
 
