@@ -23,12 +23,13 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
 
 from tests.stacks.stack import Stack, as_list
-from tests.stacks.synth import ACCOUNT_ID, REGION
+from tests.stacks.synth import ACCOUNT_ID, REGION, computed_state
 from tests.support.moto_process import moto_process
 
 TABLE = "aws:dynamodb/table:Table"
@@ -41,8 +42,14 @@ SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 CLUSTER = "aws:ecs/cluster:Cluster"
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+VPC = "aws:ec2/vpc:Vpc"
+SUBNET = "aws:ec2/subnet:Subnet"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 #: Creation order: what a resource refers to is created before it.
 APPLIED_TYPES = (
+    VPC,
+    SUBNET,
+    SECURITY_GROUP,
     BUCKET,
     VERSIONING,
     TABLE,
@@ -104,6 +111,8 @@ class AppliedStack:
     created: dict[str, list[str]] = field(default_factory=dict)
     #: an STS session per role, by the role's logical (Pulumi) name
     sessions: dict[str, Credentials] = field(default_factory=dict)
+    #: what the mocks made up (ids, ARN suffixes) -> what moto gave the same resource
+    renamed: dict[str, str] = field(default_factory=dict)
 
     def session(self, role: str) -> Credentials:
         return self.sessions[role]
@@ -116,6 +125,21 @@ class AppliedStack:
     def flow_environment(self) -> dict[str, str]:
         """The settings every flow run receives (the stack's `settings` output)."""
         return dict(self.stack.outputs["settings"])
+
+    def outputs(self) -> dict[str, Any]:
+        """The stack outputs with moto's ids and ARNs for the resources created here, as
+        `pulumi stack output --json` would show them for this account."""
+
+        def swap(value: Any) -> Any:
+            if isinstance(value, str):
+                return self.renamed.get(value, value)
+            if isinstance(value, dict):
+                return {key: swap(item) for key, item in value.items()}
+            if isinstance(value, list):
+                return [swap(item) for item in value]
+            return value
+
+        return dict(swap(self.stack.outputs))
 
 
 def moto_policy(document: dict[str, Any]) -> dict[str, Any]:
@@ -159,14 +183,31 @@ def set_enforcement(endpoint: str, *, on: bool) -> None:
         assert response.status == 200, response.read()
 
 
+def hold_ecs_tasks(endpoint: str) -> None:
+    """Keep ECS tasks RUNNING until StopTask, as Fargate keeps a task that runs.
+
+    moto otherwise moves a task through its lifecycle to STOPPED as soon as it is
+    described, and an ECS worker would report that it never started.
+    """
+    body = {"model_name": "ecs::task", "transition": {"progression": "manual", "times": 10**9}}
+    request = urllib.request.Request(  # noqa: S310 (a local moto server)
+        f"{endpoint}/moto-api/state-manager/set-transition",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        assert response.status == 201, response.read()
+
+
 @contextmanager
-def iam_moto_server() -> Iterator[str]:
+def iam_moto_server(log: Path | None = None) -> Iterator[str]:
     """A moto server of its own: enforcement is process-wide, so never the shared one.
 
     It starts with enforcement off (moto's INITIAL_NO_AUTH_ACTION_COUNT defaults to
     infinity); `set_enforcement` turns it on once the set-up calls are done.
     """
-    with moto_process({"INITIAL_NO_AUTH_ACTION_COUNT": "inf"}) as endpoint:
+    with moto_process({"INITIAL_NO_AUTH_ACTION_COUNT": "inf"}, log) as endpoint:
         yield endpoint
 
 
@@ -189,6 +230,9 @@ class _Applier:
 
     def run(self) -> AppliedStack:
         creators: dict[str, Callable[[dict[str, Any]], str]] = {
+            VPC: self.vpc,
+            SUBNET: self.subnet,
+            SECURITY_GROUP: self.security_group,
             BUCKET: self.bucket,
             VERSIONING: self.versioning,
             TABLE: self.table,
@@ -206,9 +250,39 @@ class _Applier:
                     continue
                 name = creators[typ](dict(resource["inputs"]))
                 self.physical[f"{resource['name']}-id"] = name
+                if typ in (VPC, SUBNET, SECURITY_GROUP):
+                    self.applied.renamed[f"{resource['name']}-id"] = name
                 self.applied.created.setdefault(typ, []).append(name)
         self.take_sessions()
         return self.applied
+
+    def vpc(self, inputs: dict[str, Any]) -> str:
+        ec2 = self.client("ec2")
+        vpc = str(ec2.create_vpc(CidrBlock=inputs["cidrBlock"])["Vpc"]["VpcId"])
+        # One attribute per call, as the EC2 API wants them.
+        for key, attribute in (
+            ("enableDnsSupport", "EnableDnsSupport"),
+            ("enableDnsHostnames", "EnableDnsHostnames"),
+        ):
+            if key in inputs:
+                ec2.modify_vpc_attribute(VpcId=vpc, **{attribute: {"Value": bool(inputs[key])}})
+        return vpc
+
+    def subnet(self, inputs: dict[str, Any]) -> str:
+        created = self.client("ec2").create_subnet(
+            VpcId=self.resolve(inputs["vpcId"]),
+            CidrBlock=inputs["cidrBlock"],
+            AvailabilityZone=inputs["availabilityZone"],
+        )
+        return str(created["Subnet"]["SubnetId"])
+
+    def security_group(self, inputs: dict[str, Any]) -> str:
+        created = self.client("ec2").create_security_group(
+            GroupName=inputs["name"],
+            Description=inputs["description"],
+            VpcId=self.resolve(inputs["vpcId"]),
+        )
+        return str(created["GroupId"])
 
     def bucket(self, inputs: dict[str, Any]) -> str:
         name = str(inputs["bucket"])
@@ -260,7 +334,9 @@ class _Applier:
 
     def secret(self, inputs: dict[str, Any]) -> str:
         name = str(inputs["name"])
-        self.client("secretsmanager").create_secret(Name=name)
+        arn = self.client("secretsmanager").create_secret(Name=name)["ARN"]
+        # moto draws its own random suffix for the ARN.
+        self.applied.renamed[computed_state(SECRET, name, inputs)["arn"]] = str(arn)
         return name
 
     def secret_version(self, inputs: dict[str, Any]) -> str:
@@ -350,6 +426,7 @@ __all__ = [
     "AppliedStack",
     "Credentials",
     "apply_stack",
+    "hold_ecs_tasks",
     "iam_moto_server",
     "iam_user",
     "moto_policy",

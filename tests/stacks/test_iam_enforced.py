@@ -15,12 +15,17 @@ import base64
 import gzip
 import importlib
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 
@@ -40,6 +45,7 @@ from tests.stacks.applied import (
     AppliedStack,
     Credentials,
     apply_stack,
+    hold_ecs_tasks,
     iam_moto_server,
     iam_user,
     moto_policy,
@@ -47,9 +53,13 @@ from tests.stacks.applied import (
 )
 from tests.stacks.stack import Stack
 
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 STACKS = ("dev", "prod")
+# The pipeline runs as the prod roles only: the dev roles' policies are the prod ones with
+# the environment's names (test_policies.py::test_dev_and_prod_roles_differ_only_in_names).
+PIPELINE = "prod"
 RUN_TIMEOUT_S = 300
 ADMIN_POLICY = {
     "Version": "2012-10-17",
@@ -67,6 +77,8 @@ class Server:
     outsider: Credentials
     #: per stack, an SQS queue subscribed to the alerts topic
     alert_queues: dict[str, str]
+    #: the moto server's output (the tracebacks of its 500 answers)
+    log: Path
 
     def admin_client(self, service: str) -> Any:
         return self.admin.client(service, self.endpoint)
@@ -90,8 +102,9 @@ def _subscribe_queue(endpoint: str, topic_arn: str, name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(stacks: dict[str, Stack]) -> Iterator[Server]:
-    with iam_moto_server() as endpoint:
+def server(stacks: dict[str, Stack], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    with iam_moto_server(log) as endpoint:
         applied = {key: apply_stack(stacks[key], endpoint) for key in STACKS}
         queues = {
             key: _subscribe_queue(
@@ -102,7 +115,7 @@ def server(stacks: dict[str, Stack]) -> Iterator[Server]:
         admin = iam_user(endpoint, "test-admin", ADMIN_POLICY)
         outsider = iam_user(endpoint, "test-outsider", None)
         set_enforcement(endpoint, on=True)
-        yield Server(endpoint, applied, admin, outsider, queues)
+        yield Server(endpoint, applied, admin, outsider, queues, log)
 
 
 @pytest.fixture(scope="module")
@@ -126,24 +139,22 @@ def _flow_env(server: Server, key: str, prefect_api: str, folder: Path) -> dict[
 
 
 @pytest.fixture(scope="module")
-def pipelines(
+def pipeline(
     server: Server, prefect_api: str, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Pipeline]:
-    """Per stack, as its flow task role: a `umwi run` that publishes, then one whose gate
-    fails (freshness made an error with a limit no day can meet)."""
-    found: dict[str, Pipeline] = {}
-    first_day, next_day = sample_range(1), sample_range(1, start=sample_range(1)[3])
-    for key in STACKS:
-        folder = tmp_path_factory.mktemp(f"pipeline-{key}")
-        env = _flow_env(server, key, prefect_api, folder)
-        passed = run_umwi(["run", *first_day], env, folder, RUN_TIMEOUT_S)
-        strict = env | {
-            "UMWI_QUALITY_FRESHNESS_SEVERITY": "error",
-            "UMWI_QUALITY_FRESHNESS_MAX_H": "0.0001",
-        }
-        blocked = run_umwi(["run", *next_day], strict, folder, RUN_TIMEOUT_S)
-        found[key] = Pipeline(key, passed, blocked)
-    return found
+) -> Pipeline:
+    """As the prod flow task role: a `umwi run` that publishes, then one whose gate fails
+    (freshness made an error with a limit no day can meet)."""
+    folder = tmp_path_factory.mktemp("pipeline")
+    env = _flow_env(server, PIPELINE, prefect_api, folder)
+    first_day = sample_range(1)
+    next_day = sample_range(1, start=first_day[3])
+    passed = run_umwi(["run", *first_day], env, folder, RUN_TIMEOUT_S)
+    strict = env | {
+        "UMWI_QUALITY_FRESHNESS_SEVERITY": "error",
+        "UMWI_QUALITY_FRESHNESS_MAX_H": "0.0001",
+    }
+    blocked = run_umwi(["run", *next_day], strict, folder, RUN_TIMEOUT_S)
+    return Pipeline(PIPELINE, passed, blocked)
 
 
 def _lake(server: Server, key: str) -> tuple[str, str]:
@@ -164,6 +175,13 @@ def _error_code(call: Any) -> str:
     with pytest.raises(ClientError) as caught:
         call()
     return str(caught.value.response["Error"]["Code"])
+
+
+def _refused(call: Any) -> bool:
+    """Whether AWS (moto) answers the call 403 Forbidden: not allowed by IAM."""
+    with pytest.raises(ClientError) as caught:
+        call()
+    return int(caught.value.response["ResponseMetadata"]["HTTPStatusCode"]) == 403
 
 
 # --- the stack on moto ------------------------------------------------------------------
@@ -245,18 +263,16 @@ def test_enforcement_refuses_principals_without_a_role(server: Server) -> None:
     assert _error_code(lambda: unknown.list_objects_v2(Bucket=bucket)) == "InvalidAccessKeyId"
     sns = server.outsider.client("sns", server.endpoint)
     topic = server.applied["dev"].flow_environment()["UMWI_ALERTS_TOPIC_ARN"]
-    assert "AccessDenied" in _error_code(lambda: sns.publish(TopicArn=topic, Message="x"))
+    assert _refused(lambda: sns.publish(TopicArn=topic, Message="x"))
 
 
 # --- the flow task role -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("key", STACKS)
-def test_flow_task_role_runs_the_pipeline_and_publishes(
-    server: Server, pipelines: dict[str, Pipeline], key: str
-) -> None:
+def test_flow_task_role_runs_the_pipeline_and_publishes(server: Server, pipeline: Pipeline) -> None:
     """Mutation: remove "s3:DeleteObject" or "dynamodb:UpdateItem" from the flows-task policy."""
-    passed = pipelines[key].passed
+    key = pipeline.stack
+    passed = pipeline.passed
     assert passed.returncode == 0, passed.output[-3000:]
     for layer in ("bronze/sample/", "silver/departures/_delta_log/", "gold/"):
         assert _keys(server, key, layer), layer
@@ -267,12 +283,12 @@ def test_flow_task_role_runs_the_pipeline_and_publishes(
     assert windows == {"2026-01-05": "done", "2026-01-06": "done"}
 
 
-@pytest.mark.parametrize("key", STACKS)
 def test_failed_gate_alerts_through_sns_as_the_flow_task_role(
-    server: Server, pipelines: dict[str, Pipeline], key: str
+    server: Server, pipeline: Pipeline
 ) -> None:
     """Mutation: remove the Alerts statement (sns:Publish) from the flows-task policy."""
-    blocked = pipelines[key].blocked
+    key = pipeline.stack
+    blocked = pipeline.blocked
     assert blocked.returncode != 0, blocked.output[-3000:]
     assert "quality gate failed" in last_line(blocked.output), blocked.output[-3000:]
     sqs = server.admin_client("sqs")
@@ -285,19 +301,17 @@ def test_failed_gate_alerts_through_sns_as_the_flow_task_role(
     assert "freshness" in json.dumps(alert)
 
 
-def test_flow_task_role_cannot_write_outside_the_lake_prefix(
-    server: Server, pipelines: dict[str, Pipeline]
-) -> None:
+@pytest.mark.parametrize("key", STACKS)
+def test_flow_task_role_cannot_write_outside_the_lake_prefix(server: Server, key: str) -> None:
     """Mutation: widen ReadWriteLake's resource to `<bucket>/*`."""
-    bucket, prefix = _lake(server, "dev")
-    s3 = server.applied["dev"].session("flows-task").client("s3", server.endpoint)
+    bucket, prefix = _lake(server, key)
+    s3 = server.applied[key].session("flows-task").client("s3", server.endpoint)
     s3.put_object(Bucket=bucket, Key=f"{prefix}/probe", Body=b"allowed")
-    for key in ("probe", "lakehouse/probe", "access/probe"):
-        assert _error_code(lambda k=key: s3.put_object(Bucket=bucket, Key=k, Body=b"x")) == (
-            "AccessDenied"
-        )
+    for where in ("probe", "lakehouse/probe", "access/probe"):
+        denied = _error_code(lambda k=where: s3.put_object(Bucket=bucket, Key=k, Body=b"x"))
+        assert denied == "AccessDenied", where
     # Nor any other bucket of the stack (the access logs, the dashboard).
-    for other in server.applied["dev"].created["aws:s3/bucket:Bucket"]:
+    for other in server.applied[key].created["aws:s3/bucket:Bucket"]:
         if other != bucket:
             denied = _error_code(lambda b=other: s3.put_object(Bucket=b, Key="lake/x", Body=b""))
             assert denied == "AccessDenied", other
@@ -309,13 +323,13 @@ def test_flow_task_role_cannot_write_outside_the_lake_prefix(
 @pytest.fixture
 def api_role(
     server: Server,
-    pipelines: dict[str, Pipeline],
+    pipeline: Pipeline,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> AppliedStack:
-    """This process as the dev API Lambda: its environment and its role's session."""
-    assert pipelines["dev"].passed.returncode == 0, "nothing was published"
-    applied = server.applied["dev"]
+    """This process as the API Lambda: its environment and its role's session."""
+    assert pipeline.passed.returncode == 0, "nothing was published"
+    applied = server.applied[pipeline.stack]
     values = applied.lambda_environment() | applied.session("api-role").environment()
     values |= {"UMWI_AWS_ENDPOINT_URL": server.endpoint, "UMWI_STATE_DIR": str(tmp_path)}
     for name, value in values.items():
@@ -359,17 +373,251 @@ def test_api_role_cannot_write_the_lake_read_silver_or_alert(
     server: Server, api_role: AppliedStack
 ) -> None:
     """Mutation: widen ReadPublishedGold's resource to `<bucket>/lake/*`."""
-    bucket, prefix = _lake(server, "dev")
+    key = api_role.stack.key
+    bucket, prefix = _lake(server, key)
     session = api_role.session("api-role")
     s3 = session.client("s3", server.endpoint)
-    (gold_key, *_) = _keys(server, "dev", "gold/")
+    (gold_key, *_) = _keys(server, key, "gold/")
     s3.get_object(Bucket=bucket, Key=gold_key)
-    (silver_key, *_) = _keys(server, "dev", "silver/")
+    (silver_key, *_) = _keys(server, key, "silver/")
     assert _error_code(lambda: s3.get_object(Bucket=bucket, Key=silver_key)) == "AccessDenied"
-    for key in (gold_key, f"{prefix}/gold/new", f"{prefix}/bronze/new"):
-        denied = _error_code(lambda k=key: s3.put_object(Bucket=bucket, Key=k, Body=b"x"))
-        assert denied == "AccessDenied", key
+    for where in (gold_key, f"{prefix}/gold/new", f"{prefix}/bronze/new"):
+        denied = _error_code(lambda k=where: s3.put_object(Bucket=bucket, Key=k, Body=b"x"))
+        assert denied == "AccessDenied", where
     assert _error_code(lambda: s3.delete_object(Bucket=bucket, Key=gold_key)) == "AccessDenied"
     sns = session.client("sns", server.endpoint)
     topic = api_role.flow_environment()["UMWI_ALERTS_TOPIC_ARN"]
-    assert "AccessDenied" in _error_code(lambda: sns.publish(TopicArn=topic, Message="x"))
+    assert _refused(lambda: sns.publish(TopicArn=topic, Message="x"))
+
+
+# --- the Prefect side: an ECS worker (dev's worker mode) ----------------------------------
+
+WORKER_ROLE = "prefect-worker"
+WORKER_TIMEOUT_S = 180
+
+
+@dataclass
+class WorkerRun:
+    outputs: dict[str, Any]
+    deployment: dict[str, Any]
+    task: dict[str, Any]
+    task_definition: dict[str, Any]
+    #: describe_tasks once the test stopped the task as the worker's role
+    stopped: dict[str, Any]
+    worker: Finished
+
+
+def _prefect(args: list[str], env: dict[str, str], cwd: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "prefect", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done.stdout
+
+
+def _wait_for_task(server: Server, cluster: str, worker: subprocess.Popen[bytes]) -> str:
+    ecs = server.admin_client("ecs")
+    deadline = time.monotonic() + WORKER_TIMEOUT_S
+    while time.monotonic() < deadline:
+        arns = ecs.list_tasks(cluster=cluster)["taskArns"]
+        if arns:
+            return str(arns[0])
+        if worker.poll() is not None:
+            break
+        time.sleep(0.5)
+    raise AssertionError("the worker started no ECS task")
+
+
+@pytest.fixture(scope="module")
+def worker_run(
+    server: Server, prefect_api: str, tmp_path_factory: pytest.TempPathFactory
+) -> WorkerRun:
+    """`flows/deploy.py` registers dev's deployments on the local Prefect server from the
+    stack outputs; a flow run of the pipeline deployment is picked up by `prefect worker
+    start --type ecs` running as the stack's worker role against the enforcing moto."""
+    folder = tmp_path_factory.mktemp("worker")
+    applied = server.applied["dev"]
+    outputs = applied.outputs()
+    (folder / "outputs.json").write_text(json.dumps(outputs))
+    prefect_env = child_env({"PREFECT_API_URL": prefect_api})
+    deploy = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "flows" / "deploy.py"),
+            "--env",
+            "dev",
+            "--outputs",
+            str(folder / "outputs.json"),
+            "--tag",
+            "test-commit",
+            "--no-build",
+            "--create-pool",
+            "--config",
+            str(sample_config(folder, days=1)),
+        ],
+        env=prefect_env,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert deploy.returncode == 0, deploy.stdout[-2000:] + deploy.stderr[-3000:]
+    pool = outputs["workPool"]["name"]
+    # Through the API: the CLI's rich output turns ":secret:" in ARNs into an emoji.
+    deployment = httpx.get(f"{prefect_api}/deployments/name/pipeline/pipeline-dev").json()
+    _prefect(["deployment", "run", "pipeline/pipeline-dev"], prefect_env, folder)
+
+    hold_ecs_tasks(server.endpoint)
+    session = applied.session(WORKER_ROLE)
+    worker_env = (
+        prefect_env
+        | session.environment()
+        | {
+            "AWS_ENDPOINT_URL": server.endpoint,
+            # What the worker hands to flow runs; the deployment's job variables turn it
+            # into a Secrets Manager reference (prefect_api_key_secret_arn).
+            "PREFECT_API_KEY": "pnu_worker-key-never-in-a-task",
+        }
+    )
+    log = folder / "worker.log"
+    with log.open("wb") as sink:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "prefect",
+                "worker",
+                "start",
+                "--pool",
+                pool,
+                "--type",
+                "ecs",
+                "--run-once",
+            ],
+            env=worker_env,
+            cwd=folder,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            cluster = outputs["ecsClusterArn"]
+            ecs = session.client("ecs", server.endpoint)
+            try:
+                task_arn = _wait_for_task(server, cluster, worker)
+            except AssertionError:
+                moto = server.log.read_text(errors="replace")[-3000:]
+                raise AssertionError(f"{log.read_text()[-3000:]}\nmoto: {moto}") from None
+            (task,) = ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"]
+            definition = ecs.describe_task_definition(taskDefinition=task["taskDefinitionArn"])
+            # moto never runs or stops a task: stop it as the worker's role would.
+            ecs.stop_task(cluster=cluster, task=task_arn, reason="test over")
+            (stopped,) = ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"]
+            worker.wait(timeout=WORKER_TIMEOUT_S)
+        finally:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGTERM)
+                worker.wait(timeout=30)
+    finished = Finished(worker.returncode, log.read_text(errors="replace"), 0.0)
+    return WorkerRun(outputs, deployment, task, definition["taskDefinition"], stopped, finished)
+
+
+def _environment(pairs: list[dict[str, str]]) -> dict[str, str]:
+    return {pair["name"]: pair["value"] for pair in pairs}
+
+
+def test_worker_registers_the_flow_task_definition_of_the_stack(
+    server: Server, worker_run: WorkerRun
+) -> None:
+    """Mutation: drop "secrets" from base_job_template's container, or the stack's
+    task_role_arn from its work pool job variables."""
+    definition = worker_run.task_definition
+    variables = worker_run.outputs["workPool"]["jobVariables"]
+    deployed = worker_run.deployment["job_variables"]
+    assert definition["family"] == variables["family"]
+    assert definition["executionRoleArn"] == variables["execution_role_arn"]
+    # prefect-aws gives the task role in the RunTask request (see the next test).
+    assert worker_run.task["overrides"]["taskRoleArn"] == variables["task_role_arn"]
+    assert definition["requiresCompatibilities"] == ["FARGATE"]
+    assert definition["networkMode"] == "awsvpc"
+    # The size the deployment asks for.
+    assert (definition["cpu"], definition["memory"]) == (
+        str(deployed["cpu"]),
+        str(deployed["memory"]),
+    )
+    (container,) = definition["containerDefinitions"]
+    secrets = {s["name"]: s["valueFrom"] for s in container["secrets"]}
+    arns = worker_run.outputs["secretArns"]
+    # Secrets by reference only: the task definition holds ARNs of the stack's secrets.
+    assert secrets == {
+        "UMWI_NAVITIA_TOKEN": arns["navitiaToken"],
+        "UMWI_OPENMETEO_API_KEY": arns["openmeteoApiKey"],
+        "PREFECT_API_KEY": arns["prefectApiKey"],
+    }
+    environment = _environment(container.get("environment", []))
+    assert not set(environment) & set(secrets)
+    assert "pnu_worker-key" not in json.dumps(definition)
+    logs = container["logConfiguration"]["options"]
+    assert logs["awslogs-group"] == worker_run.outputs["flowsLogGroup"]
+
+
+def test_worker_task_definition_asks_ecs_only_for_what_the_execution_role_may(
+    worker_run: WorkerRun, dev: Stack
+) -> None:
+    """ECS starts the task as the execution role: an awslogs driver told to create its
+    group needs logs:CreateLogGroup, which the role lacks (the stack creates the group).
+
+    Mutation: remove "awslogs-create-group" from the stack's cloudwatch_logs_options.
+    """
+    (container,) = worker_run.task_definition["containerDefinitions"]
+    options = container["logConfiguration"]["options"]
+    allowed = {
+        action
+        for statement in dev.role_statements("flows-execution-policy")
+        for action in statement["Action"]
+    }
+    if options.get("awslogs-create-group", "false") == "true":
+        assert "logs:CreateLogGroup" in allowed, options
+    assert {"logs:CreateLogStream", "logs:PutLogEvents"} <= allowed
+
+
+def test_worker_runs_the_flow_task_on_the_stack_network(worker_run: WorkerRun) -> None:
+    """The RunTask request, as moto recorded it, and the StopTask the test sent.
+
+    Mutation: drop network_configuration from the stack's work pool job variables.
+    """
+    task = worker_run.task
+    variables = worker_run.outputs["workPool"]["jobVariables"]
+    assert task["clusterArn"] == variables["cluster"]
+    assert task["launchType"] == "FARGATE"
+    assert task["taskDefinitionArn"] == worker_run.task_definition["taskDefinitionArn"]
+    (attachment,) = task["attachments"]
+    details = {d["name"]: d["value"] for d in attachment["details"]}
+    assert details["subnetId"] in variables["network_configuration"]["subnets"]
+    (override,) = task["overrides"]["containerOverrides"]
+    environment = _environment(override.get("environment", []))
+    # The flow run gets the stack's settings, and never the Prefect API key in plain.
+    for name, value in worker_run.outputs["settings"].items():
+        assert environment[name] == value, name
+    assert "PREFECT__FLOW_RUN_ID" in environment
+    assert "PREFECT_API_KEY" not in environment
+    assert worker_run.stopped["lastStatus"] == "STOPPED"
+    assert worker_run.worker.returncode == 0, worker_run.worker.output[-3000:]
+
+
+def test_worker_role_cannot_touch_data(server: Server) -> None:
+    """Mutation: grant the worker role s3:GetObject on the lake."""
+    session = server.applied["dev"].session(WORKER_ROLE)
+    bucket, prefix = _lake(server, "dev")
+    s3 = session.client("s3", server.endpoint)
+    assert _error_code(lambda: s3.get_object(Bucket=bucket, Key=f"{prefix}/x")) == "AccessDenied"
+    dynamodb = session.client("dynamodb", server.endpoint)
+    ledger = server.applied["dev"].flow_environment()["UMWI_LEDGER_TABLE"]
+    assert _refused(lambda: dynamodb.get_item(TableName=ledger, Key={"pk": {"S": "x"}}))

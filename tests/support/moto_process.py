@@ -17,17 +17,20 @@ SERVER = Path(__file__).with_name("moto_server.py")
 
 
 @contextmanager
-def moto_process(env: Mapping[str, str] | None = None) -> Iterator[str]:
+def moto_process(env: Mapping[str, str] | None = None, log: Path | None = None) -> Iterator[str]:
     """A moto server with `env` added to its environment; yields its endpoint URL.
+
+    With `log`, the server's output (its tracebacks of 500 answers) goes to that file.
 
     A separate process, not a thread: deltalake (Rust) can hold the GIL while it waits on
     S3, which would starve an in-process server thread until the request times out.
     """
     port = free_port()
+    sink = log.open("wb") if log else subprocess.DEVNULL
     process = subprocess.Popen(
         [sys.executable, str(SERVER), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=sink,
+        stderr=subprocess.STDOUT,
         env={**os.environ, **(env or {})},
     )
     endpoint = f"http://127.0.0.1:{port}"
@@ -48,3 +51,5 @@ def moto_process(env: Mapping[str, str] | None = None) -> Iterator[str]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        if log:
+            sink.close()  # type: ignore[union-attr]
