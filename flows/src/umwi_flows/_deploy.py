@@ -112,6 +112,14 @@ EXTRA_VARIABLES: dict[str, dict[str, Any]] = {
         "title": "Open-Meteo API key secret ARN",
         "description": "Secrets Manager ARN injected as UMWI_OPENMETEO_API_KEY.",
     },
+    # Not prefect-aws's own `prefect_api_key_secret_arn`: when that is set, prefect-aws
+    # replaces the container's whole `secrets` list with the API key alone, and the
+    # flow run would start without its source tokens (test_iam_enforced.py).
+    "prefect_api_key_secret": {
+        "type": "string",
+        "title": "Prefect API key secret ARN",
+        "description": "Secrets Manager ARN injected as PREFECT_API_KEY.",
+    },
 }
 
 
@@ -125,6 +133,7 @@ def base_job_template() -> dict[str, Any]:
     container["secrets"] = [
         {"name": "UMWI_NAVITIA_TOKEN", "valueFrom": "{{ navitia_token_secret_arn }}"},
         {"name": "UMWI_OPENMETEO_API_KEY", "valueFrom": "{{ openmeteo_api_key_secret_arn }}"},
+        {"name": "PREFECT_API_KEY", "valueFrom": "{{ prefect_api_key_secret }}"},
     ]
     return template
 
@@ -146,16 +155,16 @@ def job_variables(outputs: StackOutputs, *, cpu: int, memory: int) -> dict[str, 
             "cpu": cpu,
             "memory": memory,
             "container_name": CONTAINER,
-            "env": environment(outputs),
+            # The worker (or push pool) would pass its own API key as plain environment;
+            # a null unsets it, and ECS injects the key from Secrets Manager instead.
+            "env": {**environment(outputs), "PREFECT_API_KEY": None},
             "stream_output": False,
             "navitia_token_secret_arn": outputs.secret_arns["navitiaToken"],
             "openmeteo_api_key_secret_arn": outputs.secret_arns["openmeteoApiKey"],
+            "prefect_api_key_secret": outputs.secret_arns["prefectApiKey"],
             "labels": {"project": "umwi", "environment": outputs.env},
         }
     )
-    if outputs.pool is PoolKind.HYBRID:
-        # The worker reads the Prefect API key from here to give it to the flow run.
-        variables["prefect_api_key_secret_arn"] = outputs.secret_arns["prefectApiKey"]
     return variables
 
 

@@ -132,6 +132,9 @@ class Orchestration(pulumi.ComponentResource):
             },
             "configure_cloudwatch_logs": True,
             "cloudwatch_logs_options": {
+                # prefect-aws asks ECS to create the group unless told otherwise, which
+                # needs logs:CreateLogGroup; the group is this stack's (test_iam_enforced.py).
+                "awslogs-create-group": "false",
                 "awslogs-group": self.log_group.name,
                 "awslogs-region": config.region,
                 "awslogs-stream-prefix": "flows",

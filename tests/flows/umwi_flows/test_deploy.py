@@ -151,14 +151,17 @@ def test_push_pool_job_variables_fit_the_prefect_aws_ecs_template(env: str) -> N
     assert {secret["name"] for secret in container["secrets"]} == {
         "UMWI_NAVITIA_TOKEN",
         "UMWI_OPENMETEO_API_KEY",
+        "PREFECT_API_KEY",
     }
     outputs = StackOutputs.from_json(env, outputs_json(env))
     for spec in deployment_specs(env, outputs, CONFIG):
         assert set(spec.job_variables) <= set(variables["properties"]), spec.name
-        # The push pool needs no worker, so no worker-only key either.
+        # prefect-aws's own key variable would replace the container's other secrets.
         assert "prefect_api_key_secret_arn" not in spec.job_variables
+        # The API key comes from Secrets Manager, never as plain environment.
+        assert spec.job_variables["env"]["PREFECT_API_KEY"] is None
         jsonschema.validate(spec.job_variables, variables)
-        assert not any("token" in v.lower() for v in spec.job_variables["env"].values())
+        assert not any("token" in v.lower() for v in spec.job_variables["env"].values() if v)
 
 
 def test_every_flow_has_a_deployment_per_environment() -> None:
@@ -316,6 +319,6 @@ def test_register_every_deployment_on_a_prefect_server_hybrid_pool(
         assert variables["env"]["UMWI_STATE_DIR"] == "/tmp/umwi"
         assert variables["cpu"] == 512
         assert variables["navitia_token_secret_arn"].endswith(f"umwi-{env}/navitia-token")
-        assert variables["prefect_api_key_secret_arn"].endswith(f"umwi-{env}/prefect-api-key")
+        assert variables["prefect_api_key_secret"].endswith(f"umwi-{env}/prefect-api-key")
         assert variables["network_configuration"]["subnets"] == ["subnet-0a", "subnet-0b"]
         assert results[f"build/gold-nightly-{env}"].job_variables["memory"] == 4096
