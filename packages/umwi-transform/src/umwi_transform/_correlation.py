@@ -88,36 +88,43 @@ class _Order:
         return out
 
 
-def _dense_codes(values: np.ndarray, dictionary: np.ndarray) -> tuple[np.ndarray, int]:
-    """Each value's index in the sorted `dictionary`, extended if a value is missing."""
-    codes = np.searchsorted(dictionary, values)
-    inside = np.minimum(codes, max(len(dictionary) - 1, 0))
-    if len(dictionary) == 0 or not np.array_equal(dictionary[inside], values):
-        dictionary = np.union1d(dictionary, values)
-        codes = np.searchsorted(dictionary, values)
-    return codes.astype(np.int64), len(dictionary)
+def _dense_codes(values: pa.Array, dictionary: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each (non-null) value's index in the sorted `dictionary`, by hashing; the
+    dictionary is extended when a value is missing from it."""
+    # Hashing tells −0.0 from 0.0, which compare (and rank) equal: adding 0.0 makes both 0.0.
+    values = pc.add(values, 0.0)
+    dictionary = np.unique(dictionary + 0.0)
+    found = pc.index_in(values, value_set=pa.array(dictionary, pa.float64()))
+    if found.null_count != 0:
+        dictionary = np.union1d(dictionary, np.asarray(values.to_numpy(), dtype=np.float64))
+        found = pc.index_in(values, value_set=pa.array(dictionary, pa.float64()))
+    return np.asarray(found.to_numpy(), dtype=np.int64), len(dictionary)
 
 
 def _merge(
     keys: np.ndarray, size: int, n: np.ndarray, means: list[np.ndarray], m2: list[np.ndarray]
 ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
-    """Chan et al.'s multi-way merge of centred moments into `size` groups.
+    """Chan et al.'s multi-way merge of centred moments into `size` groups:
+    M2 = Σ M2_i + Σ n_i (mean_i − mean)(mean'_i − mean').
 
-    `means` are per-part means, `m2` their centred sums of squares or co-products; a co-
-    product of means i and j is given as the pair `(i, j)` position in `m2` order below.
+    `means` are the parts' means of x, y and the anomaly; `m2` their centred sums in
+    `_M2_PAIRS` order, or only x·x, y·y, x·y for parts of one weekday-hour group (whose
+    anomaly sums are y's).
     """
     total = np.bincount(keys, weights=n, minlength=size)
     with np.errstate(invalid="ignore", divide="ignore"):
         merged_means = [np.bincount(keys, weights=n * m, minlength=size) / total for m in means]
-    deviations = [m - merged[keys] for m, merged in zip(means, merged_means, strict=True)]
+    deviations = [
+        m - np.nan_to_num(merged)[keys] for m, merged in zip(means, merged_means, strict=True)
+    ]
+    # The anomaly's M2 and co-product within a part are y's (a shift changes neither).
+    within = [*m2, m2[1], m2[2]] if len(m2) == 3 else m2
+    summed = {id(part): np.bincount(keys, weights=part, minlength=size) for part in within}
     merged_m2 = []
-    for index, part in enumerate(m2):
+    for index, part in enumerate(within):
         left, right = _M2_PAIRS[index]
         extra = n * deviations[left] * deviations[right]
-        merged_m2.append(
-            np.bincount(keys, weights=part, minlength=size)
-            + np.bincount(keys, weights=extra, minlength=size)
-        )
+        merged_m2.append(summed[id(part)] + np.bincount(keys, weights=extra, minlength=size))
     return total, merged_means, merged_m2
 
 
@@ -142,6 +149,8 @@ class _Chunk:
     n_months: int
     orders: dict[tuple[str, str], _Order]
     full_ranks: dict[tuple[str, str], np.ndarray]
+    full_squares: dict[tuple[str, str], np.ndarray]  # Σ (rank − centre)² per group
+    part_y: tuple[np.ndarray, np.ndarray, np.ndarray]  # per part, every cell: n, mean, M2 of y
 
     def group(self, system: str) -> tuple[np.ndarray, int, np.ndarray]:
         """The period groups of `system` (`all` or `month`): per cell, count, per part."""
@@ -195,6 +204,20 @@ def _chunk(
         ("month", "anomaly"): _Order.of(by_month_key, month_group, key),
     }
     everything = np.ones(len(y), bool)
+    full_ranks = {name: order.ranks(everything) for name, order in orders.items()}
+    full_squares = {}
+    for (system, kind), ranks in full_ranks.items():
+        groups = lines if system == "all" else month_group
+        size = n_lines if system == "all" else n_lines * n_months
+        centre = (np.bincount(groups, minlength=size) + 1.0) / 2.0
+        deviation = ranks - centre[groups]
+        full_squares[(system, kind)] = np.bincount(
+            groups, weights=deviation * deviation, minlength=size
+        )
+    part_n = np.bincount(gm, minlength=n_gm).astype(np.float64)
+    part_mean = np.bincount(gm, weights=y, minlength=n_gm) / part_n
+    part_dev = y - part_mean[gm]
+    part_m2 = np.bincount(gm, weights=part_dev * part_dev, minlength=n_gm)
     return _Chunk(
         lines=lines,
         n_lines=n_lines,
@@ -208,7 +231,9 @@ def _chunk(
         months=months,
         n_months=n_months,
         orders=orders,
-        full_ranks={name: order.ranks(everything) for name, order in orders.items()},
+        full_ranks=full_ranks,
+        full_squares=full_squares,
+        part_y=(part_n, part_mean, part_m2),
     )
 
 
@@ -216,60 +241,86 @@ def _column_sums(
     chunk: _Chunk, x: np.ndarray, mask: np.ndarray, codes: np.ndarray, n_values: int
 ) -> dict[str, dict[str, np.ndarray]]:
     """Per system: the group ids with pairs and their sums (one column, both kinds)."""
-    w = mask.astype(np.float64)
-    xs = np.where(mask, x, 0.0)
-    n_part = np.bincount(chunk.gm, weights=w, minlength=chunk.n_gm)
+    everything = bool(mask.all())
+    xs = np.where(mask, x, 0.0) if not everything else x
+    if everything:
+        n_part, mean_y, m2_y = chunk.part_y
+    else:
+        w = mask.astype(np.float64)
+        n_part = np.bincount(chunk.gm, weights=w, minlength=chunk.n_gm)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_y = np.nan_to_num(
+                np.bincount(chunk.gm, weights=chunk.y * w, minlength=chunk.n_gm) / n_part
+            )
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_x = np.bincount(chunk.gm, weights=xs * w, minlength=chunk.n_gm) / n_part
-        mean_y = np.bincount(chunk.gm, weights=chunk.y * w, minlength=chunk.n_gm) / n_part
-    mean_x = np.nan_to_num(mean_x)
-    mean_y = np.nan_to_num(mean_y)
-    dx = np.where(mask, xs - mean_x[chunk.gm], 0.0)
-    dy = np.where(mask, chunk.y - mean_y[chunk.gm], 0.0)
+        mean_x = np.nan_to_num(np.bincount(chunk.gm, weights=xs, minlength=chunk.n_gm) / n_part)
+    dx = xs - mean_x[chunk.gm]
+    dy = chunk.y - mean_y[chunk.gm]
+    if not everything:
+        dx *= w
+        dy *= w
+        m2_y = np.bincount(chunk.gm, weights=dy * dy, minlength=chunk.n_gm)
     m2_x = np.bincount(chunk.gm, weights=dx * dx, minlength=chunk.n_gm)
-    m2_y = np.bincount(chunk.gm, weights=dy * dy, minlength=chunk.n_gm)
     c_xy = np.bincount(chunk.gm, weights=dx * dy, minlength=chunk.n_gm)
     # The anomaly of a part is y shifted by −ȳ_g: same M2 and co-product, shifted mean.
     mean_a = mean_y - chunk.gm_baseline
+    months, n_month_groups, part_month = chunk.group("month")
+    n_month, means, m2s = _merge(
+        part_month, n_month_groups, n_part, [mean_x, mean_y, mean_a], [m2_x, m2_y, c_xy]
+    )
+    # `all` merges the months: their moments are exact for any values, the anomaly too.
+    month_line = np.arange(n_month_groups) // chunk.n_months
+    month_means = [np.nan_to_num(m) for m in means]
+    n_all, all_means, all_m2s = _merge(
+        month_line, chunk.n_lines, n_month, month_means, [m2s[0], m2s[1], m2s[2], m2s[3], m2s[4]]
+    )
+    moments = {"month": (n_month, means, m2s), "all": (n_all, all_means, all_m2s)}
+
+    # x ranks from counts per (group, distinct value): no sort of x. Every rank sum below
+    # runs over the small (group, value) table, except one weighted count per y kind.
+    slot_month = months * n_values + codes
+    if not everything:
+        slot_month = slot_month[mask]
+    counts_month = np.bincount(slot_month, minlength=n_month_groups * n_values).reshape(
+        n_month_groups, n_values
+    )
+    counts_all = counts_month.reshape(chunk.n_lines, chunk.n_months, n_values).sum(axis=1)
     out: dict[str, dict[str, np.ndarray]] = {}
-    for system in ("all", "month"):
-        groups, size, part_group = chunk.group(system)
-        total, (mx, my, ma), (sxx, syy, sxy, saa, sxa) = _merge(
-            part_group, size, n_part, [mean_x, mean_y, mean_a], [m2_x, m2_y, c_xy, m2_y, c_xy]
-        )
+    for system, counts in (("all", counts_all), ("month", counts_month)):
+        total, (mx, my, ma), (sxx, syy, sxy, saa, sxa) = moments[system]
         present = np.flatnonzero(total > 0)
         if len(present) == 0:
             continue
         n = total[present]
-        cells_n = np.bincount(groups, weights=w, minlength=size)
-        # x ranks from counts per (group, distinct value): no sort of x.
-        slot = groups * n_values + codes
-        counts = np.bincount(slot[mask], minlength=size * n_values).reshape(size, n_values)
-        below = np.cumsum(counts, axis=1) - counts
-        rank_x = (below + (counts + 1.0) / 2.0).ravel()[slot]
-        centre = (cells_n + 1.0) / 2.0
-        drx = np.where(mask, rank_x - centre[groups], 0.0)
+        groups, size, _ = chunk.group(system)
+        slot = slot_month if system == "month" else groups * n_values + codes
+        if system == "all" and not everything:
+            slot = slot[mask]
+        centre = (counts.sum(axis=1) + 1.0) / 2.0
+        rank_dev = np.cumsum(counts, axis=1) - (counts - 1.0) / 2.0 - centre[:, None]
         sums = {
             "group": present,
             "n": n,
             "mean_x": mx[present],
             "var_x": sxx[present] / n,
-            "var_rx": np.bincount(groups, weights=drx * drx, minlength=size)[present] / n,
+            "var_rx": (counts * rank_dev * rank_dev).sum(axis=1)[present] / n,
         }
-        everything = bool(mask.all())
         for kind, mean, m2, co in (("raw", my, syy, sxy), ("anomaly", ma, saa, sxa)):
-            order = chunk.orders[(system, kind)]
-            rank_y = chunk.full_ranks[(system, kind)] if everything else order.ranks(mask)
-            dry = np.where(mask, rank_y - centre[groups], 0.0)
+            if everything:
+                deviation = chunk.full_ranks[(system, kind)] - centre[groups]
+                square = chunk.full_squares[(system, kind)]
+            else:
+                kept = groups[mask]
+                deviation = chunk.orders[(system, kind)].ranks(mask)[mask] - centre[kept]
+                square = np.bincount(kept, weights=deviation * deviation, minlength=size)
+            # Σ (rx − c)(ry − c) = Σ over values v of (rx_v − c) · Σ_{x = v} (ry − c).
+            by_value = np.bincount(slot, weights=deviation, minlength=size * n_values)
+            co_ranks = (rank_dev.ravel() * by_value).reshape(size, n_values).sum(axis=1)
             sums[f"mean_y_{kind}"] = mean[present]
             sums[f"var_y_{kind}"] = m2[present] / n
             sums[f"cov_xy_{kind}"] = co[present] / n
-            sums[f"var_ry_{kind}"] = (
-                np.bincount(groups, weights=dry * dry, minlength=size)[present] / n
-            )
-            sums[f"cov_rxry_{kind}"] = (
-                np.bincount(groups, weights=drx * dry, minlength=size)[present] / n
-            )
+            sums[f"var_ry_{kind}"] = square[present] / n
+            sums[f"cov_rxry_{kind}"] = co_ranks[present] / n
         out[system] = sums
     return out
 
@@ -327,14 +378,14 @@ def correlation_sums_from_cells(
             y_all[lo:hi],
         )
         for variable, lag, column in X_COLUMNS:
-            values = cells.column(column).take(pa.array(order[lo:hi]))
+            values = cells.column(column).take(pa.array(order[lo:hi])).combine_chunks()
             mask = np.asarray(values.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
             if not mask.any():
                 continue
             x = np.asarray(values.fill_null(0.0).to_numpy(), dtype=np.float64)
             codes = np.zeros(len(x), np.int64)
             dictionary = np.asarray(dictionaries.get(variable, np.zeros(0)), dtype=np.float64)
-            codes[mask], n_values = _dense_codes(x[mask], dictionary)
+            codes[mask], n_values = _dense_codes(values.drop_null(), dictionary)
             for system, sums in _column_sums(chunk, x, mask, codes, n_values).items():
                 group = sums.pop("group")
                 if system == "all":
