@@ -64,13 +64,20 @@ _SILVER = {"departures": ("scheduled_at", DEPARTURES), "weather_hourly": ("hour"
 
 @dataclass(frozen=True)
 class GoldCandidate:
-    """The Delta version of `gold/<table>` a build produced (or found, when unchanged)."""
+    """The Delta version of `gold/<table>` a build produced (or found, when unchanged).
+
+    `scope`, when set, is a DuckDB SQL predicate on the table's columns covering every row
+    the build rewrote on top of version `scope_base`; the rest is `scope_base`'s, row for
+    row. A full build, or an unchanged candidate, has no scope (judge the whole table).
+    """
 
     table: str
     version: int
     rows: int
     changed: bool
     updated_at: datetime
+    scope: str | None = None
+    scope_base: int | None = None
 
 
 class BuildState(BaseModel):
@@ -197,9 +204,16 @@ def _write(lake: Lake, table: str, data: pa.Table, predicate: str | None) -> Del
     return with_commit_retry(f"gold/{table}", attempt)
 
 
-def _candidate(table: str, delta: DeltaTable, changed: bool, at: datetime) -> GoldCandidate:
+def _candidate(
+    table: str,
+    delta: DeltaTable,
+    changed: bool,
+    at: datetime,
+    scope: tuple[str, int] | None = None,
+) -> GoldCandidate:
     rows = delta.to_pyarrow_dataset().count_rows()
-    return GoldCandidate(table, delta.version(), rows, changed, at)
+    where, base = scope if scope is not None else (None, None)
+    return GoldCandidate(table, delta.version(), rows, changed, at, where, base)
 
 
 def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCandidate]:
@@ -303,7 +317,24 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
 
     # The quality gate usually runs next in this process.
     release_arrow_memory()
-    candidates = {t: _candidate(t, written[t], True, now) for t in GOLD_TABLES}
+    scopes: dict[str, str | None] = {
+        "punctuality_hourly": hour_predicate,
+        "mobility_weather_hourly": hour_predicate,
+        "weather_impact": period_predicate,
+        "correlation": None,
+    }
+    candidates = {
+        t: _candidate(
+            t,
+            written[t],
+            True,
+            now,
+            None
+            if scopes[t] is None or state is None
+            else (str(scopes[t]), state.gold_versions[t]),
+        )
+        for t in GOLD_TABLES
+    }
     write_state(
         lake,
         BuildState(
