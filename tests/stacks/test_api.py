@@ -90,15 +90,50 @@ def test_only_this_api_may_invoke_the_function(each_stack: Stack) -> None:
     assert permission["sourceArn"].endswith(":abc123/*/*")
 
 
-def test_cors_allow_list_comes_from_config(dev: Stack, prod: Stack) -> None:
-    dev_cors = dev.inputs("apigatewayv2/api:Api", "http-api")["corsConfiguration"]
-    assert dev_cors["allowOrigins"] == ["http://localhost:8000", "http://127.0.0.1:8000"]
-    assert dev_cors["allowMethods"] == ["GET", "OPTIONS"]
-    prod_cors = prod.inputs("apigatewayv2/api:Api", "http-api")["corsConfiguration"]
-    assert prod_cors["allowOrigins"] == ["https://dashboard.example.org"]
+DASHBOARD_ORIGIN = "https://d111111abcdef8.cloudfront.net"  # the mocked distribution
+
+
+def test_gateway_and_function_allow_the_same_origins_dashboard_first(
+    dev: Stack, prod: Stack
+) -> None:
+    """API Gateway answers CORS itself, so its allow-list must be the function's.
+
+    Mutation: drop `dashboard.url` from `cors_policy` in _program.py (or hard-code the
+    Lambda's UMWI_API_CORS_ORIGINS to `umwi:corsOrigins`) and this fails."""
+    expected = {
+        "dev": [DASHBOARD_ORIGIN, "http://localhost:8000", "http://127.0.0.1:8000"],
+        "prod": [DASHBOARD_ORIGIN, "https://dashboard.example.org"],
+    }
     for stack in (dev, prod):
+        gateway = stack.inputs("apigatewayv2/api:Api", "http-api")["corsConfiguration"]
         variables = stack.inputs("lambda/function:Function", "api")["environment"]["variables"]
-        assert (
-            variables["UMWI_API_CORS_ORIGINS"].split(",")
-            == stack.inputs("apigatewayv2/api:Api", "http-api")["corsConfiguration"]["allowOrigins"]
-        )
+        assert gateway["allowOrigins"] == expected[stack.env]
+        assert variables["UMWI_API_CORS_ORIGINS"].split(",") == gateway["allowOrigins"]
+        assert stack.outputs["dashboardUrl"] == DASHBOARD_ORIGIN
+        assert "*" not in gateway["allowOrigins"]
+        # What web/app.js reads cross-origin.
+        assert set(gateway["exposeHeaders"]) == {"X-Total-Count", "ETag"}
+        assert gateway["allowMethods"] == ["GET"]
+        assert gateway["allowHeaders"] == ["if-none-match"]
+
+
+def test_gateway_cors_is_the_shared_policy(dev: Stack, prod: Stack) -> None:
+    """One function (umwi_core.cors.cors_policy) writes both; the stack adds nothing."""
+    from umwi_core.cors import cors_policy
+
+    extras = {
+        "dev": ["http://localhost:8000", "http://127.0.0.1:8000"],
+        "prod": ["https://dashboard.example.org"],
+    }
+    for stack in (dev, prod):
+        policy = cors_policy(stack.outputs["dashboardUrl"], extras[stack.env])
+        gateway = stack.inputs("apigatewayv2/api:Api", "http-api")["corsConfiguration"]
+        assert gateway == {
+            "allowOrigins": list(policy.origins),
+            "allowMethods": list(policy.allowed_methods),
+            "allowHeaders": [h.lower() for h in policy.allowed_headers],
+            "exposeHeaders": list(policy.exposed_headers),
+            "maxAge": policy.max_age_s,
+        }
+        variables = stack.inputs("lambda/function:Function", "api")["environment"]["variables"]
+        assert policy.environment().items() <= variables.items()

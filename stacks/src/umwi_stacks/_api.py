@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
+from umwi_core.cors import ORIGINS_VARIABLE, CorsPolicy
 from umwi_core.naming import ResourceNames
 
 from umwi_stacks._config import StackConfig
@@ -14,6 +15,17 @@ RUNTIME = "python3.12"  # DuckDB 1.5.5 wheels need glibc >= 2.28 (Amazon Linux 2
 ARCHITECTURE = "x86_64"
 # The API only serves published gold: the pointer and the serving copies under it.
 GOLD_PREFIX = "lake/gold/"
+
+
+def _gateway_cors(policy: CorsPolicy) -> aws.apigatewayv2.ApiCorsConfigurationArgsDict:
+    configuration = policy.gateway_configuration()
+    return {
+        "allow_origins": configuration["allow_origins"],
+        "allow_methods": configuration["allow_methods"],
+        "allow_headers": configuration["allow_headers"],
+        "expose_headers": configuration["expose_headers"],
+        "max_age": configuration["max_age"],
+    }
 
 
 class Api(pulumi.ComponentResource):
@@ -33,6 +45,7 @@ class Api(pulumi.ComponentResource):
         ledger_table: aws.dynamodb.Table,
         cache_table: aws.dynamodb.Table,
         topic: aws.sns.Topic,
+        cors: pulumi.Output[CorsPolicy],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("umwi:stacks:Api", name, None, opts)
@@ -102,7 +115,8 @@ class Api(pulumi.ComponentResource):
                     "UMWI_LEDGER_TABLE": ledger_table.name,
                     "UMWI_CACHE_TABLE": cache_table.name,
                     "UMWI_ALERTS_TOPIC_ARN": topic.arn,
-                    "UMWI_API_CORS_ORIGINS": ",".join(config.cors_origins),
+                    # The same allow-list as the gateway's (umwi_core.cors).
+                    ORIGINS_VARIABLE: cors.apply(lambda p: p.environment()[ORIGINS_VARIABLE]),
                     # The only writable folder on Lambda.
                     "UMWI_STATE_DIR": "/tmp/umwi",  # noqa: S108
                 }
@@ -119,20 +133,12 @@ class Api(pulumi.ComponentResource):
             tags=config.tags,
             opts=child,
         )
-        # No allow-list means same-origin use only: API Gateway then sends no CORS headers.
-        cors: aws.apigatewayv2.ApiCorsConfigurationArgsDict | None = None
-        if config.cors_origins:
-            cors = {
-                "allow_origins": config.cors_origins,
-                "allow_methods": ["GET", "OPTIONS"],
-                "allow_headers": ["content-type"],
-                "max_age": 3600,
-            }
         self.http_api = aws.apigatewayv2.Api(
             "http-api",
             name=names.api_gateway,
             protocol_type="HTTP",
-            cors_configuration=cors,
+            # The gateway answers CORS itself and drops the function's CORS headers.
+            cors_configuration=cors.apply(_gateway_cors),
             tags=config.tags,
             opts=child,
         )

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Literal
 
 import pulumi
+from umwi_core.cors import origin_of
+from umwi_core.errors import InputError
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = frozenset(
@@ -141,9 +143,11 @@ def _strings(config: pulumi.Config, key: str) -> list[str]:
 
 def _origins(values: list[str]) -> list[str]:
     for origin in values:
-        if origin == "*":
-            raise _fail("umwi:corsOrigins", "'*' would let any site read the API; list origins")
-        if not origin.startswith(("https://", "http://")) or origin.endswith("/"):
+        try:
+            written = origin_of(origin, where="umwi:corsOrigins")
+        except InputError as error:
+            raise StackConfigError(str(error)) from None
+        if written != origin:
             raise _fail(
                 "umwi:corsOrigins",
                 f"{origin!r} must be a scheme://host[:port] origin without a trailing slash",
