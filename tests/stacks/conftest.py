@@ -18,19 +18,21 @@ PREFECT_API_URL = "https://api.prefect.cloud/api/accounts/a1/workspaces/w1"
 PREFECT_PRINCIPAL = "arn:aws:iam::210987654321:root"
 EXTERNAL_ID = "umwi-prod-external-id-42"
 GITHUB_REPOSITORY = "example-org/umwi"
+# A test value in the shape of a pinned image (no registry is contacted).
+WORKER_IMAGE = "prefecthq/prefect-aws@sha256:" + "4" * 64
 NAVITIA_TOKEN = "navitia-token-value-7f3e"  # a stack secret that must not leak to outputs
 
 
 def variants(bundle: Path) -> dict[str, tuple[str, dict[str, Any]]]:
     common = {"umwi:apiBundle": str(bundle)}
+    worker = {"umwi:prefectApiUrl": PREFECT_API_URL, "umwi:prefectWorkerImage": WORKER_IMAGE}
     return {
-        "dev": ("dev", {**common, "umwi:prefectApiUrl": PREFECT_API_URL}),
+        "dev": ("dev", {**common, **worker}),
         "prod": (
             "prod",
             {
                 **common,
-                "umwi:prefectTrustedPrincipal": PREFECT_PRINCIPAL,
-                "umwi:prefectExternalId": EXTERNAL_ID,
+                **worker,
                 "umwi:corsOrigins": ["https://dashboard.example.org"],
                 "umwi:alertEmails": ["ops@example.org", "data@example.org"],
                 "umwi:navitiaToken": NAVITIA_TOKEN,
@@ -40,7 +42,7 @@ def variants(bundle: Path) -> dict[str, tuple[str, dict[str, Any]]]:
         # dev through stacks/__main__.py, as `pulumi up` runs it
         "dev-entrypoint": (
             "dev",
-            {**common, "umwi:prefectApiUrl": PREFECT_API_URL, "entrypoint": True},
+            {**common, **worker, "entrypoint": True},
         ),
         # dev with the optional private subnets + NAT gateway, and the push pool
         "dev-private": (

@@ -65,6 +65,18 @@ def test_good_config_loads_with_defaults(project: Path) -> None:
         ({"umwi:prefectExternalId": None}, "umwi:prefectExternalId: required in push mode"),
         ({"umwi:prefectTrustedPrincipal": "*"}, "umwi:prefectTrustedPrincipal: required"),
         ({"umwi:prefectMode": "worker"}, "umwi:prefectApiUrl: required in worker mode"),
+        (
+            {"umwi:prefectMode": None, "umwi:prefectApiUrl": "https://api.prefect.cloud/api/x"},
+            "umwi:prefectWorkerImage: required in worker mode, pinned by digest",
+        ),
+        (
+            {
+                "umwi:prefectMode": "worker",
+                "umwi:prefectApiUrl": "https://api.prefect.cloud/api/x",
+                "umwi:prefectWorkerImage": "prefecthq/prefect-aws:latest",
+            },
+            "umwi:prefectWorkerImage: required in worker mode, pinned by digest",
+        ),
         ({"umwi:prefectMode": "cloud"}, "umwi:prefectMode: must be push or worker"),
         ({"umwi:retainData": "yes"}, "umwi:retainData: must be true or false"),
         ({"umwi:apiReservedConcurrency": "0"}, "umwi:apiReservedConcurrency: must be between"),

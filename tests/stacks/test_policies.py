@@ -151,7 +151,7 @@ def test_prefect_may_only_run_flow_tasks_on_our_cluster(
 ) -> None:
     for stack, policy in (
         (dev, "prefect-worker-policy"),
-        (prod, "prefect-push-policy"),
+        (prod, "prefect-worker-policy"),
         (dev_private, "prefect-push-policy"),
     ):
         arns = _arns(stack)

@@ -15,6 +15,7 @@ from typing import Literal
 
 import pulumi
 from umwi_core.cors import origin_of
+from umwi_core.deployment import SECRETS
 from umwi_core.errors import InputError
 
 # CloudWatch Logs accepts only these retention periods (days).
@@ -28,6 +29,8 @@ _REPOSITORY = re.compile(r"^[\w.-]+/[\w.-]+$")
 _OIDC_PROVIDER = re.compile(
     r"^arn:aws:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
 )
+# A tag can be moved to other code; a digest cannot.
+_DIGEST_IMAGE = re.compile(r"^[\w.:/-]+@sha256:[0-9a-f]{64}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 
 PrefectMode = Literal["push", "worker"]
@@ -191,12 +194,15 @@ def load_config(project_root: Path) -> StackConfig:
             f"{bundle} not found; build it first with `uv run python api/build_lambda.py`",
         )
 
-    mode = config.get("prefectMode") or "push"
+    # Worker mode by default: it runs with an IAM role and no static key (stacks/README.md,
+    # "Prefect: why worker mode").
+    mode = config.get("prefectMode") or "worker"
     if mode not in ("push", "worker"):
         raise _fail("umwi:prefectMode", f"must be push or worker (got {mode!r})")
     principal = config.get("prefectTrustedPrincipal")
     external_id = config.get("prefectExternalId")
     api_url = config.get("prefectApiUrl")
+    worker_image = config.get("prefectWorkerImage")
     if mode == "push":
         if not principal or not _PRINCIPAL.match(principal):
             raise _fail(
@@ -206,11 +212,19 @@ def load_config(project_root: Path) -> StackConfig:
             )
         if not external_id or len(external_id) < 8:
             raise _fail("umwi:prefectExternalId", "required in push mode (at least 8 characters)")
-    elif not api_url or not api_url.startswith("https://"):
-        raise _fail(
-            "umwi:prefectApiUrl",
-            "required in worker mode: https://api.prefect.cloud/api/accounts/<id>/workspaces/<id>",
-        )
+    else:
+        if not api_url or not api_url.startswith("https://"):
+            raise _fail(
+                "umwi:prefectApiUrl",
+                "required in worker mode: "
+                "https://api.prefect.cloud/api/accounts/<id>/workspaces/<id>",
+            )
+        if not _DIGEST_IMAGE.match(worker_image or ""):
+            raise _fail(
+                "umwi:prefectWorkerImage",
+                "required in worker mode, pinned by digest: "
+                f"prefecthq/prefect-aws@sha256:<64 hex digits> (got {worker_image!r})",
+            )
 
     cidr = config.get("vpcCidr") or "10.42.0.0/16"
     try:
@@ -242,7 +256,7 @@ def load_config(project_root: Path) -> StackConfig:
 
     secrets = {
         key: value
-        for key in ("navitiaToken", "prefectApiKey", "openmeteoApiKey")
+        for key in (secret.key for secret in SECRETS)
         if (value := config.get_secret(key)) is not None
     }
     return StackConfig(
@@ -273,7 +287,7 @@ def load_config(project_root: Path) -> StackConfig:
         prefect_trusted_principal=principal,
         prefect_external_id=external_id,
         prefect_api_url=api_url,
-        prefect_worker_image=config.get("prefectWorkerImage") or "prefecthq/prefect-aws:latest",
+        prefect_worker_image=worker_image or "",
         github_repository=repository,
         github_oidc_provider_arn=oidc_provider,
         secret_values=secrets,

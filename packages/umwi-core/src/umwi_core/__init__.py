@@ -1,11 +1,14 @@
 """umwi-core: the plumbing every umwi package shares.
 
 Settings (one switch, `UMWI_ENV`), lake storage, the state ledger, alerts, run manifests,
-the published-gold pointer, resource names and the data contracts. Each adapter has a local
+the published-gold pointer, resource names, the data contracts, and the contracts with the
+Pulumi stack (its outputs, `deployment`; the API's CORS policy, `cors`). Each adapter has a local
 and an aws implementation chosen by the settings; code above them is the same.
 """
 
 from umwi_core.alerts import Alert, AlertSink, FileAlertSink, SnsAlertSink, make_alerts
+from umwi_core.cors import CorsPolicy, cors_policy
+from umwi_core.deployment import StackOutputs
 from umwi_core.errors import (
     ConflictError,
     InputError,
@@ -34,6 +37,7 @@ __all__ = [
     "Alert",
     "AlertSink",
     "ConflictError",
+    "CorsPolicy",
     "Environment",
     "FileAlertSink",
     "InputError",
@@ -49,11 +53,13 @@ __all__ = [
     "SettingsError",
     "SnsAlertSink",
     "SourceError",
+    "StackOutputs",
     "TableCounts",
     "UmwiError",
     "WindowRecord",
     "WindowStatus",
     "configure_logging",
+    "cors_policy",
     "load_settings",
     "make_alerts",
     "make_lake",
