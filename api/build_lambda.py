@@ -78,7 +78,16 @@ def _canonical(name: str) -> str:
 
 
 def filter_requirements(exported: str) -> list[str]:
-    """`name==version --hash=…` lines from `uv export`, without the excluded packages.
+    """`name==version --hash=…` lines from `uv export`, without the excluded packages."""
+    return [
+        line
+        for line in filter_requirements_all(exported)
+        if _canonical(re.split(r"[=<>!~\[ ]", line, maxsplit=1)[0]) not in EXCLUDED
+    ]
+
+
+def filter_requirements_all(exported: str) -> list[str]:
+    """Every `name==version --hash=…` line of a `uv export`, markers dropped.
 
     `uv export` writes each requirement over several lines (its hashes continued with
     `\\`); each is joined back into one line, so `--require-hashes` sees every hash.
@@ -91,9 +100,7 @@ def filter_requirements(exported: str) -> list[str]:
             continue
         requirement, *hashes = text.split(" --hash=")
         requirement = requirement.split(";", 1)[0].strip()
-        name = re.split(r"[=<>!~\[ ]", requirement, maxsplit=1)[0]
-        if _canonical(name) not in EXCLUDED:
-            kept.append(" ".join([requirement, *(f"--hash={h.strip()}" for h in hashes)]))
+        kept.append(" ".join([requirement, *(f"--hash={h.strip()}" for h in hashes)]))
     return kept
 
 
