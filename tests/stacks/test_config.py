@@ -91,6 +91,8 @@ def test_good_config_loads_with_defaults(project: Path) -> None:
         ),
         ({"aws:region": None}, "aws:region: must be an AWS region"),
         ({"umwi:githubRepository": "umwi"}, "umwi:githubRepository: must be owner/name"),
+        ({"umwi:pulumiStateBucket": "S3://x"}, "umwi:pulumiStateBucket: 'S3://x' is not"),
+        ({"umwi:pulumiSecretsKeyArn": "alias/umwi"}, "umwi:pulumiSecretsKeyArn: must be the ARN"),
         (
             {"umwi:githubOidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/x"},
             "umwi:githubOidcProviderArn: must be the ARN",

@@ -31,6 +31,8 @@ _OIDC_PROVIDER = re.compile(
 )
 # A tag can be moved to other code; a digest cannot.
 _DIGEST_IMAGE = re.compile(r"^[\w.:/-]+@sha256:[0-9a-f]{64}$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_KMS_KEY = re.compile(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 
 PrefectMode = Literal["push", "worker"]
@@ -74,6 +76,8 @@ class StackConfig:
     prefect_worker_image: str
     github_repository: str | None
     github_oidc_provider_arn: str | None
+    pulumi_state_bucket: str | None
+    pulumi_secrets_key_arn: str | None
     secret_values: dict[str, pulumi.Output[str]] = field(default_factory=dict)
 
     @property
@@ -254,6 +258,16 @@ def load_config(project_root: Path) -> StackConfig:
             "must be the ARN of the token.actions.githubusercontent.com identity provider",
         )
 
+    state_bucket = config.get("pulumiStateBucket")
+    if state_bucket is not None and not _BUCKET.match(state_bucket):
+        raise _fail("umwi:pulumiStateBucket", f"{state_bucket!r} is not an S3 bucket name")
+    secrets_key = config.get("pulumiSecretsKeyArn")
+    if secrets_key is not None and not _KMS_KEY.match(secrets_key):
+        raise _fail(
+            "umwi:pulumiSecretsKeyArn",
+            "must be the ARN of the KMS key of the stack's awskms:// secrets provider",
+        )
+
     secrets = {
         key: value
         for key in (secret.key for secret in SECRETS)
@@ -290,5 +304,7 @@ def load_config(project_root: Path) -> StackConfig:
         prefect_worker_image=worker_image or "",
         github_repository=repository,
         github_oidc_provider_arn=oidc_provider,
+        pulumi_state_bucket=state_bucket,
+        pulumi_secrets_key_arn=secrets_key,
         secret_values=secrets,
     )

@@ -103,6 +103,7 @@ def build_stack(project_root: Path) -> dict[str, Any]:
         "dashboardDistributionId": dashboard.distribution.id,
         "dashboardConfig": {"apiUrl": api.url},
         "githubDeployRoleArn": deployer.role.arn if deployer else None,
+        "githubPreviewRoleArn": deployer.preview_role.arn if deployer else None,
     }
 
 
