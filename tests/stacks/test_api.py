@@ -77,10 +77,32 @@ def test_http_api_proxies_every_route_to_the_function(each_stack: Stack) -> None
     integration = each_stack.inputs("apigatewayv2/integration:Integration", "http-api-lambda")
     assert integration["integrationType"] == "AWS_PROXY"
     assert integration["payloadFormatVersion"] == "2.0"
-    assert integration["integrationUri"].endswith(":function:" + f"umwi-{each_stack.env}-api")
+    target = f":function:umwi-{each_stack.env}-api" + (":live" if each_stack.env == "prod" else "")
+    assert integration["integrationUri"].endswith(target)
     route = each_stack.inputs("apigatewayv2/route:Route", "http-api-default-route")
     assert route["routeKey"] == "$default"
     assert route["target"] == "integrations/http-api-lambda-id"
+
+
+def test_prod_keeps_a_warm_environment_dev_pays_cold_starts(dev: Stack, prod: Stack) -> None:
+    """Prod: a published version behind the `live` alias with provisioned concurrency, and
+    the API invoking that alias (invoking $LATEST would bypass the warm environment).
+
+    Mutation: point the integration back at `function.invoke_arn` and this fails."""
+    function = prod.inputs("lambda/function:Function", "api")
+    assert function["publish"] is True
+    alias = prod.inputs("lambda/alias:Alias", "api-live")
+    assert alias == {"name": "live", "functionName": "umwi-prod-api", "functionVersion": "1"}
+    warm = prod.inputs(
+        "lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig", "api-warm"
+    )
+    assert warm["qualifier"] == "live"
+    assert 0 < warm["provisionedConcurrentExecutions"] <= function["reservedConcurrentExecutions"]
+    permission = prod.inputs("lambda/permission:Permission", "http-api-invoke")
+    assert permission["qualifier"] == "live"
+    assert dev.inputs("lambda/function:Function", "api")["publish"] is False
+    assert dev.all("lambda/alias:Alias") == []
+    assert dev.all("provisionedConcurrencyConfig:ProvisionedConcurrencyConfig") == []
 
 
 def test_only_this_api_may_invoke_the_function(each_stack: Stack) -> None:

@@ -80,6 +80,10 @@ def test_good_config_loads_with_defaults(project: Path) -> None:
         ({"umwi:prefectMode": "cloud"}, "umwi:prefectMode: must be push or worker"),
         ({"umwi:retainData": "yes"}, "umwi:retainData: must be true or false"),
         ({"umwi:apiReservedConcurrency": "0"}, "umwi:apiReservedConcurrency: must be between"),
+        (
+            {"umwi:apiReservedConcurrency": "2", "umwi:apiProvisionedConcurrency": "3"},
+            "umwi:apiProvisionedConcurrency: 3 exceeds",
+        ),
         ({"umwi:apiThrottleRateLimit": "fast"}, "umwi:apiThrottleRateLimit: must be a number"),
         ({"umwi:alertEmails": ["not-an-address"]}, "umwi:alertEmails: 'not-an-address'"),
         ({"umwi:vpcCidr": "10.0.0.0/8"}, "umwi:vpcCidr: must be an IPv4 block"),

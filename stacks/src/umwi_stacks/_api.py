@@ -107,6 +107,8 @@ class Api(pulumi.ComponentResource):
             # API Gateway gives up after 30 s; a longer Lambda would only burn money.
             timeout=29,
             reserved_concurrent_executions=config.api_reserved_concurrency,
+            # Provisioned concurrency needs a published version behind an alias.
+            publish=config.api_provisioned_concurrency > 0,
             environment={
                 "variables": {
                     "UMWI_ENV": "aws",
@@ -142,11 +144,33 @@ class Api(pulumi.ComponentResource):
             tags=config.tags,
             opts=child,
         )
+        # Prod keeps warm environments (its init already ran: no cold import on a request);
+        # SnapStart is not used because the init phase opens the DuckDB store with the
+        # init-time credentials, which a snapshot would carry into later restores.
+        invoke_arn = self.function.invoke_arn
+        qualifier: pulumi.Input[str] | None = None
+        if config.api_provisioned_concurrency > 0:
+            alias = aws.lambda_.Alias(
+                "api-live",
+                name="live",
+                function_name=self.function.name,
+                function_version=self.function.version,
+                opts=child,
+            )
+            aws.lambda_.ProvisionedConcurrencyConfig(
+                "api-warm",
+                function_name=self.function.name,
+                qualifier=alias.name,
+                provisioned_concurrent_executions=config.api_provisioned_concurrency,
+                opts=child,
+            )
+            invoke_arn = alias.invoke_arn
+            qualifier = alias.name
         integration = aws.apigatewayv2.Integration(
             "http-api-lambda",
             api_id=self.http_api.id,
             integration_type="AWS_PROXY",
-            integration_uri=self.function.invoke_arn,
+            integration_uri=invoke_arn,
             payload_format_version="2.0",
             opts=child,
         )
@@ -181,6 +205,7 @@ class Api(pulumi.ComponentResource):
             "http-api-invoke",
             action="lambda:InvokeFunction",
             function=self.function.name,
+            qualifier=qualifier,
             principal="apigateway.amazonaws.com",
             # Only this API's routes may invoke the function.
             source_arn=pulumi.Output.concat(self.http_api.execution_arn, "/*/*"),

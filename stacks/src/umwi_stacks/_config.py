@@ -55,6 +55,7 @@ class StackConfig:
     cors_origins: list[str]
     api_bundle: Path
     api_reserved_concurrency: int
+    api_provisioned_concurrency: int
     api_memory_mb: int
     api_throttle_rate: float
     api_throttle_burst: int
@@ -268,6 +269,14 @@ def load_config(project_root: Path) -> StackConfig:
             "must be the ARN of the KMS key of the stack's awskms:// secrets provider",
         )
 
+    reserved = _int(config, "apiReservedConcurrency", 5, 1, 1000)
+    provisioned = _int(config, "apiProvisionedConcurrency", 0, 0, 1000)
+    if provisioned > reserved:
+        raise _fail(
+            "umwi:apiProvisionedConcurrency",
+            f"{provisioned} exceeds umwi:apiReservedConcurrency ({reserved})",
+        )
+
     secrets = {
         key: value
         for key in (secret.key for secret in SECRETS)
@@ -282,7 +291,8 @@ def load_config(project_root: Path) -> StackConfig:
         alert_emails=emails,
         cors_origins=_origins(_strings(config, "corsOrigins")),
         api_bundle=bundle,
-        api_reserved_concurrency=_int(config, "apiReservedConcurrency", 5, 1, 1000),
+        api_reserved_concurrency=reserved,
+        api_provisioned_concurrency=provisioned,
         api_memory_mb=_int(config, "apiMemoryMb", 1024, 128, 10_240),
         api_throttle_rate=_float(config, "apiThrottleRateLimit", 20.0, 1.0, 10_000.0),
         api_throttle_burst=_int(config, "apiThrottleBurstLimit", 40, 1, 5_000),
