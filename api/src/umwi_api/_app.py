@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from umwi_core.resources import Resources
 
 from umwi_api._errors import install_error_handlers
+from umwi_api._fastpath import FastPath
 from umwi_api._request_id import RequestIdMiddleware
 from umwi_api._responses import TOTAL_HEADER
 from umwi_api.queries import GoldReader
@@ -61,7 +62,9 @@ def create_app(
     )
     app.state.reader = GoldReader(resources)
     install_error_handlers(app)
-    # Added innermost first: the request id wraps everything, so every answer carries it.
+    # Added innermost first: gzip and CORS apply to what the fast path answers, and the
+    # request id wraps everything, so every answer carries one.
+    app.add_middleware(FastPath, paths=frozenset(path for path, *_ in kpi.ROUTES))
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     add_cors(app, settings.api_cors_origins)
     app.add_middleware(RequestIdMiddleware)

@@ -48,3 +48,38 @@ def test_cached_local_answers_skip_the_thread_pool(
     # Another page of the same table is another query: back to the pool.
     client.get("/correlation", params={**PARAMS, "offset": 1})
     assert len(thread_hops) == 1
+
+
+def test_repeats_are_answered_before_routing(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validation and dependency solving are most of a cached request's cost, so a repeat
+    of the same query string skips them, with the same bytes and headers.
+
+    Mutation: drop `app.add_middleware(FastPath, ...)` in `create_app` → the repeat reaches
+    the route, red.
+    """
+    import umwi_api.routes.kpi as kpi_routes
+
+    routed: list[str] = []
+    real = kpi_routes.answer
+
+    async def counting(request: Any, *args: Any) -> Any:
+        routed.append(request.url.path)
+        return await real(request, *args)
+
+    monkeypatch.setattr(kpi_routes, "answer", counting)
+    first = client.get("/kpi/weather-impact", params={"line_id": "*"})
+    again = client.get("/kpi/weather-impact", params={"line_id": "*"})
+    assert routed == ["/kpi/weather-impact"]
+    assert again.content == first.content
+    assert {**again.headers, "x-request-id": ""} == {**first.headers, "x-request-id": ""}
+    # Conditional requests still reach the route, which answers 304.
+    etag = first.headers["ETag"]
+    assert (
+        client.get(
+            "/kpi/weather-impact", params={"line_id": "*"}, headers={"If-None-Match": etag}
+        ).status_code
+        == 304
+    )
+    assert len(routed) == 2

@@ -84,9 +84,14 @@ def _page_response(
     else:
         found = reader.page(kpi, filters, limit=page.limit, offset=page.offset)
     # The page's own version: a republish may have happened since the check above.
-    headers = version_headers(found.publication_id, ttl_s)
-    headers[TOTAL_HEADER] = str(found.total)
-    return Response(content=found.body, media_type="application/json", headers=headers)
+    return kpi_response(found.body, found.total, found.publication_id, ttl_s)
+
+
+def kpi_response(body: bytes, total: int, publication_id: str, cache_ttl_s: int) -> Response:
+    """A page's answer: the JSON body with its version and row count."""
+    headers = version_headers(publication_id, cache_ttl_s)
+    headers[TOTAL_HEADER] = str(total)
+    return Response(content=body, media_type="application/json", headers=headers)
 
 
 async def answer(
@@ -139,4 +144,4 @@ def router(max_limit: int) -> APIRouter:
     return routes
 
 
-__all__ = ["ROUTES", "answer", "router"]
+__all__ = ["ROUTES", "answer", "kpi_response", "router"]
