@@ -55,6 +55,7 @@ EXCLUDED = frozenset(
         "six",
         "urllib3",
         "uvicorn",
+        "fastapi-offline",
         "click",
         "h11",
     }

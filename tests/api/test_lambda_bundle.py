@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from umwi_api.queries import GoldReader, KpiFilters, parse_time
-from umwi_core.lake import make_lake
+from umwi_core.resources import make_lake
 from umwi_core.settings import load_settings
 
 from tests.api.gold_sample import write_sample_gold

@@ -134,7 +134,7 @@ def test_gateway_and_function_allow_the_same_origins_dashboard_first(
         assert stack.outputs["dashboardUrl"] == DASHBOARD_ORIGIN
         assert "*" not in gateway["allowOrigins"]
         # What web/app.js reads cross-origin.
-        assert set(gateway["exposeHeaders"]) == {"X-Total-Count", "ETag"}
+        assert set(gateway["exposeHeaders"]) == {"X-Total-Count", "ETag", "X-Request-Id"}
         assert gateway["allowMethods"] == ["GET"]
         assert gateway["allowHeaders"] == ["if-none-match"]
 

@@ -15,7 +15,7 @@ import pytest
 from starlette.staticfiles import StaticFiles
 from umwi_api import create_app
 from umwi_core.cors import CorsPolicy, cors_policy
-from umwi_core.lake import make_lake
+from umwi_core.resources import build_resources, make_lake
 from umwi_core.settings import load_settings
 
 from tests.api.gold_sample import LINES, NETWORK, write_sample_gold
@@ -68,7 +68,7 @@ def _start(
     settings = load_settings(state_dir=tmp_path / "state")
     assert settings.api_cors_origins == list(policy.origins)
     write_sample_gold(make_lake(settings))
-    api = LiveServer(create_app(settings, serve_web=False))
+    api = LiveServer(create_app(build_resources(settings), serve_web=False))
     (site_dir / "config.json").write_text(
         json.dumps({"apiUrl": api.url, "lineNames": {NETWORK: {"L1": LINES["L1"]}}})
     )

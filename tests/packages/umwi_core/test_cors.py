@@ -25,7 +25,7 @@ def test_dashboard_origin_comes_first_and_extras_follow_once() -> None:
     }
     gateway = policy.gateway_configuration()
     assert gateway["allow_origins"] == list(policy.origins)
-    assert gateway["expose_headers"] == ["X-Total-Count", "ETag"]
+    assert gateway["expose_headers"] == ["X-Total-Count", "ETag", "X-Request-Id"]
 
 
 def test_the_api_reads_back_the_same_origins(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from umwi_core.errors import InputError
 
 #: Response headers the dashboard reads cross-origin (`web/app.js`: paging and caching).
-EXPOSED_HEADERS = ("X-Total-Count", "ETag")
+EXPOSED_HEADERS = ("X-Total-Count", "ETag", "X-Request-Id")
 #: The only request header beyond the CORS-safelisted ones a client sends (revalidation).
 ALLOWED_HEADERS = ("If-None-Match",)
 ALLOWED_METHODS = ("GET",)
