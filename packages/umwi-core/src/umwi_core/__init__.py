@@ -38,7 +38,15 @@ from umwi_core.resources import (
     make_lake,
     make_ledger,
 )
-from umwi_core.runs import RunManifest, TableCounts, new_run_id, read_manifest, write_manifest
+from umwi_core.runs import (
+    RunManifest,
+    RunStatus,
+    TableCounts,
+    new_run_id,
+    read_manifest,
+    recorded_run,
+    write_manifest,
+)
 from umwi_core.settings import Environment, Settings, load_settings
 
 __all__ = [
@@ -58,6 +66,7 @@ __all__ = [
     "Resources",
     "ResultCache",
     "RunManifest",
+    "RunStatus",
     "S3Access",
     "Settings",
     "SettingsError",
@@ -77,6 +86,7 @@ __all__ = [
     "new_run_id",
     "read_manifest",
     "read_publication",
+    "recorded_run",
     "redact",
     "resource_names",
     "serving_key",

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from umwi_core.arrow import StagedBatch, arrow_schema
 from umwi_core.contracts import SILVER_TABLES, TableContract
 from umwi_core.lake import Lake
-from umwi_core.runs import RunManifest, TableCounts, write_manifest
+from umwi_core.runs import RunManifest, RunStatus, TableCounts, recorded_run
 from umwi_core.settings import Settings
 
 from umwi_transform._delta import log
@@ -254,38 +254,25 @@ def ingest_batches(
     re-raises. When the batches themselves fail, what they delivered before is committed
     first; when a commit fails, the silver windows committed before it stay committed.
     """
-    manifest = RunManifest(
-        run_id=run_id,
-        kind=kind,
-        source=source,
-        started_at=datetime.now(UTC),
-        parameters=dict(parameters),
-    )
-    started = time.perf_counter()
-    try:
-        with SilverLoader(lake, settings, run_id) as loader:
-            try:
-                for batch in batches:
-                    loader.add(batch)
-                    manifest.inputs.extend(i for i in batch.inputs if i not in manifest.inputs)
-            except Exception:
-                # What arrived before the source failed is kept, as a commit per batch
-                # would have kept it; a re-run merges it again harmlessly.
+    with recorded_run(lake, kind, run_id=run_id, source=source, parameters=parameters) as manifest:
+        started = time.perf_counter()
+        try:
+            with SilverLoader(lake, settings, run_id) as loader:
+                try:
+                    for batch in batches:
+                        loader.add(batch)
+                        manifest.inputs.extend(i for i in batch.inputs if i not in manifest.inputs)
+                except Exception:
+                    # What arrived before the source failed is kept, as a commit per batch
+                    # would have kept it; a re-run merges it again harmlessly.
+                    manifest.counts = loader.finish()
+                    raise
                 manifest.counts = loader.finish()
-                raise
-            manifest.counts = loader.finish()
+        finally:
+            manifest.timings_s["commit"] = round(time.perf_counter() - started, 3)
         for table, counts in manifest.counts.items():
             log.info("%s: %s", table, counts.model_dump())
-    except BaseException as error:
-        manifest.status = "failed"
-        manifest.error = str(error) or type(error).__name__
-        raise
-    else:
-        manifest.status = "succeeded"
-    finally:
-        manifest.finished_at = datetime.now(UTC)
-        manifest.timings_s["commit"] = round(time.perf_counter() - started, 3)
-        write_manifest(lake, manifest)
+        manifest.status = RunStatus.SUCCEEDED
     return manifest
 
 
