@@ -1,9 +1,10 @@
 """umwi_flows: the Prefect 3 orchestration of umwi.
 
 The plain parts (umwi.toml, ledger windows, source jobs, ingestion runs, deployments'
-definitions) import without Prefect. The flows themselves (`ingest_flow`, `build_flow`,
-`pipeline_flow`, `maintain_flow`) are loaded on first access: call `prepare_prefect`
-first so Prefect's home is the project's state folder.
+definitions, the flows' typed summaries and progress events) import without Prefect. The
+flows themselves (`ingest_flow`, `build_flow`, `pipeline_flow`, `maintain_flow`) are
+loaded on first access, or all at once by `load_flows`: call `prepare_prefect` first
+(`load_flows` does) so Prefect's home is the project's state folder.
 """
 
 from __future__ import annotations
@@ -19,7 +20,19 @@ from umwi_flows._deploy import (
     deployment_specs,
 )
 from umwi_flows._ingest import IngestOutcome, ingest_job
+from umwi_flows._loading import Flows, load_flows
 from umwi_flows._prefect_env import prepare_prefect
+from umwi_flows._progress import Advanced, Planned, ProgressEvent, on_progress
+from umwi_flows._results import (
+    BuildSummary,
+    CandidateSummary,
+    GateOutcome,
+    IngestRunSummary,
+    IngestSummary,
+    MaintainSummary,
+    PipelineSummary,
+    ReplaySummary,
+)
 from umwi_flows._sources import (
     FileJob,
     GtfsRtJob,
@@ -61,15 +74,27 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Advanced",
+    "BuildSummary",
+    "CandidateSummary",
     "Claims",
     "DeploymentSpec",
     "FileJob",
+    "Flows",
     "GateFailed",
+    "GateOutcome",
     "GtfsRtJob",
     "IngestFailed",
     "IngestOutcome",
+    "IngestRunSummary",
+    "IngestSummary",
+    "MaintainSummary",
     "NavitiaJob",
+    "PipelineSummary",
+    "Planned",
     "PoolKind",
+    "ProgressEvent",
+    "ReplaySummary",
     "SampleJob",
     "SourceJob",
     "StackOutputs",
@@ -84,7 +109,9 @@ __all__ = [
     "ingest_job",
     "jobs_from_config",
     "load_config",
+    "load_flows",
     "maintain_flow",
+    "on_progress",
     "parse_config",
     "parse_day",
     "pipeline_flow",

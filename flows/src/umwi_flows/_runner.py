@@ -1,32 +1,16 @@
-"""Running the flows from the CLI: Prefect set up first, a progress bar, a result table."""
+"""How the CLI shows a running flow and its result: a progress bar, result tables."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import ModuleType
-from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from umwi_core.settings import Settings
 
 from umwi_flows import _progress
-from umwi_flows._prefect_env import prepare_prefect
-
-
-def load_flows(settings: Settings, *, verbose: bool = False) -> ModuleType:
-    """Import the flows with Prefect's home in the state folder (slow: Prefect loads)."""
-    if not verbose:
-        # Logs still reach the Prefect server (API handler); the terminal shows progress
-        # bars, result tables and one line on failure instead of Prefect's tracebacks.
-        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
-    prepare_prefect(settings)
-    from umwi_flows import _flows
-
-    return _flows
+from umwi_flows._results import BuildSummary, IngestSummary
 
 
 @contextmanager
@@ -46,91 +30,69 @@ def progress_bar(description: str, *, enabled: bool = True) -> Iterator[None]:
     )
     task = progress.add_task(description, total=None, last="")
 
-    def listen(event: str, details: dict[str, Any]) -> None:
-        if event == "planned":
-            progress.update(task, total=details["total"])
-        elif event == "advanced":
-            last = details.get("stream", "")
-            if details.get("error"):
-                last = f"[red]{last} failed"
+    def listen(event: _progress.ProgressEvent) -> None:
+        if isinstance(event, _progress.Planned):
+            progress.update(task, total=event.total)
+        else:
+            last = f"[red]{event.stream} failed" if event.error else event.stream
             progress.update(task, advance=1, last=last)
 
-    with progress, _progress.listening(listen):
+    with progress, _progress.on_progress(listen):
         yield
 
 
-def ingest_table(summary: dict[str, Any]) -> Table:
+COUNT_COLUMNS = ("read", "inserted", "replaced", "unchanged", "superseded", "quarantined")
+
+
+def ingest_table(summary: IngestSummary) -> Table:
     """One row per ingestion run and table: windows done and the record counts."""
     table = Table(title="ingest")
-    for name in (
-        "stream",
-        "status",
-        "windows",
-        "skipped",
-        "table",
-        "read",
-        "inserted",
-        "replaced",
-        "unchanged",
-        "superseded",
-        "quarantined",
-    ):
+    for name in ("stream", "status", "windows", "skipped", "table", *COUNT_COLUMNS):
         table.add_column(
             name, justify="right" if name not in ("stream", "status", "table") else "left"
         )
-    for run in summary.get("ingest_runs", []):
-        counts: dict[str, dict[str, int]] = run["counts"] or {"–": {}}
+    for run in summary.ingest_runs:
+        counts: dict[str, dict[str, int]] = {
+            name: numbers.model_dump() for name, numbers in run.counts.items()
+        } or {"–": {}}
         for name, numbers in counts.items():
             table.add_row(
-                run["stream"],
-                run["status"],
-                str(run["windows"]),
-                str(run["skipped"]),
+                run.stream,
+                run.status,
+                str(run.windows),
+                str(run.skipped),
                 name,
-                *(
-                    str(numbers.get(field, ""))
-                    for field in (
-                        "read",
-                        "inserted",
-                        "replaced",
-                        "unchanged",
-                        "superseded",
-                        "quarantined",
-                    )
-                ),
+                *(str(numbers.get(field, "")) for field in COUNT_COLUMNS),
             )
-    for stream, reason in summary.get("failed", {}).items():
+    for stream, reason in summary.failed.items():
         table.add_row(stream, "[red]failed", "", "", reason, "", "", "", "", "", "")
     return table
 
 
-def build_table(summary: dict[str, Any]) -> Table:
+def build_table(summary: BuildSummary) -> Table:
     table = Table(title="gold")
     for name in ("table", "version", "rows", "changed"):
         table.add_column(name)
-    for name, candidate in summary.get("candidates", {}).items():
+    for name, candidate in summary.candidates.items():
         table.add_row(
-            name,
-            str(candidate["version"]),
-            str(candidate["rows"]),
-            "yes" if candidate["changed"] else "no",
+            name, str(candidate.version), str(candidate.rows), "yes" if candidate.changed else "no"
         )
     return table
 
 
-def print_build(console: Console, summary: dict[str, Any]) -> None:
+def print_build(console: Console, summary: BuildSummary) -> None:
     console.print(build_table(summary))
-    if summary.get("gate") == "skipped":
+    if summary.gate == "skipped":
         console.print(
-            f"gold unchanged: publication {summary.get('publication_id')} stays current "
+            f"gold unchanged: publication {summary.publication_id} stays current "
             "(quality gate not needed)"
         )
         return
     console.print(
-        f"quality gate: {'passed' if summary.get('gate_passed') else 'FAILED'}; "
-        f"published: {summary.get('publication_id') or 'nothing'}; "
-        f"report: {summary.get('quality_report')}"
+        f"quality gate: {'passed' if summary.gate_passed else 'FAILED'}; "
+        f"published: {summary.publication_id or 'nothing'}; "
+        f"report: {summary.quality_report}"
     )
 
 
-__all__ = ["build_table", "ingest_table", "load_flows", "print_build", "progress_bar"]
+__all__ = ["build_table", "ingest_table", "print_build", "progress_bar"]

@@ -9,16 +9,30 @@ from pathlib import Path
 
 import umwi_flows
 
+# The flows' typed summaries, progress events and `load_flows` are public so the CLI
+# (its own member, umwi-cli) reads them without private imports.
 EXPECTED = [
+    "Advanced",
+    "BuildSummary",
+    "CandidateSummary",
     "Claims",
     "DeploymentSpec",
     "FileJob",
+    "Flows",
     "GateFailed",
+    "GateOutcome",
     "GtfsRtJob",
     "IngestFailed",
     "IngestOutcome",
+    "IngestRunSummary",
+    "IngestSummary",
+    "MaintainSummary",
     "NavitiaJob",
+    "PipelineSummary",
+    "Planned",
     "PoolKind",
+    "ProgressEvent",
+    "ReplaySummary",
     "SampleJob",
     "SourceJob",
     "StackOutputs",
@@ -33,7 +47,9 @@ EXPECTED = [
     "ingest_job",
     "jobs_from_config",
     "load_config",
+    "load_flows",
     "maintain_flow",
+    "on_progress",
     "parse_config",
     "parse_day",
     "pipeline_flow",

@@ -23,11 +23,12 @@ END = typer.Option(..., "--end", help="Last UTC day, YYYY-MM-DD (exclusive).")
 
 
 def _ingest(sources: dict[str, Any], *, start: str | None, end: str | None, force: bool) -> None:
-    from umwi_flows._runner import ingest_table, load_flows, progress_bar
+    from umwi_flows import load_flows
+    from umwi_flows._runner import ingest_table, progress_bar
 
     flows = load_flows(state.settings, verbose=state.debug)
     with progress_bar("ingest"):
-        summary = flows.ingest_flow(sources=sources, start=start, end=end, force=force)
+        summary = flows.ingest(sources=sources, start=start, end=end, force=force)
     Console().print(ingest_table(summary))
 
 
