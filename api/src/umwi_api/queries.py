@@ -20,7 +20,13 @@ from decimal import Decimal
 from typing import Any
 
 from umwi_core.cache import MemoryCache, ResultCache
-from umwi_core.contracts import CORRELATION_LAGS_H, CORRELATION_VARIABLES, GOLD_COLUMNS, Y_KINDS
+from umwi_core.contracts import (
+    CORRELATION_LAGS_H,
+    CORRELATION_VARIABLES,
+    GOLD_COLUMNS,
+    GOLD_CONTRACTS,
+    Y_KINDS,
+)
 from umwi_core.errors import UmwiError
 from umwi_core.publication import PUBLISHED_KEY, Publication, read_publication
 from umwi_core.resources import Resources
@@ -37,21 +43,28 @@ KPI_TABLES: dict[str, str] = {
 
 #: The filters that mean something for each table; others are refused, not ignored.
 TABLE_FILTERS: dict[str, tuple[str, ...]] = {
-    "weather_impact": ("network", "line_id", "period"),
-    "punctuality_hourly": ("network", "line_id", "start", "end"),
-    "mobility_weather_hourly": ("network", "line_id", "start", "end"),
-    "correlation": ("network", "line_id", "period", "variable", "lag_h", "y_kind"),
+    name: contract.api_filters for name, contract in GOLD_CONTRACTS.items()
 }
 
 #: A stable row order, so pages do not overlap or skip rows.
 TABLE_ORDER: dict[str, tuple[str, ...]] = {
-    "weather_impact": ("network", "line_id", "period", "weather_class"),
-    "punctuality_hourly": ("network", "line_id", "hour", "location_id"),
-    "mobility_weather_hourly": ("network", "line_id", "hour", "location_id"),
-    "correlation": ("network", "line_id", "period", "variable", "lag_h", "y_kind"),
+    name: contract.order for name, contract in GOLD_CONTRACTS.items()
 }
 
-TIME_COLUMNS = frozenset({"hour"})
+#: The column `start`/`end` bound, for the tables that take them.
+TIME_FILTER_COLUMNS: dict[str, str] = {
+    name: contract.time_column
+    for name, contract in GOLD_CONTRACTS.items()
+    if contract.time_column is not None
+}
+
+#: Columns answered as ISO text rather than DuckDB's timestamp rendering.
+TIME_COLUMNS = frozenset(
+    column.name
+    for contract in GOLD_CONTRACTS.values()
+    for column in contract.columns
+    if column.type == "timestamp_us_utc"
+)
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 PERIOD_PATTERN = r"^(all|[0-9]{4}-(0[1-9]|1[0-2]))$"
 _PERIOD = re.compile(PERIOD_PATTERN)
@@ -272,7 +285,8 @@ class GoldReader:
                 # Times travel as ISO text: binding a datetime would make DuckDB import pytz,
                 # which the Lambda bundle does not carry.
                 operator = ">=" if name == "start" else "<"
-                conditions.append(f"hour {operator} CAST(? AS TIMESTAMPTZ)")
+                time_column = TIME_FILTER_COLUMNS[table]
+                conditions.append(f"{time_column} {operator} CAST(? AS TIMESTAMPTZ)")
                 values.append(value.isoformat())
             else:
                 conditions.append(f"{name} = ?")

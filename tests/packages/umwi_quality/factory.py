@@ -123,7 +123,14 @@ def _spoil(
 
 def spoil_all(good: dict[str, pa.Table]) -> dict[str, pa.Table]:
     """A bad copy of every view: each GE expectation and Soda check has a row that trips it."""
-    from umwi_core.contracts import DEPARTURES, WEATHER_HOURLY
+    from umwi_core.contracts import (
+        CORRELATION,
+        DEPARTURES,
+        MOBILITY_WEATHER_HOURLY,
+        PUNCTUALITY_HOURLY,
+        WEATHER_HOURLY,
+        WEATHER_IMPACT,
+    )
 
     later = timedelta(seconds=100)
     departures = _spoil(
@@ -176,7 +183,7 @@ def spoil_all(good: dict[str, pa.Table]) -> dict[str, pa.Table]:
             # Inflates the '*' totals of that hour: gold no longer equals silver.
             lambda row: {**row, "line_id": "*", "location_id": "extra-location"},
         ],
-        nulls=("network", "line_id", "hour", "departures"),
+        nulls=PUNCTUALITY_HOURLY.required,
         retype=("departures", pa.float64()),
     )
     mobility = _spoil(
@@ -187,15 +194,7 @@ def spoil_all(good: dict[str, pa.Table]) -> dict[str, pa.Table]:
             _set(weather_code=150, line_id="x7"),
             _set(precipitation_mm=-1.0, line_id="x8"),
         ],
-        nulls=(
-            "network",
-            "line_id",
-            "hour",
-            "departures",
-            "location_id",
-            "weather_class",
-            "precipitation_mm",
-        ),
+        nulls=MOBILITY_WEATHER_HOURLY.required,
         retype=("weather_code", pa.int32()),
     )
     impact = _spoil(
@@ -211,7 +210,7 @@ def spoil_all(good: dict[str, pa.Table]) -> dict[str, pa.Table]:
             _set(departures=-1, cells=-1, line_id="x3"),
             _set(period="2026-13", line_id="x4"),
         ],
-        nulls=("network", "line_id", "period", "weather_class", "departures"),
+        nulls=WEATHER_IMPACT.required,
         retype=("cells", pa.int32()),
     )
     correlation = _spoil(
@@ -224,7 +223,7 @@ def spoil_all(good: dict[str, pa.Table]) -> dict[str, pa.Table]:
             _set(pearson_r=1.5, spearman_rho=-1.5, p_value=2.0, line_id="x5"),
             _set(pearson_r=0.9, ci_low=-0.1, ci_high=0.1, line_id="x6"),
         ],
-        nulls=("network", "line_id", "period", "variable", "lag_h", "y_kind", "n"),
+        nulls=CORRELATION.required,
         retype=("lag_h", pa.int64()),
     )
     return {

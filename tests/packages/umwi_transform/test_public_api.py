@@ -36,3 +36,26 @@ def test_gold_schemas_follow_the_contract() -> None:
 
     for table, columns in GOLD_COLUMNS.items():
         assert tuple(umwi_transform.GOLD_SCHEMAS[table].names) == columns
+
+
+#: The gold Delta schemas as the tables in existing lakes were created (every field
+#: nullable); the contracts must keep deriving exactly these.
+_DELTA_TYPES = {
+    "string": (
+        ["network", "line_id", "location_id", "weather_class", "period", "variable", "y_kind"],
+        "string",
+    ),
+    "timestamp": (["hour"], "timestamp[us, tz=UTC]"),
+    "int64": (["departures", "cancelled", "on_time", "cells", "n"], "int64"),
+    "int32": (["lag_h"], "int32"),
+    "int16": (["weather_code"], "int16"),
+}
+
+
+def test_gold_schemas_keep_the_delta_types_of_existing_tables() -> None:
+    """Mutation: give `lag_h` the type "int64" in umwi_core.contracts.CORRELATION → red."""
+    expected = {name: kind for names, kind in _DELTA_TYPES.values() for name in names}
+    for table, schema in umwi_transform.GOLD_SCHEMAS.items():
+        for field in schema:
+            assert str(field.type) == expected.get(field.name, "double"), (table, field.name)
+            assert field.nullable, (table, field.name)

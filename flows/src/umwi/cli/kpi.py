@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from enum import StrEnum
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from umwi_core.errors import UmwiError
 
 from umwi.cli._app import app, state
-from umwi.cli._output import FORMAT_OPTION, OutputFormat, emit
+from umwi.cli._output import FORMAT_OPTION, OUTPUT_OPTION, Chunks, OutputFormat, emit
+
+if TYPE_CHECKING:
+    from umwi_api.queries import GoldReader, KpiFilters, QueryError
 
 
 class KpiOptionError(UmwiError):
     pass
+
+
+class KpiRepublishedError(UmwiError):
+    """A new publication replaced the one being read: pages would mix two versions."""
 
 
 class KpiTable(StrEnum):
@@ -44,15 +53,19 @@ def kpi(
     lag_h: int | None = typer.Option(None, "--lag-h", help="Correlation lag in hours (0–3)."),
     y_kind: str | None = typer.Option(None, "--y-kind", help="Correlation y: raw or anomaly."),
     limit: int | None = typer.Option(
-        None, "--limit", help="At most this many rows (default: UMWI_API_MAX_LIMIT)."
+        None, "--limit", help="At most this many rows (default: every matching row)."
     ),
     offset: int = typer.Option(0, "--offset", help="Rows to skip."),
     output: OutputFormat = FORMAT_OPTION,
+    path: Path | None = OUTPUT_OPTION,
 ) -> None:
     """Show published gold KPI rows (the same objects as the HTTP API returns)."""
     from umwi_api.queries import KPI_TABLES, GoldReader, KpiFilters, QueryError, parse_time
     from umwi_core.contracts import GOLD_COLUMNS
+    from umwi_transform import GOLD_SCHEMAS
 
+    if limit is not None and limit < 1:
+        raise KpiOptionError("--limit: must be at least 1")
     try:
         filters = KpiFilters(
             network=network,
@@ -64,11 +77,66 @@ def kpi(
             lag_h=lag_h,
             y_kind=y_kind,
         )
-        page = GoldReader(state.resources).page(table.value, filters, limit=limit, offset=offset)
+        reader = GoldReader(state.resources)
+        first = reader.page(table.value, filters, limit=_page_size(reader, limit), offset=offset)
     except QueryError as error:
-        # Name the option as the user typed it, not the API's parameter.
-        option = "--" + error.parameter.replace("_", "-")
-        raise KpiOptionError(f"{option}: {error.message}") from None
+        raise _option_error(error) from None
     gold_table = KPI_TABLES[table.value]
-    title = f"{gold_table} ({page.total} rows)"
-    emit(page.rows, GOLD_COLUMNS[gold_table], output, title=title)
+    wanted = max(0, first.total - offset) if limit is None else min(limit, first.total - offset)
+    chunks = Chunks(
+        GOLD_COLUMNS[gold_table],
+        rows=_pages(reader, table.value, filters, first, offset, max(0, wanted)),
+        arrow_schema=GOLD_SCHEMAS[gold_table],
+    )
+    written = emit(chunks, output, path=path, title=f"{gold_table} ({first.total} rows)")
+    if written < first.total and output is not OutputFormat.TABLE:
+        typer.echo(
+            f"umwi: {written} of {first.total} rows (--offset {offset}"
+            + (f", --limit {limit}" if limit is not None else "")
+            + "); change them to get the rest",
+            err=True,
+        )
+
+
+def _option_error(error: QueryError) -> KpiOptionError:
+    # Name the option as the user typed it, not the API's parameter.
+    option = "--" + error.parameter.replace("_", "-")
+    return KpiOptionError(f"{option}: {error.message}")
+
+
+def _page_size(reader: GoldReader, limit: int | None) -> int:
+    """The API's page size: a command line reads every page, not just the first."""
+    largest = reader.settings.api_max_limit
+    return largest if limit is None else min(limit, largest)
+
+
+def _pages(
+    reader: GoldReader,
+    kpi: str,
+    filters: KpiFilters,
+    first: Any,
+    offset: int,
+    wanted: int,
+) -> Iterator[list[dict[str, Any]]]:
+    """`wanted` rows from `offset` on, page by page, all from one publication."""
+    from umwi_api.queries import QueryError
+
+    page, given = first, 0
+    while True:
+        rows = page.rows[: wanted - given]
+        if rows:
+            yield rows
+        given += len(rows)
+        if given >= wanted or not page.rows:
+            return
+        try:
+            page = reader.page(
+                kpi, filters, limit=_page_size(reader, wanted - given), offset=offset + given
+            )
+        except QueryError as error:
+            raise _option_error(error) from None
+        if page.publication_id != first.publication_id:
+            raise KpiRepublishedError(
+                f"gold was republished while reading ({first.publication_id} → "
+                f"{page.publication_id}); run the command again"
+            )

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from umwi.cli._app import app, state
-from umwi.cli._output import FORMAT_OPTION, OutputFormat, emit
+from umwi.cli._output import FORMAT_OPTION, Chunks, OutputFormat, emit
 
 
 @app.command()
@@ -28,8 +28,7 @@ def quality(
     settings = state.settings
     result = check_tables(state.resources.lake, settings, new_run_id(), table or None)
     emit(
-        summary_rows(result),
-        SUMMARY_COLUMNS,
+        Chunks(SUMMARY_COLUMNS, [summary_rows(result)]),
         output,
         title=f"quality checks (report: {result.report_key})",
     )

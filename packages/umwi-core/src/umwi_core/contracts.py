@@ -1,7 +1,11 @@
-"""The data contracts of DESIGN.md §3–§5 as plain data.
+"""The data contracts of DESIGN.md §3–§5 as plain data: silver and gold in one shape.
 
 Column types are Arrow type names (`string`, `timestamp_us_utc`, `int32`, …): the
 packages that hold Arrow turn them into schemas; this module stays importable without it.
+Every consumer derives from these contracts rather than restating them: the Arrow/Delta
+schemas (`umwi_core.arrow`, `umwi_transform.GOLD_SCHEMAS`), the API's row models, filters and
+row order (`umwi_api`), the Great Expectations suites and the Soda contract files
+(`umwi_quality`).
 """
 
 from __future__ import annotations
@@ -11,19 +15,97 @@ from typing import Literal
 
 ColumnType = Literal["string", "timestamp_us_utc", "int16", "int32", "int64", "float64", "bool"]
 
+#: Where a `RowRule` compares a time with "now + the gate's future tolerance"; each engine
+#: substitutes its own spelling of that instant.
+FUTURE_LIMIT = "{future_limit}"
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class Range:
+    """Values must lie in `[low, high]` (either end open when None); nulls pass."""
+
+    low: float | None = None
+    high: float | None = None
+    #: The check's name where the derived one ("x within -1..1") reads worse.
+    name: str = ""
+
+    def check_name(self, column: str) -> str:
+        if self.name:
+            return f"{column} {self.name}"
+        if self.high is None and self.low == 0:
+            return f"{column} not negative"
+        if self.high is None and self.low is not None:
+            return f"{column} at least {_number(self.low)}"
+        if self.low is None and self.high is not None:
+            return f"{column} at most {_number(self.high)}"
+        return f"{column} within {_number(self.low or 0)}..{_number(self.high or 0)}"
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """Values must be one of `values`; nulls pass. `label` completes "<column> is …"."""
+
+    values: tuple[str, ...] | tuple[int, ...]
+    label: str
+
+    def check_name(self, column: str) -> str:
+        return f"{column} is {self.label}"
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A rule over one row of one table: rows where `failing` (DuckDB SQL) holds break it."""
+
+    name: str
+    failing: str
+
+    def sql(self, future_limit: str) -> str:
+        """`failing` with `FUTURE_LIMIT` replaced by the engine's SQL for that instant."""
+        return self.failing.replace(FUTURE_LIMIT, future_limit)
+
 
 @dataclass(frozen=True)
 class Column:
     name: str
     type: ColumnType
     nullable: bool = True
+    description: str = ""
+    range: Range | None = None
+    one_of: OneOf | None = None
 
 
 @dataclass(frozen=True)
 class TableContract:
+    """A silver or gold table: its columns, key and value rules; gold adds how the API
+    filters (`filters` by equality, `time_column` by `start`/`end`) and orders its rows."""
+
     name: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]
+    rules: tuple[RowRule, ...] = ()
+    description: str = ""
+    filters: tuple[str, ...] = ()
+    time_column: str | None = None
+    order: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = self.column_names
+        if len(set(names)) != len(names):
+            raise ValueError(f"contract {self.name}: a column name appears twice in {names}")
+        time = () if self.time_column is None else (self.time_column,)
+        for part, listed in (
+            ("key", self.key),
+            ("filters", self.filters),
+            ("time_column", time),
+            ("order", self.order),
+        ):
+            unknown = [name for name in listed if name not in names]
+            if unknown:
+                raise ValueError(f"contract {self.name}: {part} names unknown columns {unknown}")
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -32,6 +114,12 @@ class TableContract:
     @property
     def required(self) -> tuple[str, ...]:
         return tuple(column.name for column in self.columns if not column.nullable)
+
+    @property
+    def api_filters(self) -> tuple[str, ...]:
+        """The query parameters that filter this table: its filter columns, then
+        `start` (inclusive) and `end` (exclusive) on `time_column`."""
+        return self.filters + (() if self.time_column is None else ("start", "end"))
 
     def column(self, name: str) -> Column:
         for column in self.columns:
@@ -46,11 +134,39 @@ LINEAGE_COLUMNS = ("as_of", "ingested_at", "run_id")
 DEPARTURE_SOURCES = ("navitia", "gtfs_rt", "file", "sample")
 WEATHER_SOURCES = ("open_meteo", "file", "sample")
 
+#: WMO 4677 present-weather codes as Open-Meteo reports them.
+WMO_CODES = frozenset(range(100))
+
+_LATITUDE = (-90.0, 90.0)
+_LONGITUDE = (-180.0, 180.0)
+_TEMPERATURE_C = (-90.0, 60.0)
+_MAX_ABS_DELAY_S = 2 * 86_400
+
+LIMITS = {
+    "latitude": _LATITUDE,
+    "longitude": _LONGITUDE,
+    "temperature_c": _TEMPERATURE_C,
+    "max_abs_delay_s": _MAX_ABS_DELAY_S,
+}
+
+_WMO = OneOf(tuple(sorted(WMO_CODES)), "a WMO 4677 code (0-99)")
+_NOT_NEGATIVE = Range(0)
+
+
+def _not_in_future(column: str) -> RowRule:
+    return RowRule(f"{column} not in the future", f"{column} > {FUTURE_LIMIT}")
+
+
 DEPARTURES = TableContract(
     name="departures",
     columns=(
         Column("network", "string", nullable=False),
-        Column("source", "string", nullable=False),
+        Column(
+            "source",
+            "string",
+            nullable=False,
+            one_of=OneOf(DEPARTURE_SOURCES, "a known departure source"),
+        ),
         Column("line_id", "string", nullable=False),
         Column("line_name", "string"),
         Column("mode", "string"),
@@ -59,37 +175,67 @@ DEPARTURES = TableContract(
         Column("trip_id", "string", nullable=False),
         Column("scheduled_at", "timestamp_us_utc", nullable=False),
         Column("observed_at", "timestamp_us_utc"),
-        Column("delay_s", "int32"),
+        Column(
+            "delay_s",
+            "int32",
+            range=Range(-_MAX_ABS_DELAY_S, _MAX_ABS_DELAY_S, name="within 2 days"),
+        ),
         Column("cancelled", "bool", nullable=False),
-        Column("stop_lat", "float64"),
-        Column("stop_lon", "float64"),
+        Column("stop_lat", "float64", range=Range(*_LATITUDE, name="within ±90")),
+        Column("stop_lon", "float64", range=Range(*_LONGITUDE, name="within ±180")),
         Column("as_of", "timestamp_us_utc", nullable=False),
         Column("ingested_at", "timestamp_us_utc", nullable=False),
         Column("run_id", "string", nullable=False),
     ),
     key=("network", "trip_id", "stop_id", "scheduled_at"),
+    rules=(
+        _not_in_future("scheduled_at"),
+        _not_in_future("ingested_at"),
+        RowRule(
+            "cancelled exactly when there is no real-time value",
+            "(cancelled AND (delay_s IS NOT NULL OR observed_at IS NOT NULL)) "
+            "OR (NOT cancelled AND (delay_s IS NULL OR observed_at IS NULL))",
+        ),
+        RowRule(
+            "delay_s equals observed_at - scheduled_at",
+            "abs(epoch(observed_at) - epoch(scheduled_at) - delay_s) > 1",
+        ),
+    ),
+    description="One scheduled departure of one vehicle from one stop (DESIGN.md §3).",
 )
 
 WEATHER_HOURLY = TableContract(
     name="weather_hourly",
     columns=(
         Column("location_id", "string", nullable=False),
-        Column("latitude", "float64", nullable=False),
-        Column("longitude", "float64", nullable=False),
+        Column("latitude", "float64", nullable=False, range=Range(*_LATITUDE, name="within ±90")),
+        Column(
+            "longitude", "float64", nullable=False, range=Range(*_LONGITUDE, name="within ±180")
+        ),
         Column("hour", "timestamp_us_utc", nullable=False),
-        Column("temperature_c", "float64"),
-        Column("precipitation_mm", "float64"),
-        Column("rain_mm", "float64"),
-        Column("snowfall_cm", "float64"),
-        Column("wind_speed_kmh", "float64"),
-        Column("weather_code", "int16"),
-        Column("visibility_m", "float64"),
-        Column("source", "string", nullable=False),
+        Column("temperature_c", "float64", range=Range(*_TEMPERATURE_C)),
+        Column("precipitation_mm", "float64", range=_NOT_NEGATIVE),
+        Column("rain_mm", "float64", range=_NOT_NEGATIVE),
+        Column("snowfall_cm", "float64", range=_NOT_NEGATIVE),
+        Column("wind_speed_kmh", "float64", range=_NOT_NEGATIVE),
+        Column("weather_code", "int16", one_of=_WMO),
+        Column("visibility_m", "float64", range=_NOT_NEGATIVE),
+        Column(
+            "source",
+            "string",
+            nullable=False,
+            one_of=OneOf(WEATHER_SOURCES, "a known weather source"),
+        ),
         Column("as_of", "timestamp_us_utc", nullable=False),
         Column("ingested_at", "timestamp_us_utc", nullable=False),
         Column("run_id", "string", nullable=False),
     ),
     key=("location_id", "hour"),
+    rules=(
+        _not_in_future("hour"),
+        RowRule("hour is the start of an hour", "date_trunc('hour', hour) <> hour"),
+    ),
+    description="Weather at one location for one hour (DESIGN.md §3).",
 )
 
 #: `quarantine/<table>`: one row per rejected record, keyed so a re-run adds no duplicate.
@@ -136,79 +282,248 @@ Y_KINDS = ("raw", "anomaly")
 ALL_LINES = "*"
 ALL_PERIODS = "all"
 
-#: WMO 4677 present-weather codes as Open-Meteo reports them.
-WMO_CODES = frozenset(range(100))
+# --- gold (DESIGN.md §5) ----------------------------------------------------------------
 
-LIMITS = {
-    "latitude": (-90.0, 90.0),
-    "longitude": (-180.0, 180.0),
-    "temperature_c": (-90.0, 60.0),
-    "max_abs_delay_s": 2 * 86_400,
+_NETWORK = Column(
+    "network", "string", nullable=False, description="Transit network (feed / Navitia coverage)."
+)
+_LINE_ID = Column(
+    "line_id", "string", nullable=False, description="Line id; `*` = all lines together."
+)
+_PERIOD = Column(
+    "period", "string", nullable=False, description="`all` or a UTC calendar month `YYYY-MM`."
+)
+_HOUR = Column(
+    "hour",
+    "timestamp_us_utc",
+    nullable=False,
+    description="Start of the UTC hour `[hour, hour+1h)`.",
+)
+_PUNCTUALITY_MEASURES = (
+    Column(
+        "departures",
+        "int64",
+        nullable=False,
+        description="Scheduled departures in the hour.",
+        range=Range(1),
+    ),
+    Column(
+        "cancelled",
+        "int64",
+        nullable=False,
+        description="Cancelled departures.",
+        range=_NOT_NEGATIVE,
+    ),
+    Column(
+        "on_time",
+        "int64",
+        nullable=False,
+        description="Departures within the on-time window.",
+        range=_NOT_NEGATIVE,
+    ),
+    Column("mean_delay_s", "float64", description="Mean delay (s) over non-cancelled."),
+    Column("p50_delay_s", "float64", description="Median delay (s), percentile_cont."),
+    Column("p90_delay_s", "float64", description="90th percentile delay (s)."),
+)
+_HOURLY_RULES = (
+    RowRule(
+        "cancelled and on_time within departures",
+        "cancelled > departures OR on_time > departures - cancelled",
+    ),
+    RowRule("p50_delay_s <= p90_delay_s", "p50_delay_s > p90_delay_s"),
+    _not_in_future("hour"),
+)
+_HOURLY_KEY = ("network", "line_id", "location_id", "hour")
+_HOURLY_ORDER = ("network", "line_id", "hour", "location_id")
+
+PUNCTUALITY_HOURLY = TableContract(
+    name="punctuality_hourly",
+    columns=(
+        _NETWORK,
+        _LINE_ID,
+        Column("location_id", "string", description="Weather location; null = unknown weather."),
+        _HOUR,
+        *_PUNCTUALITY_MEASURES,
+    ),
+    key=_HOURLY_KEY,
+    rules=_HOURLY_RULES,
+    description="Punctuality per network, line, weather location and UTC hour.",
+    filters=("network", "line_id"),
+    time_column="hour",
+    order=_HOURLY_ORDER,
+)
+
+MOBILITY_WEATHER_HOURLY = TableContract(
+    name="mobility_weather_hourly",
+    columns=(
+        _NETWORK,
+        _LINE_ID,
+        Column("location_id", "string", nullable=False, description="Weather location."),
+        _HOUR,
+        *_PUNCTUALITY_MEASURES,
+        Column(
+            "latitude",
+            "float64",
+            nullable=False,
+            description="Weather location latitude (WGS84).",
+        ),
+        Column(
+            "longitude",
+            "float64",
+            nullable=False,
+            description="Weather location longitude (WGS84).",
+        ),
+        Column("temperature_c", "float64", description="Temperature at the hour (°C)."),
+        Column(
+            "precipitation_mm",
+            "float64",
+            nullable=False,
+            description="Precipitation during the hour (mm).",
+            range=_NOT_NEGATIVE,
+        ),
+        Column("rain_mm", "float64", description="Rain during the hour (mm)."),
+        Column("snowfall_cm", "float64", description="Snowfall during the hour (cm)."),
+        Column("wind_speed_kmh", "float64", description="Wind speed at the hour (km/h)."),
+        Column("weather_code", "int16", description="WMO 4677 weather code.", one_of=_WMO),
+        Column("visibility_m", "float64", description="Visibility (m)."),
+        Column(
+            "weather_class",
+            "string",
+            nullable=False,
+            description="dry, light_rain, moderate_rain, heavy_rain or snow (known weather only).",
+            one_of=OneOf(
+                tuple(name for name in WEATHER_CLASSES if name != "unknown"), "a known class"
+            ),
+        ),
+    ),
+    key=_HOURLY_KEY,
+    rules=_HOURLY_RULES,
+    description="Punctuality per hour joined to its location's weather (known weather only).",
+    filters=("network", "line_id"),
+    time_column="hour",
+    order=_HOURLY_ORDER,
+)
+
+_RATE = Range(0, 1)
+
+WEATHER_IMPACT = TableContract(
+    name="weather_impact",
+    columns=(
+        _NETWORK,
+        _LINE_ID,
+        _PERIOD,
+        Column(
+            "weather_class",
+            "string",
+            nullable=False,
+            description="unknown, snow, dry, light_rain, moderate_rain, heavy_rain, or wet "
+            "(rain or snow pooled).",
+            one_of=OneOf(IMPACT_CLASSES, "a known class"),
+        ),
+        Column(
+            "cells",
+            "int64",
+            description="(location, hour) cells; null for unknown weather.",
+            range=_NOT_NEGATIVE,
+        ),
+        Column(
+            "departures",
+            "int64",
+            nullable=False,
+            description="Scheduled departures.",
+            range=_NOT_NEGATIVE,
+        ),
+        Column("cancellation_rate", "float64", description="cancelled / departures.", range=_RATE),
+        Column(
+            "on_time_rate",
+            "float64",
+            description="on_time / non-cancelled departures.",
+            range=_RATE,
+        ),
+        Column("reliability_rate", "float64", description="on_time / departures.", range=_RATE),
+        Column("mean_delay_s", "float64", description="Departure-weighted mean delay (s)."),
+        Column("uplift_s", "float64", description="mean_delay_s minus the dry row's."),
+        Column(
+            "uplift_pct",
+            "float64",
+            description="100 · uplift_s / dry mean delay; null when the dry mean is under 30 s.",
+        ),
+    ),
+    key=("network", "line_id", "period", "weather_class"),
+    rules=(
+        RowRule(
+            "period is 'all' or YYYY-MM",
+            "period <> 'all' "
+            "AND NOT regexp_full_match(period, '[0-9][0-9][0-9][0-9]-(0[1-9]|1[0-2])')",
+        ),
+    ),
+    description="Delays and rates per network, line, period and weather class.",
+    filters=("network", "line_id", "period"),
+    order=("network", "line_id", "period", "weather_class"),
+)
+
+_CORRELATION_KEY = ("network", "line_id", "period", "variable", "lag_h", "y_kind")
+_UNIT = Range(-1, 1)
+
+CORRELATION = TableContract(
+    name="correlation",
+    columns=(
+        _NETWORK,
+        _LINE_ID,
+        _PERIOD,
+        Column(
+            "variable",
+            "string",
+            nullable=False,
+            description="Weather variable x.",
+            one_of=OneOf(CORRELATION_VARIABLES, "a weather variable"),
+        ),
+        Column(
+            "lag_h",
+            "int32",
+            nullable=False,
+            description="x taken at hour − lag_h (0–3).",
+            range=Range(min(CORRELATION_LAGS_H), max(CORRELATION_LAGS_H)),
+        ),
+        Column(
+            "y_kind",
+            "string",
+            nullable=False,
+            description="`raw` mean delay or `anomaly` against the baseline.",
+            one_of=OneOf(Y_KINDS, "raw or anomaly"),
+        ),
+        Column("n", "int64", nullable=False, description="Cells used.", range=_NOT_NEGATIVE),
+        Column("pearson_r", "float64", description="Pearson correlation of y on x.", range=_UNIT),
+        Column("ci_low", "float64", description="95 % CI low (Fisher z; optimistic)."),
+        Column("ci_high", "float64", description="95 % CI high."),
+        Column(
+            "p_value",
+            "float64",
+            description="Two-sided p (Student's t, n − 2 df).",
+            range=Range(0, 1),
+        ),
+        Column("spearman_rho", "float64", description="Spearman rank correlation.", range=_UNIT),
+        Column("slope", "float64", description="Least-squares slope of y on x (s per unit)."),
+        Column("intercept", "float64", description="Least-squares intercept (s)."),
+    ),
+    key=_CORRELATION_KEY,
+    rules=(
+        RowRule(
+            "ci_low <= pearson_r <= ci_high",
+            "pearson_r < ci_low - 1e-9 OR pearson_r > ci_high + 1e-9",
+        ),
+    ),
+    description="Correlation of delay with each weather variable, lag and y kind.",
+    filters=_CORRELATION_KEY,
+    order=_CORRELATION_KEY,
+)
+
+#: The gold tables in build and publication order.
+GOLD_CONTRACTS: dict[str, TableContract] = {
+    contract.name: contract
+    for contract in (PUNCTUALITY_HOURLY, MOBILITY_WEATHER_HOURLY, WEATHER_IMPACT, CORRELATION)
 }
-
+GOLD_TABLES: tuple[str, ...] = tuple(GOLD_CONTRACTS)
 GOLD_COLUMNS: dict[str, tuple[str, ...]] = {
-    "punctuality_hourly": (
-        "network",
-        "line_id",
-        "location_id",
-        "hour",
-        "departures",
-        "cancelled",
-        "on_time",
-        "mean_delay_s",
-        "p50_delay_s",
-        "p90_delay_s",
-    ),
-    "mobility_weather_hourly": (
-        "network",
-        "line_id",
-        "location_id",
-        "hour",
-        "departures",
-        "cancelled",
-        "on_time",
-        "mean_delay_s",
-        "p50_delay_s",
-        "p90_delay_s",
-        "latitude",
-        "longitude",
-        "temperature_c",
-        "precipitation_mm",
-        "rain_mm",
-        "snowfall_cm",
-        "wind_speed_kmh",
-        "weather_code",
-        "visibility_m",
-        "weather_class",
-    ),
-    "weather_impact": (
-        "network",
-        "line_id",
-        "period",
-        "weather_class",
-        "cells",
-        "departures",
-        "cancellation_rate",
-        "on_time_rate",
-        "reliability_rate",
-        "mean_delay_s",
-        "uplift_s",
-        "uplift_pct",
-    ),
-    "correlation": (
-        "network",
-        "line_id",
-        "period",
-        "variable",
-        "lag_h",
-        "y_kind",
-        "n",
-        "pearson_r",
-        "ci_low",
-        "ci_high",
-        "p_value",
-        "spearman_rho",
-        "slope",
-        "intercept",
-    ),
+    name: contract.column_names for name, contract in GOLD_CONTRACTS.items()
 }

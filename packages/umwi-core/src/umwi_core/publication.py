@@ -12,11 +12,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from umwi_core.contracts import GOLD_TABLES
 from umwi_core.errors import ConflictError
 from umwi_core.lake import Lake
 
 PUBLISHED_KEY = "gold/_published.json"
-GOLD_TABLES = ("punctuality_hourly", "mobility_weather_hourly", "weather_impact", "correlation")
 
 
 class PublishedTable(BaseModel):

@@ -105,7 +105,8 @@ def test_table_output(
         (["hourly", "--start", "2024-03-26T01:00"], "umwi: --start: '2024-03-26T01:00' has no UTC"),
         (["correlation", "--variable", "humidity"], "umwi: --variable: must be one of"),
         (["correlation", "--period", "2024-3"], "umwi: --period: '2024-3' is not 'all'"),
-        (["hourly", "--limit", "0"], "umwi: --limit: must be between 1 and 5000"),
+        (["hourly", "--limit", "0"], "umwi: --limit: must be at least 1"),
+        (["hourly", "--offset", "-1"], "umwi: --offset: must be between 0 and"),
     ],
 )
 def test_bad_options_fail_with_one_line(
