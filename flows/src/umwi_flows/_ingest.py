@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from time import perf_counter
 
 from umwi_core.arrow import StagedBatch
+from umwi_core.days import day_spans
 from umwi_core.lake import Lake
 from umwi_core.ledger import Ledger
 from umwi_core.redact import redact
@@ -24,7 +25,7 @@ from umwi_core.settings import Settings
 
 from umwi_flows._results import IngestRunSummary
 from umwi_flows._sources import Batches, SourceJob, Span
-from umwi_flows._windows import DEFAULT_LEASE_S, claim, segments
+from umwi_flows._windows import DEFAULT_LEASE_S, claim
 
 log = logging.getLogger("umwi.flows")
 
@@ -87,13 +88,8 @@ def _spans(job: SourceJob, windows: list[str], max_days: int) -> list[Span]:
             start=first,
             end=end,
         )
-        for first, end in segments(days, max_days)
+        for first, end in day_spans(days, max_days)
     ]
-
-
-def _secrets(settings: Settings) -> list[str]:
-    values = [settings.navitia_token, settings.openmeteo_api_key]
-    return [value.get_secret_value() for value in values if value is not None]
 
 
 def ingest_job(
@@ -174,7 +170,9 @@ def ingest_job(
                         )
                     outcome.windows.append(window)
         except BaseException as error:
-            reason = redact(f"{type(error).__name__}: {error}", _secrets(settings)).splitlines()[0]
+            reason = redact(
+                f"{type(error).__name__}: {error}", settings.secret_values()
+            ).splitlines()[0]
             for window in claims.taken:
                 if window not in outcome.windows:
                     ledger.fail(job.stream, window, run_id, reason)

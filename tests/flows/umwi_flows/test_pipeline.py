@@ -16,7 +16,7 @@ from umwi_core.resources import make_lake
 from umwi_core.runs import read_manifest
 from umwi_core.settings import Settings, load_settings
 
-from tests.flows.conftest import write_small_city
+from tests.support.flow_fixtures import write_small_city
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_server")]
 

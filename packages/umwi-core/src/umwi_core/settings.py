@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from umwi_core.errors import SettingsError
+from umwi_core.ledger import DEFAULT_LEASE_S
 
 ENV_PREFIX = "UMWI_"
 
@@ -111,7 +112,7 @@ class Settings(BaseSettings):
         10.0, ge=0, le=3_600, description="First delay before a task retry (doubles each time)."
     )
     ledger_lease_s: float = Field(
-        900.0,
+        DEFAULT_LEASE_S,
         ge=1,
         le=86_400,
         description="How long a run's claim on a window lasts between renewals; a crashed "
@@ -120,8 +121,8 @@ class Settings(BaseSettings):
 
     # --- engine ----------------------------------------------------------------------
     duckdb_memory_limit: str = Field(
-        # Keeps each command of a 10 M-departure run under 1.5 GiB on a laptop; raise it
-        # on a bigger machine for fewer spills.
+        # Keeps each command of a large run within a laptop's memory (measured peaks:
+        # packages/umwi-transform/README.md); raise it on a bigger machine for fewer spills.
         "512MB",
         pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
         description="Memory of each DuckDB the transform and the gate open; beyond it "
@@ -276,6 +277,11 @@ class Settings(BaseSettings):
         return self.quality_quarantine_share_by_source.get(
             source, self.quality_quarantine_max_share
         )
+
+    def secret_values(self) -> list[str]:
+        """The secrets set, for redacting messages that might echo them."""
+        values = [self.navitia_token, self.openmeteo_api_key]
+        return [value.get_secret_value() for value in values if value is not None]
 
     @property
     def prefect_home(self) -> Path:

@@ -32,7 +32,7 @@ from umwi_core.runs import RunManifest, RunStatus, TableCounts, recorded_run
 from umwi_core.settings import Settings
 
 from umwi_transform._delta import log
-from umwi_transform._engine import configure, release_arrow_memory
+from umwi_transform._engine import configure, release_arrow_memory, sql_string
 from umwi_transform._rules import check_batch
 from umwi_transform._silver import merge_quarantine, merge_silver, quote, time_column
 
@@ -147,8 +147,7 @@ class SilverLoader:
         return self._folder / kind / table
 
     def _scan(self, kind: str, table: str) -> str:
-        folder = str(self._files(kind, table)).replace("'", "''")
-        return f"read_parquet('{folder}/*.parquet')"
+        return f"read_parquet({sql_string(f'{self._files(kind, table)}/*.parquet')})"
 
     def _stage(self, kind: str, table: str, rows: pa.Table) -> Path:
         # Parquet files, not DuckDB tables: written and freed batch by batch, so staging
@@ -199,13 +198,13 @@ class SilverLoader:
         column = quote(time_column(contract))
         folder = self._files("winners", contract.name)
         folder.mkdir(parents=True)
-        target = str(folder / "winners.parquet").replace("'", "''")
+        target = sql_string(str(folder / "winners.parquet"))
         # Sorted by time, the winners' row groups each cover a short stretch, so every
         # window below reads only its own.
         self._db.execute(
             f"COPY (SELECT * FROM (SELECT {columns} FROM {self._scan('staged', contract.name)} "
             f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY as_of DESC, _seq DESC) "
-            f"= 1) ORDER BY {column}) TO '{target}' (FORMAT parquet, COMPRESSION lz4, "
+            f"= 1) ORDER BY {column}) TO {target} (FORMAT parquet, COMPRESSION lz4, "
             "ROW_GROUP_SIZE 65536)"
         )
         shutil.rmtree(self._files("staged", contract.name))

@@ -84,7 +84,8 @@ def demo(
     settings = state.settings
     console = Console()
     from umwi_flows import load_flows
-    from umwi_flows._runner import ingest_table, print_build, progress_bar
+
+    from umwi.cli._present import ingest_table, print_build, progress_bar
 
     flows = load_flows(settings, verbose=state.debug)
     loaded = perf_counter()

@@ -29,7 +29,8 @@ def run(
 ) -> None:
     """Ingest from the sources configured in umwi.toml, then build, gate and publish gold."""
     from umwi_flows import load_flows
-    from umwi_flows._runner import ingest_table, print_build, progress_bar
+
+    from umwi.cli._present import ingest_table, print_build, progress_bar
 
     if (start is None) != (end is None):
         raise typer.BadParameter("give both --start and --end, or neither")

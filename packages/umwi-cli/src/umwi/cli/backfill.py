@@ -26,7 +26,8 @@ def backfill(
 ) -> None:
     """Ingest [start, end) in day chunks, then build; a re-run resumes where it stopped."""
     from umwi_flows import load_config, load_flows
-    from umwi_flows._runner import ingest_table, print_build, progress_bar
+
+    from umwi.cli._present import ingest_table, print_build, progress_bar
 
     settings = state.settings
     defaults = load_config(settings.config_file).backfill

@@ -8,9 +8,7 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-
-from umwi_flows import _progress
-from umwi_flows._results import BuildSummary, IngestSummary
+from umwi_flows import BuildSummary, IngestSummary, Planned, ProgressEvent, on_progress
 
 
 @contextmanager
@@ -30,14 +28,14 @@ def progress_bar(description: str, *, enabled: bool = True) -> Iterator[None]:
     )
     task = progress.add_task(description, total=None, last="")
 
-    def listen(event: _progress.ProgressEvent) -> None:
-        if isinstance(event, _progress.Planned):
+    def listen(event: ProgressEvent) -> None:
+        if isinstance(event, Planned):
             progress.update(task, total=event.total)
         else:
             last = f"[red]{event.stream} failed" if event.error else event.stream
             progress.update(task, advance=1, last=last)
 
-    with progress, _progress.on_progress(listen):
+    with progress, on_progress(listen):
         yield
 
 

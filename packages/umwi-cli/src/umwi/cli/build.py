@@ -16,7 +16,8 @@ def build(
 ) -> None:
     """Build the gold KPI tables; publish them only if the quality gate passes."""
     from umwi_flows import load_flows
-    from umwi_flows._runner import print_build
+
+    from umwi.cli._present import print_build
 
     flows = load_flows(state.settings, verbose=state.debug)
     summary = flows.build(from_bronze=from_bronze)

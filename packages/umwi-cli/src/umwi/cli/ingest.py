@@ -24,7 +24,8 @@ END = typer.Option(..., "--end", help="Last UTC day, YYYY-MM-DD (exclusive).")
 
 def _ingest(sources: dict[str, Any], *, start: str | None, end: str | None, force: bool) -> None:
     from umwi_flows import load_flows
-    from umwi_flows._runner import ingest_table, progress_bar
+
+    from umwi.cli._present import ingest_table, progress_bar
 
     flows = load_flows(state.settings, verbose=state.debug)
     with progress_bar("ingest"):
