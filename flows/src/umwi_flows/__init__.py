@@ -1,10 +1,11 @@
 """umwi_flows: the Prefect 3 orchestration of umwi.
 
-The plain parts (umwi.toml, ledger windows, source jobs, ingestion runs, deployments'
-definitions, the flows' typed summaries and progress events) import without Prefect. The
-flows themselves (`ingest_flow`, `build_flow`, `pipeline_flow`, `maintain_flow`) are
-loaded on first access, or all at once by `load_flows`: call `prepare_prefect` first
-(`load_flows` does) so Prefect's home is the project's state folder.
+The plain parts (umwi.toml, ledger windows, the jobs of the sources registered in
+`umwi_connectors`, ingestion runs, deployments' definitions, the flows' typed summaries and
+progress events) import without Prefect. The flows themselves (`ingest_flow`,
+`build_flow`, `pipeline_flow`, `maintain_flow`) are loaded on first access, or all at once
+by `load_flows`: call `prepare_prefect` first (`load_flows` does) so Prefect's home is the
+project's state folder.
 """
 
 from __future__ import annotations
@@ -33,15 +34,7 @@ from umwi_flows._results import (
     PipelineSummary,
     ReplaySummary,
 )
-from umwi_flows._sources import (
-    FileJob,
-    GtfsRtJob,
-    NavitiaJob,
-    SampleJob,
-    SourceJob,
-    WeatherJob,
-    jobs_from_config,
-)
+from umwi_flows._sources import jobs_from_config
 from umwi_flows._windows import Claims, claim, day_windows, parse_day
 
 if TYPE_CHECKING:
@@ -79,27 +72,21 @@ __all__ = [
     "CandidateSummary",
     "Claims",
     "DeploymentSpec",
-    "FileJob",
     "Flows",
     "GateFailed",
     "GateOutcome",
-    "GtfsRtJob",
     "IngestFailed",
     "IngestOutcome",
     "IngestRunSummary",
     "IngestSummary",
     "MaintainSummary",
-    "NavitiaJob",
     "PipelineSummary",
     "Planned",
     "PoolKind",
     "ProgressEvent",
     "ReplaySummary",
-    "SampleJob",
-    "SourceJob",
     "StackOutputs",
     "UmwiConfig",
-    "WeatherJob",
     "base_job_template",
     "build_flow",
     "claim",

@@ -1,100 +1,22 @@
 """`umwi.toml`: which sources `umwi run` and the scheduled deployments ingest, and when.
 
-The schema is documented in flows/README.md and shipped as `umwi.toml.example`.
+The schema is documented in flows/README.md and shipped as `umwi.toml.example`; the
+`[sources]` table is validated by the source registry (`umwi_connectors.SourcesConfig`).
 """
 
 from __future__ import annotations
 
 import tomllib
-from datetime import date
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from umwi_connectors import SourcesConfig
 from umwi_core.errors import InputError
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class LocationConfig(_Strict):
-    location_id: Annotated[str, Field(min_length=1)]
-    latitude: Annotated[float, Field(ge=-90, le=90)]
-    longitude: Annotated[float, Field(ge=-180, le=180)]
-
-
-class WeatherConfig(_Strict):
-    """Open-Meteo: hourly weather at each location."""
-
-    locations: list[LocationConfig] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _unique(self) -> WeatherConfig:
-        ids = [location.location_id for location in self.locations]
-        duplicates = sorted({name for name in ids if ids.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"location_id {duplicates[0]!r} is listed twice")
-        return self
-
-
-class NavitiaConfig(_Strict):
-    """Navitia: real-time departures of stop areas of one coverage, polled."""
-
-    coverage: Annotated[str, Field(min_length=1)]
-    stop_areas: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
-    endpoint: Literal["departures", "stop_schedules"] = "departures"
-    duration_s: Annotated[int, Field(ge=60, le=86_400)] = 3_600
-    count: Annotated[int, Field(ge=1, le=1_000)] = 100
-
-
-class GtfsRtConfig(_Strict):
-    """GTFS-Realtime TripUpdates (URL or file) joined to its static GTFS feed."""
-
-    network: Annotated[str, Field(min_length=1)]
-    static: Annotated[str, Field(min_length=1)]
-    trip_updates: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
-
-
-class FileConfig(_Strict):
-    departures: Path | None = None
-    weather: Path | None = None
-    network: str | None = None
-    timezone: str | None = None
-
-    @model_validator(mode="after")
-    def _something(self) -> FileConfig:
-        if self.departures is None and self.weather is None:
-            raise ValueError("give departures, weather or both")
-        return self
-
-
-class SampleConfig(_Strict):
-    """The synthetic sample city (offline)."""
-
-    start: date | None = Field(None, description="First day; default: `umwi run --start`.")
-    days: Annotated[int, Field(ge=1, le=3660)] = 30
-    seed: int = 7
-
-
-class SourcesConfig(_Strict):
-    weather: WeatherConfig | None = None
-    navitia: list[NavitiaConfig] = Field(default_factory=list)
-    gtfs_rt: list[GtfsRtConfig] = Field(default_factory=list)
-    file: list[FileConfig] = Field(default_factory=list)
-    sample: SampleConfig | None = None
-
-    def names(self) -> list[str]:
-        """The data names of the configured sources, in ingest order (weather first)."""
-        found = []
-        if self.weather is not None and self.weather.locations:
-            found.append("weather")
-        for name in ("navitia", "gtfs_rt", "file"):
-            if getattr(self, name):
-                found.append(name)
-        if self.sample is not None:
-            found.append("sample")
-        return found
 
 
 class SchedulesConfig(_Strict):
@@ -127,11 +49,12 @@ class UmwiConfig(_Strict):
     backfill: BackfillConfig = Field(default_factory=BackfillConfig)
 
 
-def _describe(error: ValidationError, path: Path) -> str:
+def _describe(error: ValidationError, where: object) -> str:
+    """The first error of a validation: `<where>: <field path>: <message>`."""
     first = error.errors()[0]
-    where = ".".join(str(part) for part in first.get("loc", ()))
+    field = ".".join(str(part) for part in first.get("loc", ()))
     message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
-    return f"{path}: {where}: {message}" if where else f"{path}: {message}"
+    return f"{where}: {field}: {message}" if field else f"{where}: {message}"
 
 
 def parse_config(text: str, path: Path) -> UmwiConfig:
@@ -161,15 +84,8 @@ def load_config(path: Path) -> UmwiConfig:
 
 __all__ = [
     "BackfillConfig",
-    "FileConfig",
-    "GtfsRtConfig",
-    "LocationConfig",
-    "NavitiaConfig",
-    "SampleConfig",
     "SchedulesConfig",
-    "SourcesConfig",
     "UmwiConfig",
-    "WeatherConfig",
     "load_config",
     "parse_config",
 ]

@@ -16,6 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from umwi_connectors import Schedule, get_source
 from umwi_core.errors import InputError
 
 from umwi_flows._config import UmwiConfig
@@ -174,19 +175,25 @@ class DeploymentSpec:
     tags: tuple[str, ...] = ()
 
 
+def _scheduled(config: UmwiConfig, schedule: Schedule) -> list[str]:
+    """The configured sources that the deployment of `schedule` ingests."""
+    return [name for name in config.sources.names() if get_source(name).schedule is schedule]
+
+
 def deployment_specs(env: str, outputs: StackOutputs, config: UmwiConfig) -> list[DeploymentSpec]:
     """Every deployment of one environment. Dev schedules start paused (no cost until
     someone turns them on); prod schedules are active."""
     if outputs.env != env:
         raise InputError(f"stack outputs are for {outputs.env!r}, not {env!r}")
     schedules = config.schedules
-    sources = config.sources.model_dump(mode="json", exclude_none=True)
+    sources = config.sources.to_toml()
     active = env == "prod"
     small = job_variables(outputs, cpu=512, memory=1024)
     large = job_variables(outputs, cpu=1024, memory=4096)
     tags = ("umwi", env)
     specs: list[DeploymentSpec] = []
-    if config.sources.weather is not None and config.sources.weather.locations:
+    lookback = _scheduled(config, Schedule.LOOKBACK)
+    if lookback:
         specs.append(
             DeploymentSpec(
                 flow="ingest",
@@ -194,7 +201,7 @@ def deployment_specs(env: str, outputs: StackOutputs, config: UmwiConfig) -> lis
                 description="Open-Meteo weather of the last days, every hour.",
                 parameters={
                     "sources": sources,
-                    "only": ["weather"],
+                    "only": lookback,
                     "lookback_days": schedules.weather_lookback_days,
                 },
                 cron=schedules.weather,
@@ -204,7 +211,7 @@ def deployment_specs(env: str, outputs: StackOutputs, config: UmwiConfig) -> lis
                 tags=tags,
             )
         )
-    realtime = [name for name in ("navitia", "gtfs_rt") if name in config.sources.names()]
+    realtime = _scheduled(config, Schedule.POLL)
     if realtime:
         specs.append(
             DeploymentSpec(

@@ -18,6 +18,7 @@ from prefect.context import get_run_context
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import ValidationError
+from umwi_connectors import SourceJob, SourcesConfig
 from umwi_core.alerts import Alert
 from umwi_core.errors import InputError, UmwiError
 from umwi_core.lake import Lake
@@ -26,7 +27,7 @@ from umwi_core.runs import RunManifest, RunStatus, recorded_run
 from umwi_core.settings import Settings, load_settings
 
 from umwi_flows import _progress
-from umwi_flows._config import SourcesConfig, load_config
+from umwi_flows._config import load_config
 from umwi_flows._ingest import IngestOutcome
 from umwi_flows._results import (
     BuildSummary,
@@ -35,7 +36,7 @@ from umwi_flows._results import (
     MaintainSummary,
     PipelineSummary,
 )
-from umwi_flows._sources import SourceJob, jobs_from_config
+from umwi_flows._sources import jobs_from_config
 from umwi_flows._tasks import (
     alert_task,
     build_task,
@@ -82,7 +83,7 @@ def _sources(settings: Settings, sources: dict[str, Any] | None) -> SourcesConfi
     if sources is None:
         return load_config(settings.config_file).sources
     try:
-        return SourcesConfig.model_validate(sources)
+        return SourcesConfig.parse(sources)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first.get("loc", ()))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from time import perf_counter
 
+from umwi_connectors import Batches, SourceJob, Span
 from umwi_core.arrow import StagedBatch
 from umwi_core.days import day_spans
 from umwi_core.lake import Lake
@@ -24,8 +25,7 @@ from umwi_core.runs import RunStatus, TableCounts, new_run_id, recorded_run
 from umwi_core.settings import Settings
 
 from umwi_flows._results import IngestRunSummary
-from umwi_flows._sources import Batches, SourceJob, Span
-from umwi_flows._windows import DEFAULT_LEASE_S, claim
+from umwi_flows._windows import DEFAULT_LEASE_S, claim, complete_at, job_windows
 
 log = logging.getLogger("umwi.flows")
 
@@ -112,7 +112,7 @@ def ingest_job(
     """
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     run_id = new_run_id(moment)
-    wanted = job.windows(start, end, moment)
+    wanted = job_windows(job, start, end, moment)
     claims = claim(ledger, job.stream, wanted, run_id, force=force, lease_s=lease_s)
     outcome = IngestOutcome(
         run_id=run_id,
@@ -156,7 +156,7 @@ def ingest_job(
                         previous = outcome.counts.get(table, TableCounts())
                         outcome.counts[table] = previous + counts
                 for window in span.windows:
-                    closes = job.complete_at(window)
+                    closes = complete_at(job, window)
                     if closes is not None and closes > moment:
                         # The day is not over: what arrived is stored, the rest comes later.
                         ledger.fail(job.stream, window, run_id, "open: the day is not over yet")

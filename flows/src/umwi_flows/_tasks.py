@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.tasks import exponential_backoff
+from umwi_connectors import SourceJob
 from umwi_core.alerts import Alert
 from umwi_core.resources import Resources
 from umwi_core.settings import Settings
 
 from umwi_flows._ingest import IngestOutcome, ingest_job
 from umwi_flows._results import ReplaySummary
-from umwi_flows._sources import SourceJob
 
 if TYPE_CHECKING:
     from umwi_quality import GateResult

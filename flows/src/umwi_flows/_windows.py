@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from umwi_connectors import SourceJob
 from umwi_core.errors import InputError
 from umwi_core.ledger import DEFAULT_LEASE_S, Ledger, WindowStatus
 
@@ -33,6 +34,25 @@ def day_windows(start: date, end: date) -> list[date]:
     if end <= start:
         raise InputError(f"--end {end} must be after --start {start}")
     return [start + timedelta(days=offset) for offset in range((end - start).days)]
+
+
+def job_windows(job: SourceJob, start: date | None, end: date | None, now: datetime) -> list[str]:
+    """The windows of a job over [start, end) (else its options' own range), or its input."""
+    if not job.by_day:
+        return [job.input_window(now)]
+    if start is None and end is None:
+        start, end = job.default_range() or (None, None)
+    if start is None or end is None:
+        raise InputError(f"{job.source}: --start and --end are required")
+    return [day.isoformat() for day in day_windows(start, end)]
+
+
+def complete_at(job: SourceJob, window: str) -> datetime | None:
+    """When the window's data can no longer change (a day's end); None: at once."""
+    if not job.by_day:
+        return None
+    day = datetime.combine(date.fromisoformat(window), datetime.min.time(), UTC)
+    return day + timedelta(days=1)
 
 
 @dataclass
@@ -73,6 +93,8 @@ __all__ = [
     "DEFAULT_LEASE_S",
     "Claims",
     "claim",
+    "complete_at",
     "day_windows",
+    "job_windows",
     "parse_day",
 ]

@@ -11,7 +11,7 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "umwi.toml.example"
 
 def test_the_shipped_example_is_valid() -> None:
     config = load_config(EXAMPLE)
-    assert [loc.location_id for loc in config.sources.weather.locations] == [  # type: ignore[union-attr]
+    assert [loc.model_dump()["location_id"] for loc in config.sources.instances("weather")] == [
         "paris-centre",
         "paris-la-defense",
     ]
@@ -29,8 +29,8 @@ def test_the_shipped_example_is_valid() -> None:
 def test_defaults_when_sections_are_absent() -> None:
     config = parse_config("[sources.sample]\n", Path("umwi.toml"))
     assert config.sources.names() == ["sample"]
-    assert config.sources.sample is not None
-    assert config.sources.sample.days == 30
+    (sample,) = config.sources.instances("sample")
+    assert sample.model_dump()["days"] == 30
     assert config.backfill.concurrency == 2
     assert config.schedules.gold == "30 2 * * *"
 

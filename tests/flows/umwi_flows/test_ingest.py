@@ -6,17 +6,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from umwi_connectors import get_source
 from umwi_core.errors import SourceError
 from umwi_core.ledger import WindowStatus
 from umwi_core.resources import make_lake, make_ledger
 from umwi_core.runs import read_manifest
 from umwi_core.settings import Settings
-from umwi_flows import WeatherJob, ingest_job
-from umwi_flows._config import LocationConfig
+from umwi_flows import ingest_job
 
 from tests.support.fake_servers import FakeResponse
 
-PLACE = LocationConfig(location_id="centre", latitude=48.85, longitude=2.35)
+WEATHER = get_source("weather")
+JOB = WEATHER.job(WEATHER.options(location_id="centre", latitude=48.85, longitude=2.35))
 
 
 def _silver(settings: Settings, table: str) -> Any:
@@ -32,7 +33,7 @@ def test_weather_days_are_ingested_once(fake_api: Any, fake_api_settings: Settin
     lake, ledger = make_lake(settings), make_ledger(settings)
     today = fake_api.today
     start, end = today - timedelta(days=3), today - timedelta(days=1)
-    first = ingest_job(WeatherJob(PLACE), settings, lake, ledger, start=start, end=end)
+    first = ingest_job(JOB, settings, lake, ledger, start=start, end=end)
     assert first.status == "done"
     assert first.windows == [start.isoformat(), (start + timedelta(days=1)).isoformat()]
     counts = first.counts["weather_hourly"]
@@ -49,12 +50,12 @@ def test_weather_days_are_ingested_once(fake_api: Any, fake_api_settings: Settin
     rows = _silver(settings, "weather_hourly")
 
     requests = len(fake_api.requests)
-    again = ingest_job(WeatherJob(PLACE), settings, lake, ledger, start=start, end=end)
+    again = ingest_job(JOB, settings, lake, ledger, start=start, end=end)
     assert again.status == "skipped"
     assert again.skipped == first.windows
     assert len(fake_api.requests) == requests  # nothing fetched
 
-    forced = ingest_job(WeatherJob(PLACE), settings, lake, ledger, start=start, end=end, force=True)
+    forced = ingest_job(JOB, settings, lake, ledger, start=start, end=end, force=True)
     assert forced.counts["weather_hourly"].unchanged == 48
     after = _silver(settings, "weather_hourly")
     assert after.drop_columns(["as_of", "ingested_at", "run_id"]).equals(
@@ -68,7 +69,7 @@ def test_today_is_stored_but_left_open(fake_api: Any, fake_api_settings: Setting
     today = fake_api.today
     now = datetime.combine(today, datetime.min.time(), UTC) + timedelta(hours=12)
     outcome = ingest_job(
-        WeatherJob(PLACE),
+        JOB,
         settings,
         lake,
         ledger,
@@ -95,7 +96,7 @@ def test_a_failing_source_fails_its_windows_and_changes_nothing(
     attempts = settings.http_max_retries + 1
     fake_api.inject("/v1/", *[FakeResponse(status=500, body={"reason": "boom"})] * attempts)
     with pytest.raises(SourceError):
-        ingest_job(WeatherJob(PLACE), settings, lake, ledger, start=start, end=end)
+        ingest_job(JOB, settings, lake, ledger, start=start, end=end)
     record = ledger.get("open_meteo:centre", start.isoformat())
     assert record is not None
     assert record.status == WindowStatus.FAILED
@@ -109,7 +110,7 @@ def test_a_failing_source_fails_its_windows_and_changes_nothing(
     assert list(lake.list("bronze/")) == []
 
     # The next run retries the failed window and succeeds.
-    retried = ingest_job(WeatherJob(PLACE), settings, lake, ledger, start=start, end=end)
+    retried = ingest_job(JOB, settings, lake, ledger, start=start, end=end)
     assert retried.status == "done"
     assert retried.counts["weather_hourly"].inserted == 24
 
@@ -122,9 +123,7 @@ def test_a_crashed_runs_days_are_resumed_after_its_lease(
     day = fake_api.today - timedelta(days=3)
     # A run that died holding the day: its claim is still `running`, its lease over.
     assert ledger.claim("open_meteo:centre", day.isoformat(), "crashed-run", lease_s=0)
-    outcome = ingest_job(
-        WeatherJob(PLACE), settings, lake, ledger, start=day, end=day + timedelta(days=1)
-    )
+    outcome = ingest_job(JOB, settings, lake, ledger, start=day, end=day + timedelta(days=1))
     assert outcome.status == "done"
     assert outcome.windows == [day.isoformat()]
     record = ledger.get("open_meteo:centre", day.isoformat())
@@ -140,9 +139,7 @@ def test_a_live_claim_of_another_run_is_left_alone(
     lake, ledger = make_lake(settings), make_ledger(settings)
     day = fake_api.today - timedelta(days=3)
     assert ledger.claim("open_meteo:centre", day.isoformat(), "other-run", lease_s=900)
-    outcome = ingest_job(
-        WeatherJob(PLACE), settings, lake, ledger, start=day, end=day + timedelta(days=1)
-    )
+    outcome = ingest_job(JOB, settings, lake, ledger, start=day, end=day + timedelta(days=1))
     assert outcome.status == "skipped"
     assert outcome.held_by_others == [day.isoformat()]
     assert list(lake.list("bronze/")) == []

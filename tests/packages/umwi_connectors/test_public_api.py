@@ -28,6 +28,19 @@ PUBLIC_API = {
     "sample_tables",
     "stage_trip_updates",
     "write_sample_files",
+    # the source registry (one declaration per source; entry point group `umwi.sources`)
+    "Batches",
+    "Cli",
+    "Layout",
+    "Schedule",
+    "Source",
+    "SourceJob",
+    "SourcesConfig",
+    "Span",
+    "Windowing",
+    "get_source",
+    "register_source",
+    "registered_sources",
 }
 
 

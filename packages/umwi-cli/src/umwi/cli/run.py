@@ -9,7 +9,8 @@ from rich.console import Console
 
 from umwi.cli._app import app, state
 
-SOURCE_HELP = "Only this configured source (repeatable): weather, navitia, gtfs-rt, file, sample."
+# The names come from the source registry, which `umwi run --help` does not load (it is slow).
+SOURCE_HELP = "Only this configured source (repeatable): a name `umwi ingest --help` lists."
 
 
 def source_names(values: list[str] | None) -> list[str] | None:
