@@ -20,7 +20,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import ValidationError
 from umwi_connectors import SourceJob, SourcesConfig
 from umwi_core.alerts import Alert
-from umwi_core.errors import InputError, UmwiError
+from umwi_core.errors import InputError, UmwiError, first_problem
 from umwi_core.lake import Lake
 from umwi_core.resources import build_resources
 from umwi_core.runs import RunManifest, RunStatus, recorded_run
@@ -85,9 +85,15 @@ def _sources(settings: Settings, sources: dict[str, Any] | None) -> SourcesConfi
     try:
         return SourcesConfig.parse(sources)
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        raise InputError(f"sources.{where}: {first.get('msg')}") from None
+        location, message = first_problem(error)
+        raise InputError(f"sources.{'.'.join(location)}: {message}") from None
+
+
+def _ingest_parameters(
+    start: str | None, end: str | None, only: list[str] | None, force: bool, chunk_days: int | None
+) -> dict[str, object]:
+    """What an ingesting flow's manifest records of its parameters."""
+    return {"start": start, "end": end, "only": only, "force": force, "chunk_days": chunk_days}
 
 
 def _range(
@@ -129,13 +135,7 @@ def ingest_flow(
     resources = build_resources(load_settings())
     settings = resources.settings
     started = datetime.now(UTC)
-    parameters = {
-        "start": start,
-        "end": end,
-        "only": only,
-        "force": force,
-        "chunk_days": chunk_days,
-    }
+    parameters = _ingest_parameters(start, end, only, force, chunk_days)
     with _flow_run(resources.lake, "flow:ingest", parameters, started) as manifest:
         first, last = _range(start, end, lookback_days, started.date())
         jobs = jobs_from_config(_sources(settings, sources), only)
@@ -262,13 +262,7 @@ def pipeline_flow(
     runs on what is stored, and the pipeline then fails naming the source."""
     resources = build_resources(load_settings())
     started = datetime.now(UTC)
-    parameters = {
-        "start": start,
-        "end": end,
-        "only": only,
-        "force": force,
-        "chunk_days": chunk_days,
-    }
+    parameters = _ingest_parameters(start, end, only, force, chunk_days)
     with _flow_run(resources.lake, "pipeline", parameters, started) as manifest:
         runner: Any = ThreadPoolTaskRunner(max_workers=max(1, concurrency))
         ingest_state = ingest_flow.with_options(task_runner=runner)(

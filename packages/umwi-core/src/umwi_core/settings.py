@@ -21,7 +21,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from umwi_core.errors import SettingsError
+from umwi_core.errors import SettingsError, first_problem
 from umwi_core.ledger import DEFAULT_LEASE_S
 
 ENV_PREFIX = "UMWI_"
@@ -289,12 +289,10 @@ class Settings(BaseSettings):
 
 
 def _describe(error: ValidationError) -> str:
-    first = error.errors()[0]
-    location = [str(part) for part in first.get("loc", ()) if part != "__root__"]
-    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    location, message = first_problem(error)
     if location:
         variable = ENV_PREFIX + location[0].upper()
-        value = first.get("input")
+        value = error.errors()[0].get("input")
         secret = any(word in location[0] for word in ("token", "key", "secret", "password"))
         shown = "" if isinstance(value, dict) or secret else f" (got {value!r})"
         return f"{variable}: {message}{shown}"
