@@ -53,39 +53,11 @@ def moto_server() -> Iterator[str]:
     """A moto server process on 127.0.0.1 for the whole session; yields its endpoint URL.
 
     Its DynamoDB writes are atomic per request, as DynamoDB's are (`support/moto_server.py`).
-    A separate process, not a thread: deltalake (Rust) can hold the GIL while it waits on
-    S3, which would starve an in-process server thread until the request times out.
     """
-    import subprocess
-    import sys
-    import time
-    import urllib.request
+    from tests.support.moto_process import moto_process
 
-    port = free_port()
-    server = Path(__file__).parent / "support" / "moto_server.py"
-    process = subprocess.Popen(
-        [sys.executable, str(server), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()  # noqa: S310
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto server did not start on {endpoint}") from None
-                time.sleep(0.1)
+    with moto_process() as endpoint:
         yield endpoint
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture

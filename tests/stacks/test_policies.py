@@ -70,7 +70,7 @@ def test_service_roles_trust_their_service_for_this_account_only(each_stack: Sta
         "prefect-worker": "ecs-tasks.amazonaws.com",
     }
     for role in each_stack.all("iam/role:Role"):
-        if role["name"] in ("prefect-push", "github-deploy"):
+        if role["name"] in ("prefect-push", "github-deploy", "github-preview"):
             continue  # federated trusts, tested with their components
         (trust,) = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
         assert trust["Principal"] == {"Service": expected[role["name"]]}
@@ -151,7 +151,7 @@ def test_prefect_may_only_run_flow_tasks_on_our_cluster(
 ) -> None:
     for stack, policy in (
         (dev, "prefect-worker-policy"),
-        (prod, "prefect-push-policy"),
+        (prod, "prefect-worker-policy"),
         (dev_private, "prefect-push-policy"),
     ):
         arns = _arns(stack)
@@ -178,3 +178,62 @@ def test_prefect_may_only_run_flow_tasks_on_our_cluster(
         # Prefect never touches data.
         actions = {a for s in statements.values() for a in as_list(s["Action"])}
         assert not {a for a in actions if a.startswith(DATA_SERVICES)}
+
+
+def test_flow_tasks_list_only_under_the_lake_prefix(each_stack: Stack) -> None:
+    """moto ignores s3:prefix conditions (test_iam_enforced.py), so they are pinned here.
+
+    Mutation: drop the Condition of ListLake in _orchestration.py.
+    """
+    statements = _by_sid(each_stack, "flows-task-policy")
+    assert statements["ListLake"]["Action"] == ["s3:ListBucket"]
+    assert statements["ListLake"]["Condition"] == {"StringLike": {"s3:prefix": ["lake/", "lake/*"]}}
+
+
+def test_prefect_tags_describes_and_registers_only_what_it_must(
+    dev: Stack, prod: Stack, dev_private: Stack
+) -> None:
+    """The ECS statements moto checks against "*" only: their real scopes.
+
+    Mutation: give TagOnCreate the resource "*" or drop its ecs:CreateAction condition.
+    """
+    for stack, policy in (
+        (dev, "prefect-worker-policy"),
+        (prod, "prefect-push-policy"),
+        (dev_private, "prefect-push-policy"),
+    ):
+        statements = _by_sid(stack, policy)
+        family = f"arn:aws:ecs:{REGION}:{ACCOUNT_ID}:task-definition/umwi-{stack.env}-flows:*"
+        task = f"arn:aws:ecs:{REGION}:{ACCOUNT_ID}:task/umwi-{stack.env}-flows/*"
+        tag = statements["TagOnCreate"]
+        assert tag["Action"] == ["ecs:TagResource"]
+        assert tag["Resource"] == [family, task]
+        assert tag["Condition"] == {
+            "StringEquals": {"ecs:CreateAction": ["RunTask", "RegisterTaskDefinition"]}
+        }
+        assert statements["DescribeCluster"]["Resource"] == [_arns(stack)["cluster"]]
+        assert statements["WatchFlowTasks"]["Condition"] == {
+            "ArnEquals": {"ecs:cluster": _arns(stack)["cluster"]}
+        }
+        assert statements["TaskDefinitions"]["Resource"] == ["*"]
+        assert set(statements["TaskDefinitions"]["Action"]) <= ACCOUNT_WIDE
+
+
+def _renamed(document: str, env: str) -> str:
+    return document.replace(f"umwi-{env}", "umwi-<env>").replace(f"/umwi/{env}/", "/umwi/<env>/")
+
+
+def test_dev_and_prod_roles_differ_only_in_names(dev: Stack, prod: Stack) -> None:
+    """test_iam_enforced.py runs the pipeline and the API as the prod roles only; this is
+    what makes that proof hold for dev too.
+
+    Mutation: grant the flow task role one more action when `config.retain_data` is false.
+    """
+    for policy in ("flows-task-policy", "flows-execution-policy", "api-role-policy"):
+        dev_document = dev.inputs("iam/rolePolicy:RolePolicy", policy)["policy"]
+        prod_document = prod.inputs("iam/rolePolicy:RolePolicy", policy)["policy"]
+        assert _renamed(dev_document, "dev") == _renamed(prod_document, "prod"), policy
+    # The Prefect side: the worker's role (dev) may do what the push pool's role (prod) may.
+    worker = dev.inputs("iam/rolePolicy:RolePolicy", "prefect-worker-policy")["policy"]
+    push = prod.inputs("iam/rolePolicy:RolePolicy", "prefect-push-policy")["policy"]
+    assert _renamed(worker, "dev") == _renamed(push, "prod")

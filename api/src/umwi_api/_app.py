@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from umwi_core.contracts import CORRELATION_VARIABLES, Y_KINDS
+from umwi_core.cors import EXPOSED_HEADERS
 from umwi_core.errors import LakeError
 from umwi_core.resources import Resources
 
@@ -227,7 +228,7 @@ def create_app(
             allow_origins=settings.api_cors_origins,
             allow_methods=["GET"],
             allow_headers=["If-None-Match"],
-            expose_headers=["ETag", TOTAL_HEADER],
+            expose_headers=list(EXPOSED_HEADERS),  # the gateway's too (umwi_core.cors)
             max_age=600,
         )
 

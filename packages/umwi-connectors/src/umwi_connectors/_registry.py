@@ -10,11 +10,13 @@ naming a `Source` subclass (or instance). Entry points are loaded once, on first
 
 from __future__ import annotations
 
+import re
 import threading
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from umwi_core import InputError, SourceError
+from umwi_core.contracts import SOURCE_NAME_PATTERN
 
 from umwi_connectors._source import Layout, Source
 
@@ -46,6 +48,11 @@ def _check(source: Source[Any]) -> None:
     for attribute in ("name", "options", "help", "bronze"):
         if not hasattr(source, attribute):
             raise SourceError(f"source {type(source).__name__}: sets no {attribute!r}")
+    if not re.fullmatch(SOURCE_NAME_PATTERN, str(source.name)):
+        raise SourceError(
+            f"source {source.name!r}: a name is lowercase letters, digits and _, "
+            "starting with a letter (it is stored in every row the source writes)"
+        )
     if source.list_key is not None and source.layout is not Layout.MANY:
         raise SourceError(f"source {source.name!r}: list_key needs Layout.MANY")
 
