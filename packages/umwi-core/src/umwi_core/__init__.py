@@ -41,7 +41,15 @@ from umwi_core.resources import (
     make_lake,
     make_ledger,
 )
-from umwi_core.runs import RunManifest, TableCounts, new_run_id, read_manifest, write_manifest
+from umwi_core.runs import (
+    RunManifest,
+    RunStatus,
+    TableCounts,
+    new_run_id,
+    read_manifest,
+    recorded_run,
+    write_manifest,
+)
 from umwi_core.settings import Environment, Settings, load_settings
 
 __all__ = [
@@ -62,6 +70,7 @@ __all__ = [
     "Resources",
     "ResultCache",
     "RunManifest",
+    "RunStatus",
     "S3Access",
     "Settings",
     "SettingsError",
@@ -83,6 +92,7 @@ __all__ = [
     "new_run_id",
     "read_manifest",
     "read_publication",
+    "recorded_run",
     "redact",
     "resource_names",
     "serving_key",

@@ -83,7 +83,9 @@ def demo(
     began = perf_counter()
     settings = state.settings
     console = Console()
-    from umwi_flows._runner import ingest_table, load_flows, print_build, progress_bar
+    from umwi_flows import load_flows
+
+    from umwi.cli._present import ingest_table, print_build, progress_bar
 
     flows = load_flows(settings, verbose=state.debug)
     loaded = perf_counter()
@@ -94,12 +96,12 @@ def demo(
         f"state in {settings.state_dir}"
     )
     with progress_bar("demo pipeline"):
-        summary = flows.pipeline_flow(sources=sources, start=start.isoformat(), end=end.isoformat())
+        summary = flows.pipeline(sources=sources, start=start.isoformat(), end=end.isoformat())
     finished = perf_counter()
-    console.print(ingest_table(summary["ingest"]))
-    print_build(console, summary["build"])
+    console.print(ingest_table(summary.ingest))
+    print_build(console, summary.build)
     console.print(kpi_summary(state.resources))
-    console.print(timings_table(loaded - began, finished - loaded, summary["timings_s"]))
+    console.print(timings_table(loaded - began, finished - loaded, summary.timings_s))
     if not serve:
         return
     from umwi_api import serve as serve_api

@@ -25,14 +25,15 @@ def backfill(
     force: bool = typer.Option(False, "--force", help="Redo windows already done."),
 ) -> None:
     """Ingest [start, end) in day chunks, then build; a re-run resumes where it stopped."""
-    from umwi_flows import load_config
-    from umwi_flows._runner import ingest_table, load_flows, print_build, progress_bar
+    from umwi_flows import load_config, load_flows
+
+    from umwi.cli._present import ingest_table, print_build, progress_bar
 
     settings = state.settings
     defaults = load_config(settings.config_file).backfill
     flows = load_flows(settings, verbose=state.debug)
     with progress_bar("backfill"):
-        summary = flows.pipeline_flow(
+        summary = flows.pipeline(
             start=start,
             end=end,
             only=source_names(source),
@@ -41,5 +42,5 @@ def backfill(
             concurrency=concurrency or defaults.concurrency,
         )
     console = Console()
-    console.print(ingest_table(summary["ingest"]))
-    print_build(console, summary["build"])
+    console.print(ingest_table(summary.ingest))
+    print_build(console, summary.build)

@@ -13,7 +13,7 @@ from umwi_core.publication import read_publication
 from umwi_core.resources import make_lake, make_ledger
 from umwi_core.settings import Settings
 
-from tests.flows.conftest import write_small_city
+from tests.support.flow_fixtures import write_small_city
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_server")]
 

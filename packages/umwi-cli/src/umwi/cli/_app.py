@@ -61,14 +61,6 @@ def _root(
     state.debug = debug
 
 
-def _secrets() -> list[str]:
-    settings = state._settings
-    if settings is None:
-        return []
-    values = [settings.navitia_token, settings.openmeteo_api_key]
-    return [value.get_secret_value() for value in values if value is not None]
-
-
 def report_failure(error: BaseException) -> int:
     """Print one line naming what went wrong (a traceback with --debug); return the code."""
     if isinstance(error, NoArgsIsHelpError):
@@ -82,6 +74,12 @@ def report_failure(error: BaseException) -> int:
         message = str(error)
     else:
         message = f"{type(error).__name__}: {error}".strip()
-    first = redact(message, _secrets()).splitlines()[0] if message else type(error).__name__
+    first = (
+        redact(
+            message, [] if state._settings is None else state._settings.secret_values()
+        ).splitlines()[0]
+        if message
+        else type(error).__name__
+    )
     sys.stderr.write(f"umwi: {first}\n")
     return 1

@@ -29,13 +29,15 @@ def run(
     force: bool = typer.Option(False, "--force", help="Redo windows already done."),
 ) -> None:
     """Ingest from the sources configured in umwi.toml, then build, gate and publish gold."""
-    from umwi_flows._runner import ingest_table, load_flows, print_build, progress_bar
+    from umwi_flows import load_flows
+
+    from umwi.cli._present import ingest_table, print_build, progress_bar
 
     if (start is None) != (end is None):
         raise typer.BadParameter("give both --start and --end, or neither")
     flows = load_flows(state.settings, verbose=state.debug)
     with progress_bar("run"):
-        summary = flows.pipeline_flow(
+        summary = flows.pipeline(
             start=start,
             end=end,
             only=source_names(source),
@@ -43,5 +45,5 @@ def run(
             lookback_days=lookback_days if start is None else None,
         )
     console = Console()
-    console.print(ingest_table(summary["ingest"]))
-    print_build(console, summary["build"])
+    console.print(ingest_table(summary.ingest))
+    print_build(console, summary.build)

@@ -1,7 +1,9 @@
-"""Fixtures of the flows tests: one temporary Prefect server for the session.
+"""Fixtures of the flows and CLI tests: one temporary Prefect server for the session.
 
-Prefect's home goes to a temporary folder before Prefect is first imported, so no test
-touches `~/.prefect`; the server starts once (10–15 s) and every flow test reuses it.
+A pytest plugin (the root conftest loads it), so tests/flows and tests/packages/umwi_cli
+share one server. Prefect's home goes to a temporary folder before Prefect is first
+imported, so no test touches `~/.prefect`; the server starts once and every flow test
+reuses it.
 """
 
 from __future__ import annotations

@@ -15,8 +15,10 @@ def build(
     ),
 ) -> None:
     """Build the gold KPI tables; publish them only if the quality gate passes."""
-    from umwi_flows._runner import load_flows, print_build
+    from umwi_flows import load_flows
+
+    from umwi.cli._present import print_build
 
     flows = load_flows(state.settings, verbose=state.debug)
-    summary = flows.build_flow(from_bronze=from_bronze)
+    summary = flows.build(from_bronze=from_bronze)
     print_build(Console(), summary)

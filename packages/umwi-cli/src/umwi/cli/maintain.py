@@ -16,8 +16,8 @@ def maintain(
     ),
 ) -> None:
     """Compact small commits, checkpoint, vacuum old files, prune unpublished copies."""
-    from umwi_flows._runner import load_flows
+    from umwi_flows import load_flows
 
     flows = load_flows(state.settings, verbose=state.debug)
-    summary = flows.maintain_flow(retain_hours=retain_hours)
-    typer.echo(json.dumps(summary["maintenance"], indent=2, default=str))
+    summary = flows.maintain(retain_hours=retain_hours)
+    typer.echo(json.dumps(summary.maintenance, indent=2, default=str))

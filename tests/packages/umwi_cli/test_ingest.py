@@ -12,8 +12,8 @@ from umwi.cli import main
 from umwi_core.resources import make_lake
 from umwi_core.settings import Settings
 
-from tests.flows.conftest import write_small_city
 from tests.support.fake_servers import FakeResponse
+from tests.support.flow_fixtures import write_small_city
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_server")]
 

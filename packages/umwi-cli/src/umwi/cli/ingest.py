@@ -37,11 +37,13 @@ def _word(name: str) -> str:
 
 
 def _ingest(sources: dict[str, Any], *, start: str | None, end: str | None, force: bool) -> None:
-    from umwi_flows._runner import ingest_table, load_flows, progress_bar
+    from umwi_flows import load_flows
+
+    from umwi.cli._present import ingest_table, progress_bar
 
     flows = load_flows(state.settings, verbose=state.debug)
     with progress_bar("ingest"):
-        summary = flows.ingest_flow(sources=sources, start=start, end=end, force=force)
+        summary = flows.ingest(sources=sources, start=start, end=end, force=force)
     Console().print(ingest_table(summary))
 
 
@@ -106,7 +108,7 @@ def _range_parameters() -> list[inspect.Parameter]:
 
 def _options(source: Source[Any], values: dict[str, Any]) -> Any:
     """The options model from the command's values; `InputError` naming the flag."""
-    from umwi_core.errors import InputError
+    from umwi_core.errors import InputError, first_problem
 
     fields = source.options.model_fields
     given = {
@@ -116,11 +118,9 @@ def _options(source: Source[Any], values: dict[str, Any]) -> Any:
     try:
         return source.options.model_validate(given)
     except ValidationError as error:
-        first = error.errors()[0]
-        loc = first.get("loc", ())
-        message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+        loc, message = first_problem(error)
         if loc and loc[0] in fields:
-            raise InputError(f"{_flag(str(loc[0]), fields[str(loc[0])])}: {message}") from None
+            raise InputError(f"{_flag(loc[0], fields[loc[0]])}: {message}") from None
         raise InputError(f"ingest {_word(source.name)}: {message}") from None
 
 

@@ -1,0 +1,96 @@
+"""How the CLI shows a running flow and its result: a progress bar, result tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from umwi_flows import BuildSummary, IngestSummary, Planned, ProgressEvent, on_progress
+
+
+@contextmanager
+def progress_bar(description: str, *, enabled: bool = True) -> Iterator[None]:
+    """A rich progress bar that advances as the running flow reports windows done."""
+    if not enabled:
+        yield
+        return
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[last]}"),
+        console=Console(stderr=True),
+        transient=False,
+    )
+    task = progress.add_task(description, total=None, last="")
+
+    def listen(event: ProgressEvent) -> None:
+        if isinstance(event, Planned):
+            progress.update(task, total=event.total)
+        else:
+            last = f"[red]{event.stream} failed" if event.error else event.stream
+            progress.update(task, advance=1, last=last)
+
+    with progress, on_progress(listen):
+        yield
+
+
+COUNT_COLUMNS = ("read", "inserted", "replaced", "unchanged", "superseded", "quarantined")
+
+
+def ingest_table(summary: IngestSummary) -> Table:
+    """One row per ingestion run and table: windows done and the record counts."""
+    table = Table(title="ingest")
+    for name in ("stream", "status", "windows", "skipped", "table", *COUNT_COLUMNS):
+        table.add_column(
+            name, justify="right" if name not in ("stream", "status", "table") else "left"
+        )
+    for run in summary.ingest_runs:
+        counts: dict[str, dict[str, int]] = {
+            name: numbers.model_dump() for name, numbers in run.counts.items()
+        } or {"–": {}}
+        for name, numbers in counts.items():
+            table.add_row(
+                run.stream,
+                run.status,
+                str(run.windows),
+                str(run.skipped),
+                name,
+                *(str(numbers.get(field, "")) for field in COUNT_COLUMNS),
+            )
+    for stream, reason in summary.failed.items():
+        table.add_row(stream, "[red]failed", "", "", reason, "", "", "", "", "", "")
+    return table
+
+
+def build_table(summary: BuildSummary) -> Table:
+    table = Table(title="gold")
+    for name in ("table", "version", "rows", "changed"):
+        table.add_column(name)
+    for name, candidate in summary.candidates.items():
+        table.add_row(
+            name, str(candidate.version), str(candidate.rows), "yes" if candidate.changed else "no"
+        )
+    return table
+
+
+def print_build(console: Console, summary: BuildSummary) -> None:
+    console.print(build_table(summary))
+    if summary.gate == "skipped":
+        console.print(
+            f"gold unchanged: publication {summary.publication_id} stays current "
+            "(quality gate not needed)"
+        )
+        return
+    console.print(
+        f"quality gate: {'passed' if summary.gate_passed else 'FAILED'}; "
+        f"published: {summary.publication_id or 'nothing'}; "
+        f"report: {summary.quality_report}"
+    )
+
+
+__all__ = ["build_table", "ingest_table", "print_build", "progress_bar"]
