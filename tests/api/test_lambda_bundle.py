@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from umwi_api.queries import GoldReader, KpiFilters, parse_time
-from umwi_core.resources import make_lake
+from umwi_core.resources import build_resources, make_lake
 from umwi_core.settings import load_settings
 
 from tests.api.gold_sample import write_sample_gold
@@ -196,7 +196,7 @@ def test_handler_from_the_bundle_answers_every_route_like_the_query_layer(
             monkeypatch.delenv(name)
     local = load_settings(env="local", state_dir=str(tmp_path / "local"))
     write_sample_gold(make_lake(local))
-    reader = GoldReader(local)
+    reader = GoldReader(build_resources(local))
     for (path, _, kpi, filters), response in zip(routes, responses, strict=True):
         assert response["statusCode"] == 200, (path, response["body"][:500])
         assert not response["isBase64Encoded"], path

@@ -17,7 +17,7 @@ def test_demo_runs_the_whole_pipeline_on_a_fresh_lake(tmp_path: Path) -> None:
     umwi = shutil.which("umwi")
     assert umwi is not None
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UMWI_", "PREFECT_"))}
-    env |= {"UMWI_STATE_DIR": str(tmp_path / "state"), "COLUMNS": "200"}
+    env |= {"UMWI_STATE_DIR": str(tmp_path / "state"), "COLUMNS": "80"}
     done = subprocess.run(
         [umwi, "demo", "--no-serve", "--days", "7"],
         cwd=tmp_path,
@@ -29,9 +29,12 @@ def test_demo_runs_the_whole_pipeline_on_a_fresh_lake(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     assert "quality gate: passed; published: pub-" in out
-    assert "weather impact, all lines, whole period (published gold)" in out
+    # A default terminal: every table whole (or as records), nothing cut.
+    assert "…" not in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "weather impact on umwi-sample, all lines, whole period" in out
     for weather_class in ("dry", "wet"):
-        assert re.search(rf"│ umwi-sample\s+│ {weather_class}\s+│\s+\d+", out), weather_class
+        assert re.search(rf"│ {weather_class}\s+│\s+\d+ │", out), weather_class
     total = re.search(r"│ total\s+│\s+([\d.]+) │", out)
     assert total is not None
     assert float(total.group(1)) > 0

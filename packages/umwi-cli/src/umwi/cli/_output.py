@@ -124,7 +124,6 @@ def show_table(table: Table, console: Console | None = None) -> None:
     console = console or Console()
     for column in table.columns:
         column.no_wrap = True
-        column.overflow = "ignore"
     console.print(table if fits(console, table) else records_view(table))
 
 

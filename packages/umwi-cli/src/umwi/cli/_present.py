@@ -8,7 +8,10 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 from umwi_flows import BuildSummary, IngestSummary, Planned, ProgressEvent, on_progress
+
+from umwi.cli._output import cell, show_table
 
 
 @contextmanager
@@ -55,15 +58,16 @@ def ingest_table(summary: IngestSummary) -> Table:
         } or {"–": {}}
         for name, numbers in counts.items():
             table.add_row(
-                run.stream,
-                run.status,
-                str(run.windows),
-                str(run.skipped),
-                name,
-                *(str(numbers.get(field, "")) for field in COUNT_COLUMNS),
+                cell(run.stream),
+                cell(str(run.status)),
+                cell(run.windows),
+                cell(run.skipped),
+                cell(name),
+                *(cell(numbers.get(field, "")) for field in COUNT_COLUMNS),
             )
     for stream, reason in summary.failed.items():
-        table.add_row(stream, "[red]failed", "", "", reason, "", "", "", "", "", "")
+        failed = Text("failed", style="red")
+        table.add_row(cell(stream), failed, "", "", cell(reason), "", "", "", "", "", "")
     return table
 
 
@@ -73,13 +77,16 @@ def build_table(summary: BuildSummary) -> Table:
         table.add_column(name)
     for name, candidate in summary.candidates.items():
         table.add_row(
-            name, str(candidate.version), str(candidate.rows), "yes" if candidate.changed else "no"
+            cell(name),
+            cell(candidate.version),
+            cell(candidate.rows),
+            cell("yes" if candidate.changed else "no"),
         )
     return table
 
 
 def print_build(console: Console, summary: BuildSummary) -> None:
-    console.print(build_table(summary))
+    show_table(build_table(summary), console)
     if summary.gate == "skipped":
         console.print(
             f"gold unchanged: publication {summary.publication_id} stays current "

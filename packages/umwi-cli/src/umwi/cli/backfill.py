@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from umwi.cli._app import app, state
+from umwi.cli._output import show_table
 from umwi.cli.run import SOURCE_HELP, source_names
 
 
@@ -42,5 +43,5 @@ def backfill(
             concurrency=concurrency or defaults.concurrency,
         )
     console = Console()
-    console.print(ingest_table(summary.ingest))
+    show_table(ingest_table(summary.ingest), console)
     print_build(console, summary.build)

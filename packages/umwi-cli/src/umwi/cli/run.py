@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from umwi.cli._app import app, state
+from umwi.cli._output import show_table
 
 # The names come from the source registry, which `umwi run --help` does not load (it is slow).
 SOURCE_HELP = "Only this configured source (repeatable): a name `umwi ingest --help` lists."
@@ -45,5 +46,5 @@ def run(
             lookback_days=lookback_days if start is None else None,
         )
     console = Console()
-    console.print(ingest_table(summary.ingest))
+    show_table(ingest_table(summary.ingest), console)
     print_build(console, summary.build)
