@@ -3,34 +3,21 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 from fastapi.testclient import TestClient
-from umwi.cli import main
-from umwi.cli._app import state
 from umwi_api import create_app
 from umwi_core.lake import Lake
 from umwi_core.resources import build_resources
 from umwi_core.settings import Settings
 
 from tests.api.gold_sample import write_sample_gold
+from tests.packages.umwi_cli.in_process import run_cli, use_settings
 
 
 @pytest.fixture(autouse=True)
 def _settings_from_this_test(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The CLI caches its settings per process; each test has its own state folder.
-    monkeypatch.setenv("UMWI_STATE_DIR", str(settings.state_dir))
-    monkeypatch.setattr(state, "_settings", None)
-
-
-def run_cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
-    monkeypatch.setattr(sys, "argv", ["umwi", *args])
-    try:
-        main()
-    except SystemExit as done:
-        return int(done.code or 0)
-    return 0
+    use_settings(settings, monkeypatch)
 
 
 @pytest.mark.parametrize(

@@ -6,36 +6,23 @@ import csv
 import io
 import json
 import re
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 from rich.console import Console
-from umwi.cli import main
-from umwi.cli._app import state
 from umwi.cli._output import data_table, printable, show_table
 from umwi_core.lake import Lake
 from umwi_core.settings import Settings
 
 from tests.api.gold_sample import write_sample_gold
+from tests.packages.umwi_cli.in_process import run_cli, use_settings
 
 
 @pytest.fixture(autouse=True)
 def _settings_from_this_test(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("UMWI_STATE_DIR", str(settings.state_dir))
+    use_settings(settings, monkeypatch)
     monkeypatch.setenv("COLUMNS", "80")
-    monkeypatch.setattr(state, "_settings", None)
-    monkeypatch.setattr(state, "_resources", None)
-
-
-def run_cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
-    monkeypatch.setattr(sys, "argv", ["umwi", *args])
-    try:
-        main()
-    except SystemExit as done:
-        return int(done.code or 0)
-    return 0
 
 
 def kpi_json(
