@@ -146,6 +146,10 @@ def test_ingest_file_and_sample(
     lake = make_lake(fast_settings)
     assert read_silver(lake, "departures").num_rows == 24 * 4 * 3
     assert read_silver(lake, "weather_hourly").num_rows == 24
+    trip = read_silver(lake, "departures").column("trip_id")[0].as_py()
+    query = f"SELECT count(*) AS n FROM silver_departures WHERE trip_id = '{trip}'"
+    assert run_cli(monkeypatch, "sql", query, "--format", "json") == 0
+    assert '"n": 3' in capsys.readouterr().out  # one trip, three stops
 
     code = run_cli(monkeypatch, "ingest", "sample", "--start", "2026-01-05", "--days", "1")
     out = capsys.readouterr().out
