@@ -126,7 +126,7 @@ REASON_CODES: dict[ReasonCode, str] = {
     "no_realtime": "neither observed_at nor delay_s, and the source does not say cancelled",
     "conflict": "observed_at and delay_s disagree by more than 1 s",
     "out_of_range": "a physically impossible value (coordinates, temperature, negative "
-    "amounts, |delay| over 2 days, WMO code, integer range)",
+    "amounts, a delay over 2 days either way, WMO code, integer range)",
     "other": "a reason recorded before codes existed that `umwi maintain` could not classify",
 }
 
