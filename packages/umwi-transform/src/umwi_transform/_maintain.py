@@ -104,8 +104,8 @@ def maintain(lake: Lake, settings: Settings, *, retain_hours: int = 168) -> dict
     """Compact, checkpoint and vacuum silver, quarantine and gold; prune serving copies.
 
     First codes the quarantine rows written before `reason_code` existed (their count is
-    `reason_codes_filled`), so compaction rewrites them once. Never removes a file that the published gold versions or the gold build's next
-    change-feed read still need.
+    `reason_codes_filled`), so compaction rewrites them once. Never removes a file that the
+    published gold versions or the gold build's next change-feed read still need.
     """
     del settings  # every knob is an argument; the signature is the shared contract
     if retain_hours < 0:
