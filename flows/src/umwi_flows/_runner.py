@@ -101,7 +101,25 @@ def ingest_table(summary: dict[str, Any]) -> Table:
             )
     for stream, reason in summary.get("failed", {}).items():
         table.add_row(stream, "[red]failed", "", "", reason, "", "", "", "", "", "")
+    causes = quarantine_causes(summary)
+    if causes:
+        table.caption = "\n".join(causes)
+        table.caption_justify = "left"
     return table
+
+
+def quarantine_causes(summary: dict[str, Any]) -> list[str]:
+    """"quarantined <stream> <table>: 6,337 unknown_trip, 12 unknown_stop" per run and table
+    with quarantined records, most frequent code first (codes: DESIGN.md §3)."""
+    lines = []
+    for run in summary.get("ingest_runs", []):
+        for name, numbers in (run["counts"] or {}).items():
+            codes: dict[str, int] = numbers.get("quarantined_by_code") or {}
+            if codes:
+                ranked = sorted(codes.items(), key=lambda item: (-item[1], item[0]))
+                listed = ", ".join(f"{count:,} {code}" for code, count in ranked)
+                lines.append(f"quarantined {run['stream']} {name}: {listed}")
+    return lines
 
 
 def build_table(summary: dict[str, Any]) -> Table:
@@ -133,4 +151,11 @@ def print_build(console: Console, summary: dict[str, Any]) -> None:
     )
 
 
-__all__ = ["build_table", "ingest_table", "load_flows", "print_build", "progress_bar"]
+__all__ = [
+    "build_table",
+    "ingest_table",
+    "load_flows",
+    "print_build",
+    "progress_bar",
+    "quarantine_causes",
+]

@@ -116,6 +116,8 @@ def test_ingest_gtfs_rt_files_once(
     out = capsys.readouterr()
     assert code == 0, out.err
     assert "gtfs_rt:auckland" in out.out
+    assert "quarantined gtfs_rt:auckland departures: " in out.out  # counted per cause
+    assert " unknown_trip" in out.out
     lake = make_lake(fast_settings)
     from umwi_transform import read_quarantine, read_silver
 
