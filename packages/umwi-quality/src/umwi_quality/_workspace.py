@@ -120,6 +120,7 @@ def register_silver(
             {
                 "source": pa.array([], pa.string()),
                 "ingested_at": pa.array([], pa.timestamp("us", tz="UTC")),
+                "reason_code": pa.array([], pa.string()),
             }
         )
         rejects = scan_source(open_delta(lake, "quarantine", table), no_rejects)
