@@ -109,8 +109,8 @@ def ingest_table(summary: dict[str, Any]) -> Table:
 
 
 def quarantine_causes(summary: dict[str, Any]) -> list[str]:
-    """"quarantined <stream> <table>: 6,337 unknown_trip, 12 unknown_stop" per run and table
-    with quarantined records, most frequent code first (codes: DESIGN.md §3)."""
+    """One line per run and table with quarantined records, most frequent code first:
+    `quarantined <stream> <table>: 6,337 unknown_trip, 12 unknown_stop` (DESIGN.md §3)."""
     lines = []
     for run in summary.get("ingest_runs", []):
         for name, numbers in (run["counts"] or {}).items():
