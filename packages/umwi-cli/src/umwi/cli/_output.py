@@ -116,6 +116,8 @@ def records_view(table: Table) -> Group:
             block.append("\n" + header.ljust(width) + "  ", style="bold")
             block.append_text(shown)
         blocks.append(block)
+    if table.caption:
+        blocks.append(Text(printable(str(table.caption))))
     return Group(*blocks)
 
 
