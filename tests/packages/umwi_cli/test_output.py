@@ -94,6 +94,16 @@ def test_kpi_csv_and_parquet_hold_the_json_rows(
     assert str(table.schema.field("period").type) == "string"
     assert table.column("departures").to_pylist() == [row["departures"] for row in rows]
 
+    # Times travel as ISO text in JSON and come back as timestamps in Parquet.
+    hourly = kpi_json(monkeypatch, capsys, "hourly")
+    target = tmp_path / "hourly.parquet"
+    assert run_cli(monkeypatch, "kpi", "hourly", "--format", "parquet", "-o", str(target)) == 0
+    table = pq.read_table(target)
+    assert str(table.schema.field("hour").type) == "timestamp[us, tz=UTC]"
+    assert [
+        value.isoformat().replace("+00:00", "Z") for value in table.column("hour").to_pylist()
+    ] == [row["hour"] for row in hourly]
+
 
 def test_parquet_needs_an_output_file(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], lake: Lake
