@@ -15,6 +15,9 @@ from umwi_core.settings import Settings, load_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
+# The Prefect server and flow settings of tests/flows and tests/packages/umwi_cli.
+pytest_plugins = ["tests.support.flow_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -149,18 +149,16 @@ def register_silver(
         column = EVENT_COLUMNS[table]
         where = None if history is None else f"{column} >= {sql_timestamp(history)}"
         workspace.register(f"silver_{table}_all", sources[table], where)
+    no_rejects = pa.table(
+        {
+            "source": pa.array([], pa.string()),
+            "ingested_at": pa.array([], pa.timestamp("us", tz="UTC")),
+            "reason_code": pa.array([], pa.string()),
+        }
+    )
     for table in SILVER_TABLES:
-        rejects = open_delta(lake, "quarantine", table)
-        if rejects is not None:
-            workspace.register(f"quarantine_{table}", rejects.to_pyarrow_dataset(), batch_filter)
-        else:
-            empty = pa.table(
-                {
-                    "source": pa.array([], pa.string()),
-                    "ingested_at": pa.array([], pa.timestamp("us", tz="UTC")),
-                }
-            )
-            workspace.register(f"quarantine_{table}", empty)
+        rejects = scan_source(open_delta(lake, "quarantine", table), no_rejects)
+        workspace.register(f"quarantine_{table}", rejects, batch_filter)
 
 
 def register_gold(

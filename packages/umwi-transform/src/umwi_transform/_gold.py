@@ -28,6 +28,7 @@ from ibis.backends.duckdb import Backend  # type: ignore[import-untyped]
 from pydantic import BaseModel
 from umwi_core.arrow import arrow_schema
 from umwi_core.contracts import CORRELATION_VARIABLES, DEPARTURES, WEATHER_HOURLY
+from umwi_core.days import day_spans
 from umwi_core.lake import Lake
 from umwi_core.publication import GOLD_TABLES
 from umwi_core.settings import Settings
@@ -107,14 +108,11 @@ def _settings_fingerprint(settings: Settings) -> dict[str, float]:
 
 def _day_ranges(days: Iterable[date]) -> list[tuple[datetime, datetime]]:
     """Consecutive days merged into half-open UTC ranges."""
-    ranges: list[tuple[datetime, datetime]] = []
-    for day in sorted(set(days)):
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        if ranges and ranges[-1][1] == start:
-            ranges[-1] = (ranges[-1][0], start + timedelta(days=1))
-        else:
-            ranges.append((start, start + timedelta(days=1)))
-    return ranges
+    return [(_midnight(first), _midnight(end)) for first, end in day_spans(days)]
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def _range_predicate(column: str, ranges: list[tuple[datetime, datetime]]) -> str:
