@@ -319,7 +319,7 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
     written["correlation"] = _write(lake, "correlation", correlation, None)
 
     clock.lap("correlation")
-    log.info("gold: %s", clock)
+    log.info("gold steps: %s", clock)
     # The quality gate usually runs next in this process.
     release_arrow_memory()
     scopes: dict[str, str | None] = {
