@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from time import perf_counter
 
 import ibis.expr.types as ir  # type: ignore[import-untyped]
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import DeltaError
 from ibis.backends.duckdb import Backend  # type: ignore[import-untyped]
@@ -187,13 +190,20 @@ def _locations_fingerprint(weather: ir.Table) -> str:
     return hashlib.sha256(json.dumps(found.to_pylist(), default=str).encode()).hexdigest()
 
 
-def _write(lake: Lake, table: str, data: pa.Table, predicate: str | None) -> DeltaTable:
+def _write(
+    lake: Lake,
+    table: str,
+    data: pa.Table | Callable[[], pa.RecordBatchReader],
+    predicate: str | None,
+) -> DeltaTable:
+    """Overwrite `gold/<table>` (where `predicate` holds); `data` is a table or makes a
+    fresh stream of batches for each attempt."""
     uri = delta_uri(lake, "gold", table)
 
     def attempt() -> DeltaTable:
         write_deltalake(
             uri,
-            data,
+            data if isinstance(data, pa.Table) else data(),
             mode="overwrite",
             predicate=predicate,
             storage_options=lake.storage_options(),
@@ -392,13 +402,27 @@ def _write_cells(
     """
     scoped = mobility if ranges is None else mobility.filter(_in_ranges(mobility.hour, ranges))
     expression = gx.correlation_cell_table(scoped, weather).order_by(["network", "line_id", "y"])
-    found = to_arrow(expression)
-    data = pa.Table.from_arrays(
-        [found.column(field.name).cast(field.type) for field in CELLS_SCHEMA],
-        schema=CELLS_SCHEMA,
-    )
     predicate = None if ranges is None else _range_predicate("hour", ranges)
-    return _write(lake, CELLS, data, predicate)
+    # Through a Parquet file DuckDB writes within its memory limit, then streamed into
+    # Delta: the whole history's cells never sit in memory at once.
+    with tempfile.TemporaryDirectory(prefix="umwi-cells-") as folder:
+        path = Path(folder) / "cells.parquet"
+        backend.to_parquet(expression, path)
+
+        def batches() -> pa.RecordBatchReader:
+            found = pq.ParquetFile(path)
+            return pa.RecordBatchReader.from_batches(
+                CELLS_SCHEMA,
+                (
+                    pa.RecordBatch.from_arrays(
+                        [batch.column(f.name).cast(f.type) for f in CELLS_SCHEMA],
+                        schema=CELLS_SCHEMA,
+                    )
+                    for batch in found.iter_batches(batch_size=65_536)
+                ),
+            )
+
+        return _write(lake, CELLS, batches, predicate)
 
 
 def _correlation_sums(backend: Backend, cells: DeltaTable, weather: ir.Table) -> pa.Table:
