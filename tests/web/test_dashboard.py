@@ -21,8 +21,8 @@ from umwi_core.resources import build_resources
 from umwi_core.settings import Settings
 
 from tests.api.gold_sample import LINES, NETWORK, write_sample_gold
+from tests.api.gold_year import SHORT, YEAR, write_year_gold
 from tests.conftest import free_port
-from tests.web.gold_year import SHORT, YEAR, write_year_gold
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
