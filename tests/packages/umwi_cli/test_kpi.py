@@ -148,6 +148,7 @@ def test_daily_rows_read_every_page_and_export_times_as_timestamps(
     assert len(whole) == 84  # lines × locations × days
     monkeypatch.setenv("UMWI_API_MAX_LIMIT", "10")
     assert _json(monkeypatch, capsys, "hourly", "--grain", "day") == whole
+    monkeypatch.delenv("UMWI_API_MAX_LIMIT")
     for grain, time in (("day", "day"), ("hour", "hour")):
         rows = _json(monkeypatch, capsys, "hourly", "--grain", grain)
         target = tmp_path / f"{grain}.parquet"
