@@ -36,6 +36,8 @@ EndpointType = Callable[..., Awaitable[Response]]
 
 
 class Route(NamedTuple):
+    """A KPI route: its path, KPI name, filters, summary, and whether it takes `grain`."""
+
     path: str
     kpi: str
     filters: FiltersDependency
