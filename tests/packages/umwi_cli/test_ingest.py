@@ -116,6 +116,8 @@ def test_ingest_gtfs_rt_files_once(
     out = capsys.readouterr()
     assert code == 0, out.err
     assert "gtfs_rt:auckland" in out.out
+    assert "quarantined gtfs_rt:auckland departures: " in out.out  # counted per cause
+    assert " unknown_trip" in out.out
     lake = make_lake(fast_settings)
     from umwi_transform import read_quarantine, read_silver
 
@@ -146,6 +148,10 @@ def test_ingest_file_and_sample(
     lake = make_lake(fast_settings)
     assert read_silver(lake, "departures").num_rows == 24 * 4 * 3
     assert read_silver(lake, "weather_hourly").num_rows == 24
+    trip = read_silver(lake, "departures").column("trip_id")[0].as_py()
+    query = f"SELECT count(*) AS n FROM silver_departures WHERE trip_id = '{trip}'"
+    assert run_cli(monkeypatch, "sql", query, "--format", "json") == 0
+    assert '"n": 3' in capsys.readouterr().out  # one trip, three stops
 
     code = run_cli(monkeypatch, "ingest", "sample", "--start", "2026-01-05", "--days", "1")
     out = capsys.readouterr().out

@@ -51,6 +51,26 @@ def test_lake_tables_are_views(
     ]
 
 
+def test_a_string_filter_on_merged_silver(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's query: `=` on a string column of a table written by MERGE.
+
+    Mutation: register `delta.to_pyarrow_dataset()` for every table in
+    `register_lake_views` and it exits 1 (`no kernel matching input types`).
+    """
+    from umwi_transform import commit_batch
+
+    from tests.packages.umwi_transform.factory import departure, departures_batch
+
+    settings = load_settings()
+    rows = [departure(trip="T1", delay=30), departure(trip="T2", delay=60)]
+    commit_batch(departures_batch(rows), make_lake(settings), settings, "r1")
+    query = "SELECT delay_s FROM silver_departures WHERE trip_id = 'T1'"
+    assert run_cli(monkeypatch, "sql", query, "--format", "json") == 0
+    assert json.loads(capsys.readouterr().out) == [{"delay_s": 30}]
+
+
 @pytest.mark.parametrize(
     ("query", "message"),
     [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -30,17 +31,27 @@ class TableCounts(BaseModel):
     unchanged: int = 0
     superseded: int = 0
     quarantined: int = 0
+    #: The quarantined records by `reason_code` (they sum to `quarantined`).
+    quarantined_by_code: dict[str, int] = Field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
-        return self.read == (
+        coded = sum(self.quarantined_by_code.values())
+        # Manifests written before reason codes have no breakdown at all.
+        return (coded == self.quarantined or not self.quarantined_by_code) and self.read == (
             self.inserted + self.replaced + self.unchanged + self.superseded + self.quarantined
         )
 
     def __add__(self, other: TableCounts) -> TableCounts:
         """Field by field: the counts of two runs (or two windows) together."""
+        codes = Counter(self.quarantined_by_code) + Counter(other.quarantined_by_code)
         return TableCounts(
-            **{name: getattr(self, name) + getattr(other, name) for name in type(self).model_fields}
+            **{
+                name: getattr(self, name) + getattr(other, name)
+                for name in type(self).model_fields
+                if name != "quarantined_by_code"
+            },
+            quarantined_by_code=dict(sorted(codes.items())),
         )
 
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -46,6 +47,7 @@ class _Tally:
     read: int = 0
     quarantined: int = 0
     staged: int = 0
+    by_code: Counter[str] = field(default_factory=Counter)
 
 
 def hour_windows(hours: list[tuple[datetime, int]], limit: int) -> list[tuple[datetime, datetime]]:
@@ -141,6 +143,7 @@ class SilverLoader:
         tally = self._tally.setdefault(batch.table, _Tally())
         tally.read += batch.records.num_rows
         tally.quarantined += checked.quarantine.num_rows
+        tally.by_code.update(checked.quarantine.column("reason_code").to_pylist())
         tally.staged += valid.num_rows
 
     def _files(self, kind: str, table: str) -> Path:
@@ -175,7 +178,11 @@ class SilverLoader:
             if tally.quarantined:
                 self._commit_quarantine(table)
             merged = self._commit_silver(contract, tally.staged) if tally.staged else TableCounts()
-            result = merged + TableCounts(read=tally.read, quarantined=tally.quarantined)
+            result = merged + TableCounts(
+                read=tally.read,
+                quarantined=tally.quarantined,
+                quarantined_by_code=dict(tally.by_code),
+            )
             if not result.balanced:  # a bug, never bad input: refuse to report wrong numbers
                 raise AssertionError(f"{table} counts do not add up: {result}")
             counts[table] = result

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 from umwi_flows import BuildSummary, IngestSummary, Planned, ProgressEvent, on_progress
 
-from umwi.cli._output import cell, show_table
+from umwi.cli._output import cell, printable, show_table
 
 
 @contextmanager
@@ -68,7 +68,25 @@ def ingest_table(summary: IngestSummary) -> Table:
     for stream, reason in summary.failed.items():
         failed = Text("failed", style="red")
         table.add_row(cell(stream), failed, "", "", cell(reason), "", "", "", "", "", "")
+    causes = quarantine_causes(summary)
+    if causes:
+        table.caption = Text(printable("\n".join(causes)))
+        table.caption_justify = "left"
     return table
+
+
+def quarantine_causes(summary: IngestSummary) -> list[str]:
+    """One line per run and table with quarantined records, most frequent code first:
+    `quarantined <stream> <table>: 6,337 unknown_trip, 12 unknown_stop` (DESIGN.md §3)."""
+    lines = []
+    for run in summary.ingest_runs:
+        for name, numbers in run.counts.items():
+            codes = numbers.quarantined_by_code
+            if codes:
+                ranked = sorted(codes.items(), key=lambda item: (-item[1], item[0]))
+                listed = ", ".join(f"{count:,} {code}" for code, count in ranked)
+                lines.append(f"quarantined {run.stream} {name}: {listed}")
+    return lines
 
 
 def build_table(summary: BuildSummary) -> Table:
@@ -100,4 +118,4 @@ def print_build(console: Console, summary: BuildSummary) -> None:
     )
 
 
-__all__ = ["build_table", "ingest_table", "print_build", "progress_bar"]
+__all__ = ["build_table", "ingest_table", "print_build", "progress_bar", "quarantine_causes"]
