@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
@@ -114,8 +113,6 @@ def kpi(
     rows = _pages(reader, asked, first, offset, max(0, wanted))
     contract = DAILY_TABLES[gold_table] if grain is KpiGrain.DAY else GOLD_CONTRACTS[gold_table]
     schema = _arrow_schema(contract) if grain is KpiGrain.DAY else GOLD_SCHEMAS[gold_table]
-    if output is OutputFormat.PARQUET:
-        rows = _with_times(rows, contract)
     chunks = Chunks(contract.column_names, rows=rows, arrow_schema=schema)
     title = f"{contract.name} ({first.total} rows)"
     written = emit(chunks, output, path=path, title=title)
@@ -142,18 +139,6 @@ def _arrow_schema(contract: TableContract) -> Any:
     return pa.schema(
         [pa.field(column.name, arrow_type(column.type)) for column in contract.columns]
     )
-
-
-def _with_times(
-    pages: Iterator[list[dict[str, Any]]], contract: TableContract
-) -> Iterator[list[dict[str, Any]]]:
-    """Rows whose times are datetimes, not the API's ISO text: Parquet stores timestamps."""
-    times = [column.name for column in contract.columns if column.type == "timestamp_us_utc"]
-    for rows in pages:
-        yield [
-            row | {name: datetime.fromisoformat(row[name]) for name in times if row[name]}
-            for row in rows
-        ]
 
 
 def _option_error(error: QueryError) -> KpiOptionError:
