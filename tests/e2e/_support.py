@@ -8,6 +8,7 @@ SIGKILL takes down everything it started, as when a container dies.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -166,6 +167,9 @@ def run_and_kill(args: list[str], env: Mapping[str, str], cwd: Path, after_s: fl
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        # A child that killed itself (a failpoint) may leave processes it started.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
     return Finished(process.returncode, log.read_text(errors="replace"), time.monotonic() - began)
 
 
