@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +40,20 @@ def lake(settings: Settings) -> Lake:
     return make_lake(settings)
 
 
-def free_port() -> int:
+@contextmanager
+def reserved_port() -> Iterator[int]:
+    """A port of 127.0.0.1 the OS chose, held until the block ends.
+
+    A port found free and closed before a child binds it may be handed to anyone else
+    meanwhile. This one stays bound (with SO_REUSEADDR, never listening), so the OS gives
+    it to no one else, while a server that binds with SO_REUSEADDR (uvicorn, werkzeug,
+    http.server) may take it: start the child inside the block and leave the block once
+    it answers.
+    """
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        yield int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -20,9 +20,21 @@ from tests.packages.umwi_transform.factory import (
     weather_batch,
 )
 
-#: The gate's clock: the real one, since silver's ingested_at is real time too.
-NOW = datetime.now(UTC)
+#: The engines' clock (`test_engines`): fixed, days after every record the factory makes.
+NOW = datetime(2026, 3, 12, 12, tzinfo=UTC)
 FUTURE = NOW + timedelta(days=3)
+#: Silver's `ingested_at` as `read_tables` hands it to the engines.
+INGESTED_AT = NOW - timedelta(hours=1)
+
+
+def gate_clock() -> datetime:
+    """The clock of a gate run on a lake the real transform filled (`test_gate`).
+
+    The transform stamps `ingested_at` with the real clock and the publication its
+    `published_at`, so the gate's clock is read when the gate runs: read once at import,
+    it goes stale over a long suite and fresh rows then look ingested in the future.
+    """
+    return datetime.now(UTC)
 
 
 def good_departures(day: int = 0, count: int = 12, delay: int = 30) -> list[dict[str, Any]]:
@@ -43,9 +55,11 @@ def good_weather(day: int = 0) -> list[dict[str, Any]]:
 
 
 def future_departures(count: int = 3) -> list[dict[str, Any]]:
-    """Departures scheduled days ahead: silver accepts them, the gate must not publish."""
+    """Departures scheduled days ahead of `gate_clock()`: silver accepts them, the gate
+    must not publish."""
     rows = good_departures(day=0, count=count)
-    return [{**row, "scheduled_at": FUTURE, "trip_id": f"F{i}"} for i, row in enumerate(rows)]
+    ahead = gate_clock() + timedelta(days=3)
+    return [{**row, "scheduled_at": ahead, "trip_id": f"F{i}"} for i, row in enumerate(rows)]
 
 
 def fill(
@@ -61,12 +75,16 @@ def fill(
 
 
 def read_tables(lake: Lake, candidates: dict[str, Any]) -> dict[str, pa.Table]:
-    """Every checked view's data as the gate would see it (the whole silver tables)."""
+    """Every checked view's data as the gate would see it (the whole silver tables), silver
+    stamped as ingested at `INGESTED_AT` so the engines' fixed clock `NOW` fits it."""
     tables: dict[str, pa.Table] = {}
     for table in ("departures", "weather_hourly"):
         delta = open_delta(lake, "silver", table)
         assert delta is not None
-        tables[f"silver_{table}"] = delta.to_pyarrow_table()
+        rows = delta.to_pyarrow_table()
+        index = rows.schema.get_field_index("ingested_at")
+        stamp = pa.array([INGESTED_AT] * rows.num_rows, rows.schema.field(index).type)
+        tables[f"silver_{table}"] = rows.set_column(index, rows.schema.field(index), stamp)
     for table, candidate in candidates.items():
         delta = open_delta(lake, "gold", table, version=candidate.version)
         assert delta is not None
