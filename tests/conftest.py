@@ -10,11 +10,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from umwi_core.lake import Lake
 from umwi_core.resources import make_lake
 from umwi_core.settings import Settings, load_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+# Hypothesis: in CI (`CI=true`, as `.ci/run` runs) every property draws the same examples
+# each run (derandomized, no example database), so a red CI run is reproducible and a
+# green one is not luck; elsewhere examples are random, to find new failures. Each test
+# bounds its own `max_examples`.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
 
 
 @pytest.fixture(autouse=True)
