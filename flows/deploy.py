@@ -3,8 +3,9 @@
     uv run python flows/deploy.py --env dev --outputs outputs.json --tag "$GITHUB_SHA" \
         [--config umwi.toml] [--no-build] [--create-pool]
 
-`outputs.json` is `pulumi stack output --json --stack <env>`; its `workPool.type` chooses
-the pool: `ecs:push` (Prefect Cloud, no worker) or `ecs` (hybrid, a worker service). By
+`outputs.json` is `pulumi stack output --json --stack <env>` (read through
+`umwi_core.deployment.StackOutputs`); its `workPool.type` chooses the pool: `ecs` (hybrid,
+a worker service; the default) or `ecs:push` (Prefect Cloud, no worker). By
 default the flow image is built from flows/Dockerfile and pushed to the stack's ECR
 repository first; `--no-build`
 registers the deployments against an image that already exists. `PREFECT_API_URL` (and
@@ -48,10 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         outputs = StackOutputs.from_json(args.env, json.loads(args.outputs.read_text()))
         specs = deployment_specs(args.env, outputs, load_config(args.config))
         if args.create_pool:
-            _create_pool(outputs.work_pool_name, outputs.pool.pool_type, base_job_template())
+            _create_pool(outputs.work_pool.name, outputs.work_pool.type, base_job_template())
         ids = register(
             specs,
-            work_pool_name=outputs.work_pool_name,
+            work_pool_name=outputs.work_pool.name,
             image=flow_image(outputs, args.tag, ROOT),
             build=not args.no_build,
             push=not args.no_build,

@@ -26,6 +26,8 @@ hypothesis_settings.register_profile("dev", deadline=None)
 hypothesis_settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
 )
+# The Prefect server and flow settings of tests/flows and tests/packages/umwi_cli.
+pytest_plugins = ["tests.support.flow_fixtures"]
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@ path, with the session credentials), results cached in DynamoDB with a TTL."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -95,3 +96,25 @@ def test_api_over_s3(aws: Any) -> None:
         assert response.headers["X-Total-Count"] == str(3 * 2 * 24)  # L1, L2, * × 2 locations
         assert response.headers["ETag"] == f'"{publication.publication_id}"'
         assert client.get("/freshness").json()["publication_id"] == publication.publication_id
+
+
+def test_unreadable_gold_on_s3_names_no_bucket(aws: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """Mutation: make `_errors._unreadable` answer `f"{UNREADABLE}: {exc}"` → the bucket and
+    key reach the client, red."""
+    lake = make_lake(aws.settings)
+    publication = write_sample_gold(lake)
+    key = publication.tables["punctuality_hourly"].serving
+    lake.delete(key)
+    bucket = aws.settings.resolved_lake_uri.removeprefix("s3://").split("/")[0]
+    with (
+        TestClient(create_app(build_resources(aws.settings))) as client,
+        caplog.at_level(logging.ERROR, logger="umwi.api"),
+    ):
+        response = client.get("/kpi/punctuality")
+    assert response.status_code == 503
+    request_id = response.headers["X-Request-Id"]
+    assert response.json()["error"].endswith(f"(request id {request_id})")
+    for inside in (bucket, key, "s3://", "HTTP", "duckdb", "DuckDB"):
+        assert inside not in response.text, inside
+    (record,) = [r for r in caplog.records if getattr(r, "request_id", None) == request_id]
+    assert bucket in record.getMessage()

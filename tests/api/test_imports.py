@@ -16,7 +16,15 @@ from pathlib import Path
 from umwi_core.publication import Publication
 from umwi_core.settings import Settings
 
-FORBIDDEN = ("pyarrow", "deltalake", "great_expectations", "prefect", "pulumi", "pulumi_aws")
+FORBIDDEN = (
+    "pyarrow",
+    "deltalake",
+    "great_expectations",
+    "prefect",
+    "pulumi",
+    "pulumi_aws",
+    "fastapi_offline",  # the local /docs assets: not in the Lambda bundle
+)
 
 SCRIPT = """
 import json, sys
@@ -27,10 +35,12 @@ import umwi_api.lambda_handler as lambda_handler
 
 after_import = sorted({name.split(".")[0] for name in sys.modules})
 
+LEFT_OUT = ("pandas", "pyarrow", "pytz", "numpy", "deltalake", "fastapi_offline")
+
 class Absent:
     # Not in the Lambda bundle: importing them must not be needed to serve.
     def find_spec(self, name, path, target=None):
-        if name.split(".")[0] in ("pandas", "pyarrow", "pytz", "numpy", "deltalake"):
+        if name.split(".")[0] in LEFT_OUT:
             raise ImportError(name + " is not in the Lambda bundle")
         return None
 

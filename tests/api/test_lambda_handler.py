@@ -6,10 +6,12 @@ import base64
 import gzip
 import importlib
 import json
-from types import ModuleType
+import logging
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
+from umwi_core.lake import Lake
 from umwi_core.publication import Publication
 from umwi_core.settings import Settings
 
@@ -123,12 +125,43 @@ def test_bad_requests_are_4xx(
         "not an event",
     ],
 )
-def test_unusable_events_get_400(handler_module: ModuleType, bad_event: Any) -> None:
-    response = handler_module.handler(bad_event, None)
+def test_unusable_events_get_400(
+    handler_module: ModuleType, bad_event: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Mutation: put the exception's text back into the 400 body → red."""
+    context = SimpleNamespace(aws_request_id="lambda-req-9")
+    with caplog.at_level(logging.WARNING, logger="umwi.api.lambda"):
+        response = handler_module.handler(bad_event, context)
     assert response["statusCode"] == 400
-    assert json.loads(response["body"])["error"].startswith("unusable event")
+    assert response["headers"]["x-request-id"] == "lambda-req-9"
+    error = json.loads(response["body"])["error"]
+    assert error == f"{handler_module.UNUSABLE_EVENT} (request id lambda-req-9)"
+    (record,) = [r for r in caplog.records if getattr(r, "request_id", None) == "lambda-req-9"]
+    assert "lambda-req-9" in record.getMessage()
+    assert any(kind in record.getMessage() for kind in ("RuntimeError", "KeyError"))
 
 
-def test_health_and_no_dashboard_on_lambda(handler_module: ModuleType) -> None:
+def test_request_id_is_api_gateways(handler_module: ModuleType) -> None:
+    """Mutation: ignore `aws.event` in `RequestIdMiddleware` → a random id, red."""
+    response = handler_module.handler(event("/health"), SimpleNamespace(aws_request_id="x"))
+    assert response["headers"]["x-request-id"] == "req-1"
+
+
+def test_unreadable_gold_through_lambda_names_the_gateway_request(
+    handler_module: ModuleType, gold: Publication, lake: Lake, caplog: pytest.LogCaptureFixture
+) -> None:
+    lake.write_bytes(gold.tables["weather_impact"].serving, b"not parquet")
+    with caplog.at_level(logging.ERROR, logger="umwi.api"):
+        response = handler_module.handler(event("/kpi/weather-impact"), None)
+    assert response["statusCode"] == 503
+    assert body(response)["error"].endswith("(request id req-1)")
+    assert "parquet" not in json.dumps(body(response)).lower()
+    (record,) = [r for r in caplog.records if getattr(r, "request_id", None) == "req-1"]
+    assert "serving copy of weather_impact" in record.getMessage()
+
+
+def test_health_and_no_dashboard_or_docs_on_lambda(handler_module: ModuleType) -> None:
     assert body(handler_module.handler(event("/health"), None)) == {"status": "ok"}
     assert handler_module.handler(event("/"), None)["statusCode"] == 404
+    assert handler_module.handler(event("/docs"), None)["statusCode"] == 404
+    assert handler_module.handler(event("/openapi.json"), None)["statusCode"] == 200

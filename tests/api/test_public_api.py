@@ -1,5 +1,7 @@
 import umwi_api
+import umwi_api.deps
 import umwi_api.queries
+import umwi_api.routes
 
 
 def test_public_api_is_pinned() -> None:
@@ -24,3 +26,18 @@ def test_queries_api_is_pinned() -> None:
         "encode_rows",
         "parse_time",
     ]
+
+
+def test_deps_and_routes_are_pinned() -> None:
+    # deps: what routes (and tests overriding `get_reader`) declare; routes: one router each.
+    assert sorted(umwi_api.deps.__all__) == [
+        "FiltersDependency",
+        "PageRequest",
+        "ReaderDep",
+        "correlation_filters",
+        "get_reader",
+        "hourly_filters",
+        "impact_filters",
+        "paging",
+    ]
+    assert sorted(umwi_api.routes.__all__) == ["freshness", "health", "kpi", "lines"]

@@ -18,29 +18,35 @@ PREFECT_API_URL = "https://api.prefect.cloud/api/accounts/a1/workspaces/w1"
 PREFECT_PRINCIPAL = "arn:aws:iam::210987654321:root"
 EXTERNAL_ID = "umwi-prod-external-id-42"
 GITHUB_REPOSITORY = "example-org/umwi"
+STATE_BUCKET = "example-org-pulumi-state"
+SECRETS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+# A test value in the shape of a pinned image (no registry is contacted).
+WORKER_IMAGE = "prefecthq/prefect-aws@sha256:" + "4" * 64
 NAVITIA_TOKEN = "navitia-token-value-7f3e"  # a stack secret that must not leak to outputs
 
 
 def variants(bundle: Path) -> dict[str, tuple[str, dict[str, Any]]]:
     common = {"umwi:apiBundle": str(bundle)}
+    worker = {"umwi:prefectApiUrl": PREFECT_API_URL, "umwi:prefectWorkerImage": WORKER_IMAGE}
     return {
-        "dev": ("dev", {**common, "umwi:prefectApiUrl": PREFECT_API_URL}),
+        "dev": ("dev", {**common, **worker}),
         "prod": (
             "prod",
             {
                 **common,
-                "umwi:prefectTrustedPrincipal": PREFECT_PRINCIPAL,
-                "umwi:prefectExternalId": EXTERNAL_ID,
+                **worker,
                 "umwi:corsOrigins": ["https://dashboard.example.org"],
                 "umwi:alertEmails": ["ops@example.org", "data@example.org"],
                 "umwi:navitiaToken": NAVITIA_TOKEN,
                 "umwi:githubRepository": GITHUB_REPOSITORY,
+                "umwi:pulumiStateBucket": STATE_BUCKET,
+                "umwi:pulumiSecretsKeyArn": SECRETS_KEY,
             },
         ),
         # dev through stacks/__main__.py, as `pulumi up` runs it
         "dev-entrypoint": (
             "dev",
-            {**common, "umwi:prefectApiUrl": PREFECT_API_URL, "entrypoint": True},
+            {**common, **worker, "entrypoint": True},
         ),
         # dev with the optional private subnets + NAT gateway, and the push pool
         "dev-private": (

@@ -30,6 +30,7 @@ OUTPUTS = {
     "dashboardDistributionId",
     "dashboardConfig",
     "githubDeployRoleArn",
+    "githubPreviewRoleArn",
 }
 
 

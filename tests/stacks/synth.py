@@ -59,6 +59,11 @@ def computed_state(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any
     elif typ == "aws:lambda/function:Function":
         state["arn"] = _arn("lambda", f"function:{physical}")
         state["invokeArn"] = f"arn:aws:apigateway:{REGION}:lambda:path/{state['arn']}"
+        state["version"] = "1" if inputs.get("publish") else "$LATEST"
+    elif typ == "aws:lambda/alias:Alias":
+        function = inputs.get("functionName")
+        state["arn"] = _arn("lambda", f"function:{function}:{physical}")
+        state["invokeArn"] = f"arn:aws:apigateway:{REGION}:lambda:path/{state['arn']}"
     elif typ == "aws:apigatewayv2/api:Api":
         state["apiEndpoint"] = f"https://abc123.execute-api.{REGION}.amazonaws.com"
         state["executionArn"] = _arn("execute-api", "abc123")

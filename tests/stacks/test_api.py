@@ -77,10 +77,32 @@ def test_http_api_proxies_every_route_to_the_function(each_stack: Stack) -> None
     integration = each_stack.inputs("apigatewayv2/integration:Integration", "http-api-lambda")
     assert integration["integrationType"] == "AWS_PROXY"
     assert integration["payloadFormatVersion"] == "2.0"
-    assert integration["integrationUri"].endswith(":function:" + f"umwi-{each_stack.env}-api")
+    target = f":function:umwi-{each_stack.env}-api" + (":live" if each_stack.env == "prod" else "")
+    assert integration["integrationUri"].endswith(target)
     route = each_stack.inputs("apigatewayv2/route:Route", "http-api-default-route")
     assert route["routeKey"] == "$default"
     assert route["target"] == "integrations/http-api-lambda-id"
+
+
+def test_prod_keeps_a_warm_environment_dev_pays_cold_starts(dev: Stack, prod: Stack) -> None:
+    """Prod: a published version behind the `live` alias with provisioned concurrency, and
+    the API invoking that alias (invoking $LATEST would bypass the warm environment).
+
+    Mutation: point the integration back at `function.invoke_arn` and this fails."""
+    function = prod.inputs("lambda/function:Function", "api")
+    assert function["publish"] is True
+    alias = prod.inputs("lambda/alias:Alias", "api-live")
+    assert alias == {"name": "live", "functionName": "umwi-prod-api", "functionVersion": "1"}
+    warm = prod.inputs(
+        "lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig", "api-warm"
+    )
+    assert warm["qualifier"] == "live"
+    assert 0 < warm["provisionedConcurrentExecutions"] <= function["reservedConcurrentExecutions"]
+    permission = prod.inputs("lambda/permission:Permission", "http-api-invoke")
+    assert permission["qualifier"] == "live"
+    assert dev.inputs("lambda/function:Function", "api")["publish"] is False
+    assert dev.all("lambda/alias:Alias") == []
+    assert dev.all("provisionedConcurrencyConfig:ProvisionedConcurrencyConfig") == []
 
 
 def test_only_this_api_may_invoke_the_function(each_stack: Stack) -> None:
@@ -90,15 +112,50 @@ def test_only_this_api_may_invoke_the_function(each_stack: Stack) -> None:
     assert permission["sourceArn"].endswith(":abc123/*/*")
 
 
-def test_cors_allow_list_comes_from_config(dev: Stack, prod: Stack) -> None:
-    dev_cors = dev.inputs("apigatewayv2/api:Api", "http-api")["corsConfiguration"]
-    assert dev_cors["allowOrigins"] == ["http://localhost:8000", "http://127.0.0.1:8000"]
-    assert dev_cors["allowMethods"] == ["GET", "OPTIONS"]
-    prod_cors = prod.inputs("apigatewayv2/api:Api", "http-api")["corsConfiguration"]
-    assert prod_cors["allowOrigins"] == ["https://dashboard.example.org"]
+DASHBOARD_ORIGIN = "https://d111111abcdef8.cloudfront.net"  # the mocked distribution
+
+
+def test_gateway_and_function_allow_the_same_origins_dashboard_first(
+    dev: Stack, prod: Stack
+) -> None:
+    """API Gateway answers CORS itself, so its allow-list must be the function's.
+
+    Mutation: drop `dashboard.url` from `cors_policy` in _program.py (or hard-code the
+    Lambda's UMWI_API_CORS_ORIGINS to `umwi:corsOrigins`) and this fails."""
+    expected = {
+        "dev": [DASHBOARD_ORIGIN, "http://localhost:8000", "http://127.0.0.1:8000"],
+        "prod": [DASHBOARD_ORIGIN, "https://dashboard.example.org"],
+    }
     for stack in (dev, prod):
+        gateway = stack.inputs("apigatewayv2/api:Api", "http-api")["corsConfiguration"]
         variables = stack.inputs("lambda/function:Function", "api")["environment"]["variables"]
-        assert (
-            variables["UMWI_API_CORS_ORIGINS"].split(",")
-            == stack.inputs("apigatewayv2/api:Api", "http-api")["corsConfiguration"]["allowOrigins"]
-        )
+        assert gateway["allowOrigins"] == expected[stack.env]
+        assert variables["UMWI_API_CORS_ORIGINS"].split(",") == gateway["allowOrigins"]
+        assert stack.outputs["dashboardUrl"] == DASHBOARD_ORIGIN
+        assert "*" not in gateway["allowOrigins"]
+        # What web/app.js reads cross-origin.
+        assert set(gateway["exposeHeaders"]) == {"X-Total-Count", "ETag", "X-Request-Id"}
+        assert gateway["allowMethods"] == ["GET"]
+        assert gateway["allowHeaders"] == ["if-none-match"]
+
+
+def test_gateway_cors_is_the_shared_policy(dev: Stack, prod: Stack) -> None:
+    """One function (umwi_core.cors.cors_policy) writes both; the stack adds nothing."""
+    from umwi_core.cors import cors_policy
+
+    extras = {
+        "dev": ["http://localhost:8000", "http://127.0.0.1:8000"],
+        "prod": ["https://dashboard.example.org"],
+    }
+    for stack in (dev, prod):
+        policy = cors_policy(stack.outputs["dashboardUrl"], extras[stack.env])
+        gateway = stack.inputs("apigatewayv2/api:Api", "http-api")["corsConfiguration"]
+        assert gateway == {
+            "allowOrigins": list(policy.origins),
+            "allowMethods": list(policy.allowed_methods),
+            "allowHeaders": [h.lower() for h in policy.allowed_headers],
+            "exposeHeaders": list(policy.exposed_headers),
+            "maxAge": policy.max_age_s,
+        }
+        variables = stack.inputs("lambda/function:Function", "api")["environment"]["variables"]
+        assert policy.environment().items() <= variables.items()

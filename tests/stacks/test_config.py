@@ -65,9 +65,25 @@ def test_good_config_loads_with_defaults(project: Path) -> None:
         ({"umwi:prefectExternalId": None}, "umwi:prefectExternalId: required in push mode"),
         ({"umwi:prefectTrustedPrincipal": "*"}, "umwi:prefectTrustedPrincipal: required"),
         ({"umwi:prefectMode": "worker"}, "umwi:prefectApiUrl: required in worker mode"),
+        (
+            {"umwi:prefectMode": None, "umwi:prefectApiUrl": "https://api.prefect.cloud/api/x"},
+            "umwi:prefectWorkerImage: required in worker mode, pinned by digest",
+        ),
+        (
+            {
+                "umwi:prefectMode": "worker",
+                "umwi:prefectApiUrl": "https://api.prefect.cloud/api/x",
+                "umwi:prefectWorkerImage": "prefecthq/prefect-aws:latest",
+            },
+            "umwi:prefectWorkerImage: required in worker mode, pinned by digest",
+        ),
         ({"umwi:prefectMode": "cloud"}, "umwi:prefectMode: must be push or worker"),
         ({"umwi:retainData": "yes"}, "umwi:retainData: must be true or false"),
         ({"umwi:apiReservedConcurrency": "0"}, "umwi:apiReservedConcurrency: must be between"),
+        (
+            {"umwi:apiReservedConcurrency": "2", "umwi:apiProvisionedConcurrency": "3"},
+            "umwi:apiProvisionedConcurrency: 3 exceeds",
+        ),
         ({"umwi:apiThrottleRateLimit": "fast"}, "umwi:apiThrottleRateLimit: must be a number"),
         ({"umwi:alertEmails": ["not-an-address"]}, "umwi:alertEmails: 'not-an-address'"),
         ({"umwi:vpcCidr": "10.0.0.0/8"}, "umwi:vpcCidr: must be an IPv4 block"),
@@ -79,6 +95,8 @@ def test_good_config_loads_with_defaults(project: Path) -> None:
         ),
         ({"aws:region": None}, "aws:region: must be an AWS region"),
         ({"umwi:githubRepository": "umwi"}, "umwi:githubRepository: must be owner/name"),
+        ({"umwi:pulumiStateBucket": "S3://x"}, "umwi:pulumiStateBucket: 'S3://x' is not"),
+        ({"umwi:pulumiSecretsKeyArn": "alias/umwi"}, "umwi:pulumiSecretsKeyArn: must be the ARN"),
         (
             {"umwi:githubOidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/x"},
             "umwi:githubOidcProviderArn: must be the ARN",

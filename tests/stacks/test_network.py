@@ -5,8 +5,8 @@ from __future__ import annotations
 from tests.stacks.stack import Stack
 
 
-def test_default_has_public_subnets_and_no_nat(dev: Stack, prod: Stack) -> None:
-    for stack in (dev, prod):
+def test_dev_has_public_subnets_and_no_nat(dev: Stack) -> None:
+    for stack in (dev,):
         assert stack.all("ec2/natGateway:NatGateway") == []
         assert stack.all("ec2/eip:Eip") == []
         subnets = stack.all("ec2/subnet:Subnet")
@@ -19,6 +19,20 @@ def test_default_has_public_subnets_and_no_nat(dev: Stack, prod: Stack) -> None:
         network = stack.outputs["workPool"]["jobVariables"]["network_configuration"]
         assert network["assignPublicIp"] == "ENABLED"
         assert network["subnets"] == ["public-0-id", "public-1-id"]
+
+
+def test_prod_flow_tasks_get_no_public_ip(prod: Stack) -> None:
+    """Pulumi.prod.yaml keeps flow tasks and the worker off the internet's address space.
+
+    Mutation: set `umwi:privateNetworking: "false"` in Pulumi.prod.yaml and this fails."""
+    network = prod.outputs["workPool"]["jobVariables"]["network_configuration"]
+    assert network["assignPublicIp"] == "DISABLED"
+    assert network["subnets"] == ["private-0-id", "private-1-id"]
+    service = prod.inputs("ecs/service:Service", "prefect-worker")
+    assert service["networkConfiguration"]["assignPublicIp"] is False
+    assert service["networkConfiguration"]["subnets"] == ["private-0-id", "private-1-id"]
+    for subnet in prod.all("ec2/subnet:Subnet"):
+        assert subnet["inputs"]["mapPublicIpOnLaunch"] is False
 
 
 def test_private_option_adds_one_nat_and_moves_tasks_behind_it(dev_private: Stack) -> None:
@@ -38,6 +52,23 @@ def test_private_option_adds_one_nat_and_moves_tasks_behind_it(dev_private: Stac
     network = dev_private.outputs["workPool"]["jobVariables"]["network_configuration"]
     assert network["assignPublicIp"] == "DISABLED"
     assert network["subnets"] == ["private-0-id", "private-1-id"]
+
+
+def test_private_subnets_reach_s3_and_dynamodb_without_the_nat(
+    dev: Stack, prod: Stack, dev_private: Stack
+) -> None:
+    """Lake and ledger traffic takes the free gateway endpoints, not the NAT (per GB)."""
+    assert dev.all("ec2/vpcEndpoint:VpcEndpoint") == []
+    for stack in (prod, dev_private):
+        endpoints = {
+            e["inputs"]["serviceName"]: e["inputs"]
+            for e in stack.all("ec2/vpcEndpoint:VpcEndpoint")
+        }
+        assert set(endpoints) == {"com.amazonaws.eu-west-1.s3", "com.amazonaws.eu-west-1.dynamodb"}
+        for endpoint in endpoints.values():
+            assert endpoint["vpcEndpointType"] == "Gateway"
+            assert endpoint["routeTableIds"] == ["private-routes-id"]
+            assert endpoint["vpcId"] == "vpc-id"
 
 
 def test_task_security_group_admits_nothing_and_sends_only_https(each_stack: Stack) -> None:

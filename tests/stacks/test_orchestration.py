@@ -9,7 +9,13 @@ import pytest
 from umwi_core.naming import resource_names
 from umwi_core.settings import load_settings
 
-from tests.stacks.conftest import EXTERNAL_ID, NAVITIA_TOKEN, PREFECT_API_URL, PREFECT_PRINCIPAL
+from tests.stacks.conftest import (
+    EXTERNAL_ID,
+    NAVITIA_TOKEN,
+    PREFECT_API_URL,
+    PREFECT_PRINCIPAL,
+    WORKER_IMAGE,
+)
 from tests.stacks.stack import Stack
 from tests.stacks.synth import ACCOUNT_ID
 
@@ -59,11 +65,18 @@ def test_work_pool_settings_are_complete(
     for name, value in variables["env"].items():
         monkeypatch.setenv(name, value)
     assert load_settings().ledger_table == names.ledger_table
-    secrets = {s["name"]: s["valueFrom"] for s in pool["secrets"]}
-    assert secrets == {
-        "UMWI_NAVITIA_TOKEN": each_stack.outputs["secretArns"]["navitiaToken"],
-        "UMWI_OPENMETEO_API_KEY": each_stack.outputs["secretArns"]["openmeteoApiKey"],
-    }
+    arns = each_stack.outputs["secretArns"]
+    assert variables["navitia_token_secret_arn"] == arns["navitiaToken"]
+    assert variables["openmeteo_api_key_secret_arn"] == arns["openmeteoApiKey"]
+    # In push mode too: the API key reaches flow containers by reference, never as a value.
+    assert variables["umwi_prefect_api_key_secret_arn"] == arns["prefectApiKey"]
+
+
+def test_task_size_is_the_configured_one(dev: Stack, prod: Stack) -> None:
+    """umwi:taskCpu / umwi:taskMemoryMb reach the work pool (Pulumi.<env>.yaml values)."""
+    for stack, cpu, memory in ((dev, 512, 1024), (prod, 1024, 2048)):
+        variables = stack.outputs["workPool"]["jobVariables"]
+        assert (variables["cpu"], variables["memory"]) == (cpu, memory)
 
 
 def test_secrets_are_named_and_kept_in_prod(dev: Stack, prod: Stack) -> None:
@@ -89,10 +102,8 @@ def test_secret_values_only_from_secret_config_and_never_in_outputs(
     assert NAVITIA_TOKEN not in json.dumps(prod.outputs)
 
 
-def test_push_pool_role_trusts_only_prefect_with_the_external_id(
-    prod: Stack, dev_private: Stack
-) -> None:
-    for stack in (prod, dev_private):
+def test_push_pool_role_trusts_only_prefect_with_the_external_id(dev_private: Stack) -> None:
+    for stack in (dev_private,):
         role = stack.inputs("iam/role:Role", "prefect-push")
         assert role["name"] == f"umwi-{stack.env}-prefect-push"
         (trust,) = json.loads(role["assumeRolePolicy"])["Statement"]
@@ -109,33 +120,44 @@ def test_push_pool_role_trusts_only_prefect_with_the_external_id(
         assert stack.all("ecs/service:Service") == []
 
 
-def test_worker_mode_runs_one_prefect_worker_and_no_push_role(dev: Stack) -> None:
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_worker_mode_runs_one_prefect_worker_and_no_push_role(
+    env: str, stacks: dict[str, Stack]
+) -> None:
+    dev = stacks[env]
     assert [r for r in dev.all("iam/role:Role") if r["name"] == "prefect-push"] == []
     assert dev.outputs["workPool"]["type"] == "ecs"
     assert dev.outputs["workPool"]["prefectRoleArn"] is None
     service = dev.inputs("ecs/service:Service", "prefect-worker")
     assert service["desiredCount"] == 1
     assert service["launchType"] == "FARGATE"
-    assert service["networkConfiguration"]["assignPublicIp"] is True
+    network = dev.outputs["workPool"]["jobVariables"]["network_configuration"]
+    assert service["networkConfiguration"]["assignPublicIp"] is (
+        network["assignPublicIp"] == "ENABLED"
+    )
     assert service["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
     task = dev.inputs("ecs/taskDefinition:TaskDefinition", "prefect-worker-task")
-    assert task["taskRoleArn"].endswith(":role/umwi-dev-prefect-worker")
+    assert task["taskRoleArn"].endswith(f":role/umwi-{env}-prefect-worker")
     (container,) = json.loads(task["containerDefinitions"])
     assert container["command"] == [
-        "prefect", "worker", "start", "--pool", "umwi-dev-ecs", "--type", "ecs"
+        "prefect", "worker", "start", "--pool", f"umwi-{env}-ecs", "--type", "ecs"
     ]  # fmt: skip
     assert container["environment"] == [{"name": "PREFECT_API_URL", "value": PREFECT_API_URL}]
     assert container["secrets"] == [
         {"name": "PREFECT_API_KEY", "valueFrom": dev.outputs["secretArns"]["prefectApiKey"]}
     ]
-    assert container["logConfiguration"]["options"]["awslogs-group"] == "/umwi/dev/flows"
+    assert container["image"] == WORKER_IMAGE
+    assert container["logConfiguration"]["options"]["awslogs-group"] == f"/umwi/{env}/flows"
 
 
 def test_flow_deployments_accept_the_stack_outputs(each_stack: Stack) -> None:
-    from umwi_flows import StackOutputs
+    """The flows read the outputs through the same contract the stack wrote them with."""
+    from umwi_core.deployment import StackOutputs
 
     outputs = StackOutputs.from_json(each_stack.env, each_stack.outputs)
-    assert outputs.work_pool_name == each_stack.outputs["workPool"]["name"]
-    assert outputs.image_repository == each_stack.outputs["ecrRepositoryUrl"]
+    assert outputs.work_pool.name == each_stack.outputs["workPool"]["name"]
+    assert outputs.work_pool.image_repository == each_stack.outputs["ecrRepositoryUrl"]
     assert outputs.settings == each_stack.outputs["settings"]
     assert outputs.secret_arns == each_stack.outputs["secretArns"]
+    dumped = outputs.work_pool.model_dump(mode="json", by_alias=True)
+    assert dumped == each_stack.outputs["workPool"]

@@ -70,7 +70,7 @@ def test_service_roles_trust_their_service_for_this_account_only(each_stack: Sta
         "prefect-worker": "ecs-tasks.amazonaws.com",
     }
     for role in each_stack.all("iam/role:Role"):
-        if role["name"] in ("prefect-push", "github-deploy"):
+        if role["name"] in ("prefect-push", "github-deploy", "github-preview"):
             continue  # federated trusts, tested with their components
         (trust,) = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
         assert trust["Principal"] == {"Service": expected[role["name"]]}
@@ -151,7 +151,7 @@ def test_prefect_may_only_run_flow_tasks_on_our_cluster(
 ) -> None:
     for stack, policy in (
         (dev, "prefect-worker-policy"),
-        (prod, "prefect-push-policy"),
+        (prod, "prefect-worker-policy"),
         (dev_private, "prefect-push-policy"),
     ):
         arns = _arns(stack)

@@ -56,8 +56,8 @@ def test_physical_names_are_prefixed_with_the_environment(each_stack: Stack) -> 
     allowed = re.compile(rf"^({prefix}[-/]|/umwi/{each_stack.env}/|/aws/lambda/{prefix}-)")
     checked = 0
     for resource in each_stack.resources:
-        if resource["type"] == "aws:apigatewayv2/stage:Stage":
-            continue  # "$default" is API Gateway's name for the auto-deployed stage
+        if resource["type"] in ("aws:apigatewayv2/stage:Stage", "aws:lambda/alias:Alias"):
+            continue  # "$default" (API Gateway's stage) and "live" live inside named parents
         for key in ("name", "bucket", "family"):
             value = resource["inputs"].get(key)
             if isinstance(value, str) and resource["custom"] and not value.endswith("-id"):

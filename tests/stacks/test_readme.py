@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from umwi_core.deployment import SECRETS
+
 from tests.stacks.stack import OUTPUTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,12 +24,9 @@ def test_every_config_key_is_documented() -> None:
     keys |= set(
         re.findall(r'_(?:int|optional_int|float|bool|strings)\(config, "(\w+)"', CONFIG_SOURCE)
     )
-    keys |= set(
-        re.findall(r"for key in \(([^)]*)\)", CONFIG_SOURCE)[0]
-        .replace('"', "")
-        .replace(",", " ")
-        .split()
-    )
+    # The secret settings are the shared contract's (umwi_core.deployment.SECRETS).
+    assert "for key in (secret.key for secret in SECRETS)" in CONFIG_SOURCE
+    keys |= {secret.key for secret in SECRETS}
     assert len(keys) >= 25, sorted(keys)
     for key in keys:
         assert f"`umwi:{key}`" in README, key

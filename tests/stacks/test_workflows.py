@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -51,9 +52,6 @@ def test_workflow_is_well_formed(name: str) -> None:
         assert "runs-on" in job or "uses" in job, job_id
         for step in job.get("steps", []):
             assert ("uses" in step) != ("run" in step), (job_id, step)
-    for action in _uses(document):
-        # Pinned to a major version at least, never a branch.
-        assert re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+", action), action
     text = (WORKFLOWS / f"{name}.yml").read_text()
     assert not re.search(r"echo[^\n]*secrets\.", text), "a secret is echoed"
 
@@ -73,45 +71,158 @@ def test_test_workflow_runs_the_ci_steps() -> None:
     assert "uv run pytest" in ci
 
 
-def test_infra_previews_on_pull_requests_and_updates_dev_then_prod() -> None:
+def _text(name: str) -> str:
+    return (WORKFLOWS / f"{name}.yml").read_text()
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_actions_are_pinned_to_commits(name: str) -> None:
+    """Every third-party action by a full commit SHA with its tag as a comment (a tag can
+    be moved to other code; a commit cannot).
+
+    Mutation: write `actions/checkout@v4` in any workflow and this fails."""
+    text = _text(name)
+    for action in _uses(_load(name)):
+        if action.startswith("./"):
+            continue  # this repository's own reusable workflow
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), action
+        assert re.search(rf"{re.escape(action)} # v\d+(\.\d+)*\n", text), f"{action}: tag?"
+
+
+def test_the_same_action_is_pinned_to_the_same_commit_everywhere() -> None:
+    pins: dict[str, set[str]] = {}
+    for name in EXPECTED:
+        for action in _uses(_load(name)):
+            if not action.startswith("./"):
+                repo, commit = action.split("@")
+                pins.setdefault(repo, set()).add(commit)
+    assert all(len(commits) == 1 for commits in pins.values()), pins
+
+
+def test_container_images_are_pinned_by_digest() -> None:
+    for name in EXPECTED:
+        for job in _load(name)["jobs"].values():
+            image = job.get("container")
+            if image is not None:
+                image = image["image"] if isinstance(image, dict) else image
+                assert re.fullmatch(r"[\w./:-]+@sha256:[0-9a-f]{64}", image), image
+
+
+def test_the_pulumi_cli_is_the_locked_sdk_version() -> None:
+    """Mutation: drop `pulumi-version` from any pulumi/actions step and this fails."""
+    lock = (ROOT / "uv.lock").read_text()
+    sdk = re.search(r'name = "pulumi"\nversion = "([^"]+)"', lock)
+    assert sdk is not None
+    steps = [
+        step
+        for name in EXPECTED
+        for step in _steps(_load(name))
+        if step.get("uses", "").startswith("pulumi/actions@")
+    ]
+    assert len(steps) == 4  # preview, up, flows-deploy, dashboard-deploy
+    for step in steps:
+        assert str(step["with"]["pulumi-version"]) == sdk.group(1)
+
+
+def test_no_workflow_holds_a_pulumi_passphrase_or_token() -> None:
+    """Stack secrets use an awskms:// secrets provider: nothing to leak to a job."""
+    for name in EXPECTED:
+        text = _text(name)
+        assert "PULUMI_CONFIG_PASSPHRASE" not in text, name
+        assert "PULUMI_ACCESS_TOKEN" not in text, name
+    readme = (ROOT / "stacks" / "README.md").read_text()
+    assert "--secrets-provider" in readme
+    assert "awskms://" in readme
+
+
+def test_pull_request_previews_run_outside_prod_with_the_preview_role() -> None:
+    """A job naming a GitHub environment gets the subject environment:<name>; previews
+    name none, so only the pull_request-trusted read-only role can be assumed.
+
+    Mutation: add `environment: ${{ matrix.stack }}` to infra.yml's preview job, or
+    assume vars.AWS_ROLE_ARN there, and this fails."""
     infra = _load("infra")
     assert set(infra["on"]) >= {"pull_request", "push"}
     assert infra["on"]["push"]["branches"] == ["main"]
     assert infra["permissions"]["id-token"] == "write"
-    jobs = infra["jobs"]
-    assert jobs["preview"]["if"] == "github.event_name == 'pull_request'"
-    assert jobs["preview"]["strategy"]["matrix"]["stack"] == ["dev", "prod"]
-    assert jobs["preview"]["with"]["command"] == "preview"
-    assert jobs["up-dev"]["with"] == {"stack": "dev", "command": "up"}
-    assert jobs["up-prod"]["with"] == {"stack": "prod", "command": "up"}
+    preview = infra["jobs"]["preview"]
+    assert preview["if"] == "github.event_name == 'pull_request'"
+    assert preview["strategy"]["matrix"]["stack"] == ["dev", "prod"]
+    assert "environment" not in preview
+    assert "uses" not in preview  # not the reusable `up` workflow (it names an environment)
+    (aws,) = [s for s in preview["steps"] if s.get("uses", "").startswith("aws-actions/conf")]
+    assert aws["with"]["role-to-assume"] == "${{ env.PREVIEW_ROLE }}"
+    assert "AWS_PREVIEW_ROLE_ARN_PROD" in preview["env"]["PREVIEW_ROLE"]
+    assert "AWS_ROLE_ARN" not in preview["env"]["PREVIEW_ROLE"].replace("PREVIEW_ROLE_ARN", "")
+    assert "exit 1" in preview["steps"][0]["run"]  # refuses to run without the role
+    commands = "\n".join(step.get("run", "") for step in preview["steps"])
+    assert 'pulumi preview --stack "$STACK"' in commands
+    assert "pulumi up --" not in commands
+    assert "secrets." not in json.dumps(preview)
+
+
+def test_stacks_are_updated_from_main_only_dev_then_prod() -> None:
+    """Mutation: drop the `github.ref` condition of up-dev, or the main-only step of
+    pulumi-stack.yml, and this fails."""
+    jobs = _load("infra")["jobs"]
+    assert jobs["up-dev"]["if"] == (
+        "github.event_name != 'pull_request' && github.ref == 'refs/heads/main'"
+    )
+    assert jobs["up-dev"]["with"] == {"stack": "dev"}
+    assert jobs["up-prod"]["with"] == {"stack": "prod"}
     assert jobs["up-prod"]["needs"] == "up-dev"
-    for job in jobs.values():
-        assert job["uses"] == "./.github/workflows/pulumi-stack.yml"
+    assert jobs["up-prod"]["if"] == "github.ref == 'refs/heads/main'"
+    for job in ("up-dev", "up-prod"):
+        assert jobs[job]["uses"] == "./.github/workflows/pulumi-stack.yml"
+        assert "secrets" not in jobs[job]
+    stack = _load("pulumi-stack")
+    (job,) = stack["jobs"].values()
+    assert job["environment"] == "${{ inputs.stack }}"
+    guard = job["steps"][0]
+    assert guard["if"] == "github.ref != 'refs/heads/main'"
+    assert "exit 1" in guard["run"]
 
 
 def test_pulumi_job_uses_oidc_and_builds_the_bundle_the_stack_reads() -> None:
     stack = _load("pulumi-stack")
     assert "workflow_call" in stack["on"]
+    assert set(stack["on"]["workflow_call"]["inputs"]) == {"stack"}
     assert stack["permissions"]["id-token"] == "write"
     (aws,) = [s for s in _steps(stack) if s.get("uses", "").startswith("aws-actions/configure")]
     assert aws["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
     assert not any("aws-access-key-id" in s.get("with", {}) for s in _steps(stack))
     commands = _commands(stack)
-    assert 'pulumi preview --stack "$STACK"' in commands
     assert 'pulumi up --stack "$STACK" --yes' in commands
+    assert "umwi:prefectWorkerImage" in commands
     default_bundle = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]["apiBundle"][
         "default"
     ]
     assert f"api/build_lambda.py --out {default_bundle}" in commands
+    assert f"api/build_lambda.py --out {default_bundle}" in _commands(_load("infra"))
     assert (ROOT / "api" / "build_lambda.py").is_file()
     assert "--out" in (ROOT / "api" / "build_lambda.py").read_text()
+
+
+@pytest.mark.parametrize("name", ["flows-deploy", "dashboard-deploy"])
+def test_deploy_jobs_need_the_narrow_deploy_role_and_main(name: str) -> None:
+    """Mutation: put back `vars.AWS_DEPLOY_ROLE_ARN || vars.AWS_ROLE_ARN` and this fails."""
+    (job,) = _load(name)["jobs"].values()
+    assert "github.ref == 'refs/heads/main'" in job["if"]
+    assert job["env"]["DEPLOY_ROLE"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+    first = job["steps"][0]
+    assert 'if [ -z "$DEPLOY_ROLE" ]' in first["run"]
+    assert "exit 1" in first["run"]
+    assert "githubDeployRoleArn" in first["run"]
+    (aws,) = [s for s in job["steps"] if s.get("uses", "").startswith("aws-actions/configure")]
+    assert aws["with"]["role-to-assume"] == "${{ env.DEPLOY_ROLE }}"
+    assert "AWS_ROLE_ARN" not in _text(name).replace("AWS_DEPLOY_ROLE_ARN", "")
 
 
 def test_flows_deploy_builds_pushes_and_registers_with_stack_outputs() -> None:
     flows = _load("flows-deploy")
     assert flows["permissions"]["id-token"] == "write"
     uses = _uses(flows)
-    assert "aws-actions/amazon-ecr-login@v2" in uses
+    assert any(action.startswith("aws-actions/amazon-ecr-login@") for action in uses)
     assert any(action.startswith("aws-actions/configure-aws-credentials@") for action in uses)
     commands = _commands(flows)
     assert 'pulumi stack output --json --stack "$STACK" > outputs.json' in commands

@@ -309,3 +309,31 @@ def test_dashboard_empty_state(browser: Any, live: LiveServer) -> None:
     page.locator("#end").dispatch_event("change")
     page.wait_for_selector('#status[data-state="empty"]', state="attached", timeout=15_000)
     assert "No hourly data" in page.locator("#status").inner_text()
+
+
+def test_api_docs_render_with_no_other_origin(browser: Any, live: LiveServer) -> None:
+    """Swagger UI at /docs draws the API's operations while every request to another
+    origin is refused, as on an offline or locked-down network.
+
+    Mutation: serve FastAPI's default `/docs` (CDN assets) → nothing renders and the
+    refused list names cdn.jsdelivr.net, red.
+    """
+    refused: list[str] = []
+    errors: list[str] = []
+    page = browser.new_page()
+
+    def only_same_origin(route: Any) -> None:
+        if route.request.url.startswith(live.url + "/"):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_same_origin)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(live.url + "/docs")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=15_000)
+    assert "umwi KPI API" in page.locator(".swagger-ui .info .title").inner_text()
+    page.wait_for_selector('.opblock-summary-path[data-path="/kpi/weather-impact"]')
+    assert refused == []
+    assert errors == []

@@ -1,10 +1,11 @@
 """umwi_flows: the Prefect 3 orchestration of umwi.
 
 The plain parts (umwi.toml, ledger windows, the jobs of the sources registered in
-`umwi_connectors`, ingestion runs, deployments' definitions) import without Prefect. The
-flows themselves (`ingest_flow`, `build_flow`, `pipeline_flow`, `maintain_flow`) are
-loaded on first access: call `prepare_prefect` first so Prefect's home is the project's
-state folder.
+`umwi_connectors`, ingestion runs, deployments' definitions, the flows' typed summaries and
+progress events) import without Prefect. The flows themselves (`ingest_flow`,
+`build_flow`, `pipeline_flow`, `maintain_flow`) are loaded on first access, or all at once
+by `load_flows`: call `prepare_prefect` first (`load_flows` does) so Prefect's home is the
+project's state folder.
 """
 
 from __future__ import annotations
@@ -20,7 +21,19 @@ from umwi_flows._deploy import (
     deployment_specs,
 )
 from umwi_flows._ingest import IngestOutcome, ingest_job
+from umwi_flows._loading import Flows, load_flows
 from umwi_flows._prefect_env import prepare_prefect
+from umwi_flows._progress import Advanced, Planned, ProgressEvent, on_progress
+from umwi_flows._results import (
+    BuildSummary,
+    CandidateSummary,
+    GateOutcome,
+    IngestRunSummary,
+    IngestSummary,
+    MaintainSummary,
+    PipelineSummary,
+    ReplaySummary,
+)
 from umwi_flows._sources import jobs_from_config
 from umwi_flows._windows import Claims, claim, day_windows, parse_day
 
@@ -54,12 +67,24 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Advanced",
+    "BuildSummary",
+    "CandidateSummary",
     "Claims",
     "DeploymentSpec",
+    "Flows",
     "GateFailed",
+    "GateOutcome",
     "IngestFailed",
     "IngestOutcome",
+    "IngestRunSummary",
+    "IngestSummary",
+    "MaintainSummary",
+    "PipelineSummary",
+    "Planned",
     "PoolKind",
+    "ProgressEvent",
+    "ReplaySummary",
     "StackOutputs",
     "UmwiConfig",
     "base_job_template",
@@ -71,7 +96,9 @@ __all__ = [
     "ingest_job",
     "jobs_from_config",
     "load_config",
+    "load_flows",
     "maintain_flow",
+    "on_progress",
     "parse_config",
     "parse_day",
     "pipeline_flow",

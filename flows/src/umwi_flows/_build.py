@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from umwi_core.arrow import StagedBatch
 from umwi_core.lake import Lake
 from umwi_core.settings import Settings
+
+from umwi_flows._results import ReplaySummary
+
+if TYPE_CHECKING:
+    from umwi_transform import GoldCandidate
 
 
 def bronze_payloads(lake: Lake) -> list[str]:
@@ -15,7 +20,7 @@ def bronze_payloads(lake: Lake) -> list[str]:
     return [key for key in lake.list("bronze/") if not key.endswith(".meta.json")]
 
 
-def replay_bronze_all(settings: Settings, lake: Lake, run_id: str) -> dict[str, Any]:
+def replay_bronze_all(settings: Settings, lake: Lake, run_id: str) -> ReplaySummary:
     from umwi_connectors import replay_bronze
     from umwi_transform import SilverLoader
 
@@ -28,10 +33,10 @@ def replay_bronze_all(settings: Settings, lake: Lake, run_id: str) -> dict[str, 
             for batch in batches:
                 loader.add(batch)
         counts = loader.finish()
-    return {"payloads": len(keys), "counts": {t: c.model_dump() for t, c in counts.items()}}
+    return ReplaySummary(payloads=len(keys), counts=counts)
 
 
-def current_publication(lake: Lake, candidates: dict[str, Any]) -> str | None:
+def current_publication(lake: Lake, candidates: Mapping[str, GoldCandidate]) -> str | None:
     """The publication id when it already names exactly these gold versions, else None.
 
     Then the build changed no gold table and there is nothing for the gate to guard.

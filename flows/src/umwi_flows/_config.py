@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from umwi_connectors import SourcesConfig
-from umwi_core.errors import InputError
+from umwi_core.errors import InputError, first_problem
 
 
 class _Strict(BaseModel):
@@ -51,9 +51,8 @@ class UmwiConfig(_Strict):
 
 def _describe(error: ValidationError, where: object) -> str:
     """The first error of a validation: `<where>: <field path>: <message>`."""
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first.get("loc", ()))
-    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    location, message = first_problem(error)
+    field = ".".join(location)
     return f"{where}: {field}: {message}" if field else f"{where}: {message}"
 
 

@@ -3,8 +3,10 @@
 The pure part (`deployment_specs`, `job_variables`, `base_job_template`) describes every
 deployment from the Pulumi stack outputs and umwi.toml; `register` turns the specs into
 Prefect deployments and registers them (building and pushing the image only when asked).
-Two pool kinds: `push` (Prefect Cloud submits ECS tasks itself; no worker runs) and
-`hybrid` (an `ecs` pool served by a Prefect worker running as an ECS service).
+Two pool kinds: `hybrid` (an `ecs` pool served by a Prefect worker running as an ECS
+service with its own IAM role; the default) and `push` (Prefect Cloud submits ECS tasks
+itself; see stacks/README.md for its credentials). The stack outputs are read through
+`umwi_core.deployment.StackOutputs`, the contract the stack writes them with.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from umwi_connectors import Schedule, get_source
+from umwi_core.deployment import ENVIRONMENTS, SECRETS, StackOutputs
 from umwi_core.errors import InputError
 
 from umwi_flows._config import UmwiConfig
@@ -24,7 +27,6 @@ from umwi_flows._config import UmwiConfig
 if TYPE_CHECKING:
     from uuid import UUID
 
-ENVIRONMENTS = ("dev", "prod")
 FLOWS_MODULE = "umwi_flows._flows"
 DOCKERFILE = "flows/Dockerfile"
 CONTAINER = "umwi-flows"
@@ -38,88 +40,21 @@ class PoolKind(StrEnum):
     def pool_type(self) -> str:
         return "ecs:push" if self is PoolKind.PUSH else "ecs"
 
-
-@dataclass(frozen=True)
-class StackOutputs:
-    """What the deployments need from `pulumi stack output --json` of one environment
-    (the stack exports `workPool`, `secretArns` and `settings`; see stacks/README.md)."""
-
-    env: str
-    region: str
-    work_pool_name: str
-    pool: PoolKind
-    image_repository: str
-    job_variables: dict[str, Any]
-    settings: dict[str, str]
-    secret_arns: dict[str, str]
-    prefect_role_arn: str | None = None
-
     @classmethod
-    def from_json(cls, env: str, data: dict[str, Any]) -> StackOutputs:
-        if env not in ENVIRONMENTS:
-            raise InputError(f"--env {env!r}: must be one of {', '.join(ENVIRONMENTS)}")
-
-        def need(where: dict[str, Any], key: str, path: str) -> Any:
-            value = where.get(key)
-            if value in (None, "", [], {}):
-                raise InputError(f"stack outputs: {path}{key!r} is missing (pulumi stack output)")
-            return value
-
-        if data.get("environment", env) != env:
-            raise InputError(f"stack outputs are for {data['environment']!r}, not {env!r}")
-        pool = need(data, "workPool", "")
-        if not isinstance(pool, dict):
-            raise InputError("stack outputs: 'workPool' must be an object")
-        kind = need(pool, "type", "workPool.")
-        if kind not in ("ecs", "ecs:push"):
-            raise InputError(f"stack outputs: workPool.type {kind!r} is not ecs or ecs:push")
-        secrets = need(data, "secretArns", "")
-        for key in SECRET_KEYS:
-            need(secrets, key, "secretArns.")
-        variables = need(pool, "jobVariables", "workPool.")
-        for key in ("cluster", "task_role_arn", "execution_role_arn", "network_configuration"):
-            need(variables, key, "workPool.jobVariables.")
-        settings = need(data, "settings", "")
-        for key in ("UMWI_LAKE_URI", "UMWI_LEDGER_TABLE", "UMWI_ALERTS_TOPIC_ARN"):
-            need(settings, key, "settings.")
-        return cls(
-            env=env,
-            region=str(data.get("region", "eu-west-1")),
-            work_pool_name=str(need(pool, "name", "workPool.")),
-            pool=PoolKind.PUSH if kind == "ecs:push" else PoolKind.HYBRID,
-            image_repository=str(need(pool, "imageRepository", "workPool.")),
-            job_variables=dict(variables),
-            settings={str(k): str(v) for k, v in settings.items()},
-            secret_arns={str(k): str(v) for k, v in secrets.items()},
-            prefect_role_arn=pool.get("prefectRoleArn"),
-        )
+    def of(cls, outputs: StackOutputs) -> PoolKind:
+        return cls.PUSH if outputs.work_pool.type == "ecs:push" else cls.HYBRID
 
 
-#: The stack's Secrets Manager secrets (keys of its `secretArns` output).
-SECRET_KEYS = ("navitiaToken", "openmeteoApiKey", "prefectApiKey")
-
-
-#: Variables umwi adds to prefect-aws's ECS template: secrets injected by ECS itself
-#: from Secrets Manager, so they never appear in Prefect's job variables or logs.
+#: Variables umwi adds to prefect-aws's ECS template: every secret's ARN (the Prefect API
+#: key's included, see umwi_core.deployment.SECRETS), injected by ECS itself from Secrets
+#: Manager, so no value appears in Prefect's job variables, a task definition or a log.
 EXTRA_VARIABLES: dict[str, dict[str, Any]] = {
-    "navitia_token_secret_arn": {
+    secret.job_variable: {
         "type": "string",
-        "title": "Navitia token secret ARN",
-        "description": "Secrets Manager ARN injected as UMWI_NAVITIA_TOKEN.",
-    },
-    "openmeteo_api_key_secret_arn": {
-        "type": "string",
-        "title": "Open-Meteo API key secret ARN",
-        "description": "Secrets Manager ARN injected as UMWI_OPENMETEO_API_KEY.",
-    },
-    # Not prefect-aws's own `prefect_api_key_secret_arn`: when that is set, prefect-aws
-    # replaces the container's whole `secrets` list with the API key alone, and the
-    # flow run would start without its source tokens (test_iam_enforced.py).
-    "prefect_api_key_secret": {
-        "type": "string",
-        "title": "Prefect API key secret ARN",
-        "description": "Secrets Manager ARN injected as PREFECT_API_KEY.",
-    },
+        "title": f"{secret.variable} secret ARN",
+        "description": f"Secrets Manager ARN injected as {secret.variable}.",
+    }
+    for secret in SECRETS
 }
 
 
@@ -131,37 +66,37 @@ def base_job_template() -> dict[str, Any]:
     template["variables"]["properties"].update(copy.deepcopy(EXTRA_VARIABLES))
     container = template["job_configuration"]["task_definition"]["containerDefinitions"][0]
     container["secrets"] = [
-        {"name": "UMWI_NAVITIA_TOKEN", "valueFrom": "{{ navitia_token_secret_arn }}"},
-        {"name": "UMWI_OPENMETEO_API_KEY", "valueFrom": "{{ openmeteo_api_key_secret_arn }}"},
-        {"name": "PREFECT_API_KEY", "valueFrom": "{{ prefect_api_key_secret }}"},
+        {"name": secret.variable, "valueFrom": f"{{{{ {secret.job_variable} }}}}"}
+        for secret in SECRETS
     ]
     return template
 
 
-def environment(outputs: StackOutputs) -> dict[str, str]:
-    """The `UMWI_*` settings of a flow run in the cloud (no secrets: ECS injects those)."""
+def environment(outputs: StackOutputs) -> dict[str, str | None]:
+    """The `UMWI_*` settings of a flow run in the cloud (no secrets: ECS injects those).
+
+    `PREFECT_API_KEY: None` removes the worker's own key from the run's environment
+    (Prefect drops variables set to None), so it never travels in a RunTask request.
+    """
     return {
         **outputs.settings,
         "UMWI_ENV": "aws",
         "UMWI_STATE_DIR": "/tmp/umwi",  # noqa: S108  scratch only: state lives in AWS
+        "PREFECT_API_KEY": None,
     }
 
 
-def job_variables(outputs: StackOutputs, *, cpu: int, memory: int) -> dict[str, Any]:
-    """ECS job variables of one deployment: the stack's, sized, plus the secrets' ARNs."""
-    variables = copy.deepcopy(outputs.job_variables)
+def job_variables(outputs: StackOutputs) -> dict[str, Any]:
+    """ECS job variables of a deployment: the stack's as they are (its roles, network,
+    secret ARNs and the `umwi:taskCpu`/`umwi:taskMemoryMb` size), plus what umwi adds."""
+    variables = outputs.work_pool.job_variables.model_dump(mode="json", by_alias=True)
     variables.update(
         {
-            "cpu": cpu,
-            "memory": memory,
             "container_name": CONTAINER,
             # The worker (or push pool) would pass its own API key as plain environment;
             # a null unsets it, and ECS injects the key from Secrets Manager instead.
             "env": {**environment(outputs), "PREFECT_API_KEY": None},
             "stream_output": False,
-            "navitia_token_secret_arn": outputs.secret_arns["navitiaToken"],
-            "openmeteo_api_key_secret_arn": outputs.secret_arns["openmeteoApiKey"],
-            "prefect_api_key_secret": outputs.secret_arns["prefectApiKey"],
             "labels": {"project": "umwi", "environment": outputs.env},
         }
     )
@@ -197,8 +132,8 @@ def deployment_specs(env: str, outputs: StackOutputs, config: UmwiConfig) -> lis
     schedules = config.schedules
     sources = config.sources.to_toml()
     active = env == "prod"
-    small = job_variables(outputs, cpu=512, memory=1024)
-    large = job_variables(outputs, cpu=1024, memory=4096)
+    # One size for every flow run: the stack's (umwi:taskCpu / umwi:taskMemoryMb).
+    variables = job_variables(outputs)
     tags = ("umwi", env)
     specs: list[DeploymentSpec] = []
     lookback = _scheduled(config, Schedule.LOOKBACK)
@@ -216,7 +151,7 @@ def deployment_specs(env: str, outputs: StackOutputs, config: UmwiConfig) -> lis
                 cron=schedules.weather,
                 timezone=schedules.timezone,
                 active=active,
-                job_variables=small,
+                job_variables=variables,
                 tags=tags,
             )
         )
@@ -231,7 +166,7 @@ def deployment_specs(env: str, outputs: StackOutputs, config: UmwiConfig) -> lis
                 interval_s=schedules.realtime_interval_s,
                 timezone=schedules.timezone,
                 active=active,
-                job_variables=small,
+                job_variables=variables,
                 tags=tags,
             )
         )
@@ -244,7 +179,7 @@ def deployment_specs(env: str, outputs: StackOutputs, config: UmwiConfig) -> lis
             cron=schedules.gold,
             timezone=schedules.timezone,
             active=active,
-            job_variables=large,
+            job_variables=variables,
             tags=tags,
         ),
         DeploymentSpec(
@@ -252,7 +187,7 @@ def deployment_specs(env: str, outputs: StackOutputs, config: UmwiConfig) -> lis
             name=f"pipeline-{env}",
             description="Ingest a range from every source, then build (run on demand/backfill).",
             parameters={"sources": sources, "concurrency": 2, "chunk_days": 1},
-            job_variables=large,
+            job_variables=variables,
             tags=tags,
         ),
         DeploymentSpec(
@@ -263,7 +198,7 @@ def deployment_specs(env: str, outputs: StackOutputs, config: UmwiConfig) -> lis
             cron=schedules.maintenance,
             timezone=schedules.timezone,
             active=active,
-            job_variables=large,
+            job_variables=variables,
             tags=tags,
         ),
     ]
@@ -274,7 +209,7 @@ def image_reference(outputs: StackOutputs, tag: str) -> str:
     if not tag or tag == "latest":
         # The ECR repository's tags are immutable: every build needs a new one.
         raise InputError("--tag: give a unique image tag (e.g. the git commit), not 'latest'")
-    return f"{outputs.image_repository}:{tag}"
+    return f"{outputs.work_pool.image_repository}:{tag}"
 
 
 def flow_image(outputs: StackOutputs, tag: str, repo_root: Path) -> Any:
@@ -352,7 +287,6 @@ __all__ = [
     "DOCKERFILE",
     "ENVIRONMENTS",
     "EXTRA_VARIABLES",
-    "SECRET_KEYS",
     "DeploymentSpec",
     "PoolKind",
     "StackOutputs",

@@ -7,7 +7,8 @@ Import this module only after `prepare_prefect`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, is_dataclass
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from time import perf_counter
 from typing import Any, cast
@@ -19,15 +20,22 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import ValidationError
 from umwi_connectors import SourceJob, SourcesConfig
 from umwi_core.alerts import Alert
-from umwi_core.errors import InputError, UmwiError
+from umwi_core.errors import InputError, UmwiError, first_problem
 from umwi_core.lake import Lake
 from umwi_core.resources import build_resources
-from umwi_core.runs import RunManifest, new_run_id, write_manifest
+from umwi_core.runs import RunManifest, RunStatus, recorded_run
 from umwi_core.settings import Settings, load_settings
 
 from umwi_flows import _progress
 from umwi_flows._config import load_config
 from umwi_flows._ingest import IngestOutcome
+from umwi_flows._results import (
+    BuildSummary,
+    CandidateSummary,
+    IngestSummary,
+    MaintainSummary,
+    PipelineSummary,
+)
 from umwi_flows._sources import jobs_from_config
 from umwi_flows._tasks import (
     alert_task,
@@ -59,20 +67,16 @@ def _flow_run_id() -> str | None:
     return str(run.id) if run is not None else None
 
 
-def _manifest(kind: str, run_id: str, started: datetime, parameters: dict[str, Any]) -> RunManifest:
-    return RunManifest(
-        run_id=run_id,
-        kind=kind,
-        started_at=started,
-        parameters=parameters,
-        outputs={"prefect_flow_run_id": _flow_run_id()},
-    )
-
-
-def _close(lake: Lake, manifest: RunManifest, **update: Any) -> None:
-    update.setdefault("finished_at", datetime.now(UTC))
-    outputs = {**manifest.outputs, **update.pop("outputs", {})}
-    write_manifest(lake, manifest.model_copy(update={**update, "outputs": outputs}))
+@contextmanager
+def _flow_run(
+    lake: Lake, kind: str, parameters: Mapping[str, Any], started: datetime
+) -> Iterator[RunManifest]:
+    """The flow's manifest, with the Prefect flow run it belongs to."""
+    outputs = {"prefect_flow_run_id": _flow_run_id()}
+    with recorded_run(
+        lake, kind, started_at=started, parameters=parameters, outputs=outputs
+    ) as manifest:
+        yield manifest
 
 
 def _sources(settings: Settings, sources: dict[str, Any] | None) -> SourcesConfig:
@@ -81,9 +85,15 @@ def _sources(settings: Settings, sources: dict[str, Any] | None) -> SourcesConfi
     try:
         return SourcesConfig.parse(sources)
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        raise InputError(f"sources.{where}: {first.get('msg')}") from None
+        location, message = first_problem(error)
+        raise InputError(f"sources.{'.'.join(location)}: {message}") from None
+
+
+def _ingest_parameters(
+    start: str | None, end: str | None, only: list[str] | None, force: bool, chunk_days: int | None
+) -> dict[str, object]:
+    """What an ingesting flow's manifest records of its parameters."""
+    return {"start": start, "end": end, "only": only, "force": force, "chunk_days": chunk_days}
 
 
 def _range(
@@ -109,20 +119,6 @@ def _chunks(
     ]
 
 
-def _describe(candidates: dict[str, Any]) -> dict[str, Any]:
-    return {
-        name: {"version": c.version, "rows": c.rows, "changed": c.changed}
-        for name, c in candidates.items()
-    }
-
-
-def _jsonable_checks(result: Any) -> Any:
-    checks = getattr(result, "checks", None)
-    if isinstance(checks, list):
-        return [asdict(c) if is_dataclass(c) and not isinstance(c, type) else c for c in checks]
-    return checks
-
-
 @flow(name="ingest", log_prints=False, task_runner=cast(Any, ThreadPoolTaskRunner(max_workers=1)))
 def ingest_flow(
     sources: dict[str, Any] | None = None,
@@ -132,64 +128,56 @@ def ingest_flow(
     force: bool = False,
     lookback_days: int | None = None,
     chunk_days: int | None = None,
-) -> dict[str, Any]:
+) -> IngestSummary:
     """Ingest the configured sources (or `sources`, the `[sources]` table of umwi.toml)
     over [start, end) — or the last `lookback_days` — committing bronze and silver."""
     logger = get_run_logger()
     resources = build_resources(load_settings())
     settings = resources.settings
     started = datetime.now(UTC)
-    run_id = new_run_id(started)
-    manifest = _manifest(
-        "flow:ingest",
-        run_id,
-        started,
-        {"start": start, "end": end, "only": only, "force": force, "chunk_days": chunk_days},
-    )
-    first, last = _range(start, end, lookback_days, started.date())
-    jobs = jobs_from_config(_sources(settings, sources), only)
-    if not jobs:
-        raise InputError("no sources to ingest: configure some in umwi.toml or give --source")
-    work = [(job, a, b) for job in jobs for a, b in _chunks(job, first, last, chunk_days)]
-    _progress.report("planned", total=len(work))
-    task = ingest_task.with_options(**retry_options(settings))
-    futures = {task.submit(job, resources, a, b, force): job for job, a, b in work}
-    outcomes: list[IngestOutcome] = []
-    failures: dict[str, str] = {}
-    for future in as_completed(list(futures)):
-        job = futures[future]
-        result = future.result(raise_on_failure=False)
-        if isinstance(result, IngestOutcome):
-            outcomes.append(result)
-            _progress.report("advanced", stream=job.stream, outcome=result)
-            continue
-        error = result
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        failures[job.stream] = reason
-        _progress.report("advanced", stream=job.stream, error=reason)
-        logger.error("%s failed after retries: %s", job.stream, reason)
-        alert = Alert(
-            severity="error",
-            title=f"ingest of {job.stream} failed",
-            summary=reason,
-            run_id=run_id,
-            report=None,
-            details={"source": job.source, "start": str(first), "end": str(last)},
+    parameters = _ingest_parameters(start, end, only, force, chunk_days)
+    with _flow_run(resources.lake, "flow:ingest", parameters, started) as manifest:
+        first, last = _range(start, end, lookback_days, started.date())
+        jobs = jobs_from_config(_sources(settings, sources), only)
+        if not jobs:
+            raise InputError("no sources to ingest: configure some in umwi.toml or give --source")
+        work = [(job, a, b) for job in jobs for a, b in _chunks(job, first, last, chunk_days)]
+        _progress.report(_progress.Planned(total=len(work)))
+        task = ingest_task.with_options(**retry_options(settings))
+        futures = {task.submit(job, resources, a, b, force): job for job, a, b in work}
+        outcomes: list[IngestOutcome] = []
+        failures: dict[str, str] = {}
+        for future in as_completed(list(futures)):
+            job = futures[future]
+            result = future.result(raise_on_failure=False)
+            if isinstance(result, IngestOutcome):
+                outcomes.append(result)
+                _progress.report(_progress.Advanced(stream=job.stream))
+                continue
+            error = result
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            failures[job.stream] = reason
+            _progress.report(_progress.Advanced(stream=job.stream, error=reason))
+            logger.error("%s failed after retries: %s", job.stream, reason)
+            alert = Alert(
+                severity="error",
+                title=f"ingest of {job.stream} failed",
+                summary=reason,
+                run_id=manifest.run_id,
+                report=None,
+                details={"source": job.source, "start": str(first), "end": str(last)},
+            )
+            alert_task(resources, alert)
+        summary = IngestSummary(
+            run_id=manifest.run_id,
+            ingest_runs=[outcome.summary() for outcome in outcomes],
+            failed=failures,
         )
-        alert_task(resources, alert)
-    summary = {
-        "run_id": run_id,
-        "ingest_runs": [outcome.summary() for outcome in outcomes],
-        "failed": failures,
-    }
-    _close(
-        resources.lake,
-        manifest,
-        status="failed" if failures else "done",
-        outputs=summary,
-        error="; ".join(f"{s}: {r}" for s, r in failures.items()) or None,
-        timings_s={"total": (datetime.now(UTC) - started).total_seconds()},
-    )
+        manifest.outputs |= summary.outputs()
+        manifest.timings_s["total"] = (datetime.now(UTC) - started).total_seconds()
+        if failures:
+            manifest.status = RunStatus.FAILED
+            manifest.error = "; ".join(f"{s}: {r}" for s, r in failures.items())
     if failures:
         stream, reason = next(iter(failures.items()))
         more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
@@ -198,60 +186,65 @@ def ingest_flow(
 
 
 @flow(name="build", log_prints=False)
-def build_flow(from_bronze: bool = False) -> dict[str, Any]:
+def build_flow(from_bronze: bool = False) -> BuildSummary:
     """Build gold candidates from silver (after rebuilding silver from bronze if asked),
     run the quality gate, and publish when it passes."""
     resources = build_resources(load_settings())
-    started = datetime.now(UTC)
-    run_id = new_run_id(started)
-    manifest = _manifest("build", run_id, started, {"from_bronze": from_bronze})
-    timings: dict[str, float] = {}
-    outputs: dict[str, Any] = {}
-    try:
+    parameters = {"from_bronze": from_bronze}
+    with _flow_run(resources.lake, "build", parameters, datetime.now(UTC)) as manifest:
+        run_id, timings = manifest.run_id, manifest.timings_s
+        replay = None
         if from_bronze:
             began = perf_counter()
-            outputs["replay"] = replay_task(resources, run_id)
+            replay = replay_task(resources, run_id)
             timings["replay"] = round(perf_counter() - began, 3)
+            manifest.outputs["replay"] = replay.outputs()
         began = perf_counter()
         candidates = build_task(resources, run_id)
         timings["build"] = round(perf_counter() - began, 3)
-        outputs["candidates"] = _describe(candidates)
+        described = {
+            name: CandidateSummary(version=c.version, rows=c.rows, changed=c.changed)
+            for name, c in candidates.items()
+        }
+        manifest.outputs["candidates"] = {name: c.outputs() for name, c in described.items()}
         current = current_publication_task(resources, candidates)
         if current is not None:
-            outputs |= {"gate_passed": True, "gate": "skipped", "publication_id": current}
-            _close(resources.lake, manifest, status="done", outputs=outputs, timings_s=timings)
-            return {"run_id": run_id, **outputs, "timings_s": timings}
-        began = perf_counter()
-        result: Any = gate_task(resources, run_id, candidates)
-        timings["gate"] = round(perf_counter() - began, 3)
-    except BaseException as error:
-        _close(
-            resources.lake,
-            manifest,
-            status="failed",
-            error=str(error)[:500],
-            timings_s=timings,
-            outputs=outputs,
+            summary = BuildSummary(
+                run_id=run_id,
+                replay=replay,
+                candidates=described,
+                gate="skipped",
+                gate_passed=True,
+                publication_id=current,
+                timings_s=timings,
+            )
+        else:
+            began = perf_counter()
+            result = gate_task(resources, run_id, candidates)
+            timings["gate"] = round(perf_counter() - began, 3)
+            publication = result.publication
+            summary = BuildSummary(
+                run_id=run_id,
+                replay=replay,
+                candidates=described,
+                gate="passed" if result.passed else "failed",
+                gate_passed=result.passed,
+                quality_report=result.report_key,
+                publication_id=None if publication is None else publication.publication_id,
+                timings_s=timings,
+            )
+            manifest.checks = {
+                "passed": result.passed,
+                "results": [check.as_json() for check in result.checks],
+            }
+            if not result.passed:
+                manifest.status = RunStatus.GATE_FAILED
+        manifest.outputs |= summary.outputs()
+    if not summary.gate_passed:
+        raise GateFailed(
+            f"quality gate failed: nothing published (report: {summary.quality_report})"
         )
-        raise
-    publication = getattr(result, "publication", None)
-    outputs |= {
-        "gate_passed": bool(result.passed),
-        "gate": "passed" if result.passed else "failed",
-        "quality_report": result.report_key,
-        "publication_id": getattr(publication, "publication_id", None),
-    }
-    _close(
-        resources.lake,
-        manifest,
-        status="done" if result.passed else "gate_failed",
-        checks={"passed": bool(result.passed), "results": _jsonable_checks(result)},
-        outputs=outputs,
-        timings_s=timings,
-    )
-    if not result.passed:
-        raise GateFailed(f"quality gate failed: nothing published (report: {result.report_key})")
-    return {"run_id": run_id, **outputs, "timings_s": timings}
+    return summary
 
 
 @flow(name="pipeline", log_prints=False)
@@ -264,81 +257,60 @@ def pipeline_flow(
     lookback_days: int | None = None,
     chunk_days: int | None = None,
     concurrency: int = 1,
-) -> dict[str, Any]:
+) -> PipelineSummary:
     """Ingest, then build, gate and publish. A failed source is alerted; the build still
     runs on what is stored, and the pipeline then fails naming the source."""
     resources = build_resources(load_settings())
     started = datetime.now(UTC)
-    run_id = new_run_id(started)
-    manifest = _manifest(
-        "pipeline",
-        run_id,
-        started,
-        {"start": start, "end": end, "only": only, "force": force, "chunk_days": chunk_days},
-    )
-    runner: Any = ThreadPoolTaskRunner(max_workers=max(1, concurrency))
-    ingest_state = ingest_flow.with_options(task_runner=runner)(
-        sources=sources,
-        start=start,
-        end=end,
-        only=only,
-        force=force,
-        lookback_days=lookback_days,
-        chunk_days=chunk_days,
-        return_state=True,
-    )
-    ingest_error: BaseException | None = None
-    ingested: dict[str, Any] = {}
-    if ingest_state.is_completed():
-        ingested = ingest_state.result()
-    else:
-        found = ingest_state.result(raise_on_failure=False)
-        ingest_error = found if isinstance(found, BaseException) else IngestFailed(str(found))
-        if isinstance(ingest_error, InputError):
-            _close(resources.lake, manifest, status="failed", error=str(ingest_error))
-            raise ingest_error
-    ingest_s = (datetime.now(UTC) - started).total_seconds()
-    try:
-        built = build_flow()
-    except BaseException as error:
-        _close(
-            resources.lake,
-            manifest,
-            status="failed",
-            error=str(error)[:500],
-            outputs={"ingest": ingested},
+    parameters = _ingest_parameters(start, end, only, force, chunk_days)
+    with _flow_run(resources.lake, "pipeline", parameters, started) as manifest:
+        runner: Any = ThreadPoolTaskRunner(max_workers=max(1, concurrency))
+        ingest_state = ingest_flow.with_options(task_runner=runner)(
+            sources=sources,
+            start=start,
+            end=end,
+            only=only,
+            force=force,
+            lookback_days=lookback_days,
+            chunk_days=chunk_days,
+            return_state=True,
         )
-        raise
-    outputs = {"ingest": ingested, "build": built}
-    total = (datetime.now(UTC) - started).total_seconds()
-    timings = {"ingest": ingest_s, "build": total - ingest_s, "total": total}
-    _close(
-        resources.lake,
-        manifest,
-        status="failed" if ingest_error else "done",
-        error=str(ingest_error) if ingest_error else None,
-        outputs=outputs,
-        timings_s=timings,
+        ingest_error: BaseException | None = None
+        ingested: IngestSummary | None = None
+        if ingest_state.is_completed():
+            ingested = ingest_state.result()
+        else:
+            found = ingest_state.result(raise_on_failure=False)
+            ingest_error = found if isinstance(found, BaseException) else IngestFailed(str(found))
+            if isinstance(ingest_error, InputError):
+                raise ingest_error
+        manifest.outputs["ingest"] = None if ingested is None else ingested.outputs()
+        ingest_s = (datetime.now(UTC) - started).total_seconds()
+        built = build_flow()
+        manifest.outputs["build"] = built.model_dump(mode="json")
+        total = (datetime.now(UTC) - started).total_seconds()
+        manifest.timings_s |= {"ingest": ingest_s, "build": total - ingest_s, "total": total}
+        if ingest_error is not None:
+            manifest.status = RunStatus.FAILED
+            manifest.error = str(ingest_error)
+    if ingest_error is not None or ingested is None:
+        raise ingest_error or IngestFailed("the ingest flow returned no summary")
+    return PipelineSummary(
+        run_id=manifest.run_id, ingest=ingested, build=built, timings_s=manifest.timings_s
     )
-    if ingest_error is not None:
-        raise ingest_error
-    return {"run_id": run_id, **outputs, "timings_s": timings}
 
 
 @flow(name="maintain", log_prints=False)
-def maintain_flow(retain_hours: int = 168) -> dict[str, Any]:
+def maintain_flow(retain_hours: int = 168) -> MaintainSummary:
     """Compact, checkpoint and vacuum the Delta tables; prune unpublished serving copies."""
     resources = build_resources(load_settings())
-    started = datetime.now(UTC)
-    run_id = new_run_id(started)
-    manifest = _manifest("maintain", run_id, started, {"retain_hours": retain_hours})
-    try:
-        summary = maintain_task(resources, retain_hours)
-    except BaseException as error:
-        _close(resources.lake, manifest, status="failed", error=str(error)[:500])
-        raise
-    _close(resources.lake, manifest, status="done", outputs={"maintenance": summary})
-    return {"run_id": run_id, "maintenance": summary}
+    parameters = {"retain_hours": retain_hours}
+    with _flow_run(resources.lake, "maintain", parameters, datetime.now(UTC)) as manifest:
+        summary = MaintainSummary(
+            run_id=manifest.run_id, maintenance=maintain_task(resources, retain_hours)
+        )
+        manifest.outputs |= summary.outputs()
+    return summary
 
 
 FLOWS: dict[str, Flow[..., Any]] = {

@@ -14,18 +14,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from time import perf_counter
-from typing import Any
 
 from umwi_connectors import Batches, SourceJob, Span
 from umwi_core.arrow import StagedBatch
+from umwi_core.days import day_spans
 from umwi_core.failpoints import failpoint
 from umwi_core.lake import Lake
 from umwi_core.ledger import Ledger
 from umwi_core.redact import redact
-from umwi_core.runs import RunManifest, TableCounts, new_run_id, write_manifest
+from umwi_core.runs import RunStatus, TableCounts, new_run_id, recorded_run
 from umwi_core.settings import Settings
 
-from umwi_flows._windows import DEFAULT_LEASE_S, claim, complete_at, job_windows, segments
+from umwi_flows._results import IngestRunSummary
+from umwi_flows._windows import DEFAULT_LEASE_S, claim, complete_at, job_windows
 
 log = logging.getLogger("umwi.flows")
 
@@ -37,7 +38,7 @@ class IngestOutcome:
     run_id: str
     source: str
     stream: str
-    status: str  # "done", "skipped" (nothing to do) or "failed"
+    status: RunStatus  # done, skipped (nothing to do) or failed
     windows: list[str] = field(default_factory=list)
     open_windows: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
@@ -45,16 +46,16 @@ class IngestOutcome:
     counts: dict[str, TableCounts] = field(default_factory=dict)
     error: str | None = None
 
-    def summary(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "stream": self.stream,
-            "status": self.status,
-            "windows": len(self.windows),
-            "skipped": len(self.skipped),
-            "held_by_others": len(self.held_by_others),
-            "counts": {name: counts.model_dump() for name, counts in self.counts.items()},
-        }
+    def summary(self) -> IngestRunSummary:
+        return IngestRunSummary(
+            run_id=self.run_id,
+            stream=self.stream,
+            status=self.status,
+            windows=len(self.windows),
+            skipped=len(self.skipped),
+            held_by_others=len(self.held_by_others),
+            counts=self.counts,
+        )
 
 
 def _drain(batches: Batches, each: Callable[[StagedBatch], None]) -> None:
@@ -88,13 +89,8 @@ def _spans(job: SourceJob, windows: list[str], max_days: int) -> list[Span]:
             start=first,
             end=end,
         )
-        for first, end in segments(days, max_days)
+        for first, end in day_spans(days, max_days)
     ]
-
-
-def _secrets(settings: Settings) -> list[str]:
-    values = [settings.navitia_token, settings.openmeteo_api_key]
-    return [value.get_secret_value() for value in values if value is not None]
 
 
 def ingest_job(
@@ -123,7 +119,7 @@ def ingest_job(
         run_id=run_id,
         source=job.source,
         stream=job.stream,
-        status="skipped",
+        status=RunStatus.SKIPPED,
         skipped=claims.done_already,
         held_by_others=claims.held_by_others,
     )
@@ -138,87 +134,61 @@ def ingest_job(
 
     from umwi_transform import SilverLoader
 
-    manifest = RunManifest(
-        run_id=run_id,
-        kind="ingest",
-        source=job.source,
-        started_at=moment,
-        parameters={
-            **job.parameters(),
-            "stream": job.stream,
-            "windows": claims.taken,
-            "force": force,
-        },
-    )
-    inputs: list[str] = []
-    finished: list[str] = []
-    began = perf_counter()
-    try:
-        for span in _spans(job, claims.taken, max_days):
-            with SilverLoader(lake, settings, run_id) as loader:
+    parameters = {**job.parameters(), "stream": job.stream, "windows": claims.taken, "force": force}
+    with recorded_run(
+        lake, "ingest", run_id=run_id, started_at=moment, source=job.source, parameters=parameters
+    ) as manifest:
+        began = perf_counter()
+        try:
+            for span in _spans(job, claims.taken, max_days):
+                with SilverLoader(lake, settings, run_id) as loader:
 
-                def each(batch: StagedBatch, span: Span = span) -> None:
-                    loader.add(batch)
-                    inputs.extend(key for key in batch.inputs if key not in inputs)
-                    for window in span.windows:
-                        ledger.renew(job.stream, window, run_id, lease_s=lease_s)
+                    def each(batch: StagedBatch, span: Span = span) -> None:
+                        loader.add(batch)
+                        manifest.inputs.extend(
+                            key for key in batch.inputs if key not in manifest.inputs
+                        )
+                        for window in span.windows:
+                            ledger.renew(job.stream, window, run_id, lease_s=lease_s)
 
-                _drain(job.fetch(settings, lake, run_id, span), each)
-                # The span's batches are committed together: one dedup, time-ordered MERGEs.
-                for table, counts in loader.finish().items():
-                    previous = outcome.counts.get(table, TableCounts())
-                    outcome.counts[table] = previous + counts
-            failpoint("silver.committed")
-            for window in span.windows:
-                closes = complete_at(job, window)
-                if closes is not None and closes > moment:
-                    # The day is not over: what arrived is stored, the rest comes later.
-                    ledger.fail(job.stream, window, run_id, "open: the day is not over yet")
-                    outcome.open_windows.append(window)
-                else:
-                    ledger.complete(
-                        job.stream,
-                        window,
-                        run_id,
-                        {"counts": {t: c.model_dump() for t, c in outcome.counts.items()}},
-                    )
-                finished.append(window)
-                outcome.windows.append(window)
-    except BaseException as error:
-        reason = redact(f"{type(error).__name__}: {error}", _secrets(settings)).splitlines()[0]
-        for window in claims.taken:
-            if window not in finished:
-                ledger.fail(job.stream, window, run_id, reason)
-        outcome.status = "failed"
-        outcome.error = reason
-        _finish(lake, manifest, outcome, inputs, began, error=reason)
-        raise
-    outcome.status = "done"
-    _finish(lake, manifest, outcome, inputs, began, error=None)
+                    _drain(job.fetch(settings, lake, run_id, span), each)
+                    # The span's batches are committed together: one dedup, time-ordered MERGEs.
+                    for table, counts in loader.finish().items():
+                        previous = outcome.counts.get(table, TableCounts())
+                        outcome.counts[table] = previous + counts
+                failpoint("silver.committed")
+                for window in span.windows:
+                    closes = complete_at(job, window)
+                    if closes is not None and closes > moment:
+                        # The day is not over: what arrived is stored, the rest comes later.
+                        ledger.fail(job.stream, window, run_id, "open: the day is not over yet")
+                        outcome.open_windows.append(window)
+                    else:
+                        ledger.complete(
+                            job.stream,
+                            window,
+                            run_id,
+                            {"counts": {t: c.model_dump() for t, c in outcome.counts.items()}},
+                        )
+                    outcome.windows.append(window)
+        except BaseException as error:
+            reason = redact(
+                f"{type(error).__name__}: {error}", settings.secret_values()
+            ).splitlines()[0]
+            for window in claims.taken:
+                if window not in outcome.windows:
+                    ledger.fail(job.stream, window, run_id, reason)
+            outcome.status = RunStatus.FAILED
+            outcome.error = manifest.error = reason
+            raise
+        else:
+            outcome.status = RunStatus.DONE
+        finally:
+            manifest.status = outcome.status
+            manifest.counts = outcome.counts
+            manifest.timings_s["ingest"] = round(perf_counter() - began, 3)
+            manifest.outputs = {"windows": outcome.windows, "open_windows": outcome.open_windows}
     return outcome
-
-
-def _finish(
-    lake: Lake,
-    manifest: RunManifest,
-    outcome: IngestOutcome,
-    inputs: list[str],
-    began: float,
-    *,
-    error: str | None,
-) -> None:
-    done = manifest.model_copy(
-        update={
-            "finished_at": datetime.now(UTC),
-            "status": outcome.status,
-            "inputs": inputs,
-            "counts": outcome.counts,
-            "timings_s": {"ingest": round(perf_counter() - began, 3)},
-            "outputs": {"windows": outcome.windows, "open_windows": outcome.open_windows},
-            "error": error,
-        }
-    )
-    write_manifest(lake, done)
 
 
 __all__ = ["IngestOutcome", "ingest_job"]

@@ -11,7 +11,7 @@ import sys
 
 from umwi_core.settings import Settings
 
-#: Generous: the ephemeral server takes 10–15 s to start on a small machine.
+#: Generous: the ephemeral server is slow to start on a small, loaded machine.
 EPHEMERAL_STARTUP_TIMEOUT_S = 120
 
 _QUIET: dict[str, str] = {

@@ -1,4 +1,4 @@
-"""A hook the CLI sets to follow a flow running in the same process (progress bars).
+"""A hook a caller in the same process sets to follow a running flow (progress bars).
 
 Flow parameters must be JSON, so a callback cannot be one; flows call `report` instead.
 """
@@ -7,21 +7,39 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
 
-Listener = Callable[[str, dict[str, Any]], None]
+
+@dataclass(frozen=True)
+class Planned:
+    """The flow knows how many units of work (source windows or chunks) it will run."""
+
+    total: int
+
+
+@dataclass(frozen=True)
+class Advanced:
+    """One unit finished; `error` says why when it failed."""
+
+    stream: str
+    error: str | None = None
+
+
+ProgressEvent = Planned | Advanced
+Listener = Callable[[ProgressEvent], None]
 
 _listeners: list[Listener] = []
 
 
-def report(event: str, **details: Any) -> None:
-    """Tell the listeners (`planned` with `total`, `advanced` with `outcome`, …)."""
+def report(event: ProgressEvent) -> None:
+    """Tell the listeners."""
     for listener in list(_listeners):
-        listener(event, details)
+        listener(event)
 
 
 @contextmanager
-def listening(listener: Listener) -> Iterator[None]:
+def on_progress(listener: Listener) -> Iterator[None]:
+    """Call `listener` with every event flows report while the block runs."""
     _listeners.append(listener)
     try:
         yield
@@ -29,4 +47,4 @@ def listening(listener: Listener) -> Iterator[None]:
         _listeners.remove(listener)
 
 
-__all__ = ["Listener", "listening", "report"]
+__all__ = ["Advanced", "Listener", "Planned", "ProgressEvent", "on_progress", "report"]

@@ -7,8 +7,9 @@ Import this module only after `prepare_prefect`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
@@ -19,6 +20,11 @@ from umwi_core.resources import Resources
 from umwi_core.settings import Settings
 
 from umwi_flows._ingest import IngestOutcome, ingest_job
+from umwi_flows._results import ReplaySummary
+
+if TYPE_CHECKING:
+    from umwi_quality import GateResult
+    from umwi_transform import GoldCandidate
 
 _NO_RESULTS: dict[str, Any] = {"cache_policy": NONE, "persist_result": False}
 
@@ -72,16 +78,16 @@ def alert_task(resources: Resources, alert: Alert) -> None:
 
 
 @task(name="replay-bronze", timeout_seconds=6 * 3_600, **_NO_RESULTS)
-def replay_task(resources: Resources, run_id: str) -> dict[str, Any]:
+def replay_task(resources: Resources, run_id: str) -> ReplaySummary:
     from umwi_flows._build import replay_bronze_all
 
     summary = replay_bronze_all(resources.settings, resources.lake, run_id)
-    get_run_logger().info("replayed %d bronze payloads", summary["payloads"])
+    get_run_logger().info("replayed %d bronze payloads", summary.payloads)
     return summary
 
 
 @task(name="build-gold", timeout_seconds=6 * 3_600, **_NO_RESULTS)
-def build_task(resources: Resources, run_id: str) -> dict[str, Any]:
+def build_task(resources: Resources, run_id: str) -> dict[str, GoldCandidate]:
     """Gold candidates as new Delta versions (not yet visible): {table: candidate}."""
     from umwi_transform import build_gold
 
@@ -92,7 +98,9 @@ def build_task(resources: Resources, run_id: str) -> dict[str, Any]:
 
 
 @task(name="publication-check", timeout_seconds=300, **_NO_RESULTS)
-def current_publication_task(resources: Resources, candidates: dict[str, Any]) -> str | None:
+def current_publication_task(
+    resources: Resources, candidates: Mapping[str, GoldCandidate]
+) -> str | None:
     """The current publication when the build changed no gold (the gate is then skipped)."""
     from umwi_flows._build import current_publication
 
@@ -103,7 +111,9 @@ def current_publication_task(resources: Resources, candidates: dict[str, Any]) -
 
 
 @task(name="quality-gate", timeout_seconds=3_600, **_NO_RESULTS)
-def gate_task(resources: Resources, run_id: str, candidates: dict[str, Any]) -> Any:
+def gate_task(
+    resources: Resources, run_id: str, candidates: Mapping[str, GoldCandidate]
+) -> GateResult:
     """Judge silver and the candidates; publish on pass, one alert on fail."""
     from umwi_quality import run_gate
 

@@ -7,15 +7,13 @@ windows become claimable again once the lease ends (resume).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from umwi_connectors import SourceJob
 from umwi_core.errors import InputError
-from umwi_core.ledger import Ledger, WindowStatus
-
-DEFAULT_LEASE_S = 900.0
+from umwi_core.ledger import DEFAULT_LEASE_S, Ledger, WindowStatus
 
 
 def parse_day(value: str, option: str) -> date:
@@ -55,31 +53,6 @@ def complete_at(job: SourceJob, window: str) -> datetime | None:
         return None
     day = datetime.combine(date.fromisoformat(window), datetime.min.time(), UTC)
     return day + timedelta(days=1)
-
-
-def segments(days: Sequence[date], max_days: int) -> list[tuple[date, date]]:
-    """Group days into [first, last + 1) runs of consecutive days, at most `max_days` long."""
-    result: list[tuple[date, date]] = []
-    for day in sorted(set(days)):
-        if result:
-            first, end = result[-1]
-            if day == end and (end - first).days < max_days:
-                result[-1] = (first, day + timedelta(days=1))
-                continue
-        result.append((day, day + timedelta(days=1)))
-    return result
-
-
-def pending(ledger: Ledger, stream: str, windows: Iterable[str], *, force: bool) -> list[str]:
-    """The windows a run still has to do: all with `force`, else those not done."""
-    if force:
-        return list(windows)
-    result = []
-    for window in windows:
-        record = ledger.get(stream, window)
-        if record is None or record.status != WindowStatus.DONE:
-            result.append(window)
-    return result
 
 
 @dataclass
@@ -124,6 +97,4 @@ __all__ = [
     "day_windows",
     "job_windows",
     "parse_day",
-    "pending",
-    "segments",
 ]

@@ -10,6 +10,7 @@ from umwi_stacks._bucket import SecureBucket
 from umwi_stacks._config import StackConfig, StackConfigError, load_config
 from umwi_stacks._dashboard import Dashboard
 from umwi_stacks._deployer import GithubDeployer
+from umwi_stacks._github import github_trust
 from umwi_stacks._lake import DataLake
 from umwi_stacks._network import Network
 from umwi_stacks._orchestration import Orchestration
@@ -31,6 +32,7 @@ __all__ = [
     "StackConfigError",
     "StateTables",
     "build_stack",
+    "github_trust",
     "load_config",
     "main",
 ]

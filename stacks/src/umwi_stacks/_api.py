@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
+from umwi_core.cors import ORIGINS_VARIABLE, CorsPolicy
 from umwi_core.naming import ResourceNames
 
 from umwi_stacks._config import StackConfig
@@ -14,6 +15,17 @@ RUNTIME = "python3.12"  # DuckDB 1.5.5 wheels need glibc >= 2.28 (Amazon Linux 2
 ARCHITECTURE = "x86_64"
 # The API only serves published gold: the pointer and the serving copies under it.
 GOLD_PREFIX = "lake/gold/"
+
+
+def _gateway_cors(policy: CorsPolicy) -> aws.apigatewayv2.ApiCorsConfigurationArgsDict:
+    configuration = policy.gateway_configuration()
+    return {
+        "allow_origins": configuration["allow_origins"],
+        "allow_methods": configuration["allow_methods"],
+        "allow_headers": configuration["allow_headers"],
+        "expose_headers": configuration["expose_headers"],
+        "max_age": configuration["max_age"],
+    }
 
 
 class Api(pulumi.ComponentResource):
@@ -33,6 +45,7 @@ class Api(pulumi.ComponentResource):
         ledger_table: aws.dynamodb.Table,
         cache_table: aws.dynamodb.Table,
         topic: aws.sns.Topic,
+        cors: pulumi.Output[CorsPolicy],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("umwi:stacks:Api", name, None, opts)
@@ -94,6 +107,8 @@ class Api(pulumi.ComponentResource):
             # API Gateway gives up after 30 s; a longer Lambda would only burn money.
             timeout=29,
             reserved_concurrent_executions=config.api_reserved_concurrency,
+            # Provisioned concurrency needs a published version behind an alias.
+            publish=config.api_provisioned_concurrency > 0,
             environment={
                 "variables": {
                     "UMWI_ENV": "aws",
@@ -102,7 +117,8 @@ class Api(pulumi.ComponentResource):
                     "UMWI_LEDGER_TABLE": ledger_table.name,
                     "UMWI_CACHE_TABLE": cache_table.name,
                     "UMWI_ALERTS_TOPIC_ARN": topic.arn,
-                    "UMWI_API_CORS_ORIGINS": ",".join(config.cors_origins),
+                    # The same allow-list as the gateway's (umwi_core.cors).
+                    ORIGINS_VARIABLE: cors.apply(lambda p: p.environment()[ORIGINS_VARIABLE]),
                     # The only writable folder on Lambda.
                     "UMWI_STATE_DIR": "/tmp/umwi",  # noqa: S108
                 }
@@ -119,28 +135,42 @@ class Api(pulumi.ComponentResource):
             tags=config.tags,
             opts=child,
         )
-        # No allow-list means same-origin use only: API Gateway then sends no CORS headers.
-        cors: aws.apigatewayv2.ApiCorsConfigurationArgsDict | None = None
-        if config.cors_origins:
-            cors = {
-                "allow_origins": config.cors_origins,
-                "allow_methods": ["GET", "OPTIONS"],
-                "allow_headers": ["content-type"],
-                "max_age": 3600,
-            }
         self.http_api = aws.apigatewayv2.Api(
             "http-api",
             name=names.api_gateway,
             protocol_type="HTTP",
-            cors_configuration=cors,
+            # The gateway answers CORS itself and drops the function's CORS headers.
+            cors_configuration=cors.apply(_gateway_cors),
             tags=config.tags,
             opts=child,
         )
+        # Prod keeps warm environments (its init already ran: no cold import on a request);
+        # SnapStart is not used because the init phase opens the DuckDB store with the
+        # init-time credentials, which a snapshot would carry into later restores.
+        invoke_arn = self.function.invoke_arn
+        qualifier: pulumi.Input[str] | None = None
+        if config.api_provisioned_concurrency > 0:
+            alias = aws.lambda_.Alias(
+                "api-live",
+                name="live",
+                function_name=self.function.name,
+                function_version=self.function.version,
+                opts=child,
+            )
+            aws.lambda_.ProvisionedConcurrencyConfig(
+                "api-warm",
+                function_name=self.function.name,
+                qualifier=alias.name,
+                provisioned_concurrent_executions=config.api_provisioned_concurrency,
+                opts=child,
+            )
+            invoke_arn = alias.invoke_arn
+            qualifier = alias.name
         integration = aws.apigatewayv2.Integration(
             "http-api-lambda",
             api_id=self.http_api.id,
             integration_type="AWS_PROXY",
-            integration_uri=self.function.invoke_arn,
+            integration_uri=invoke_arn,
             payload_format_version="2.0",
             opts=child,
         )
@@ -175,6 +205,7 @@ class Api(pulumi.ComponentResource):
             "http-api-invoke",
             action="lambda:InvokeFunction",
             function=self.function.name,
+            qualifier=qualifier,
             principal="apigateway.amazonaws.com",
             # Only this API's routes may invoke the function.
             source_arn=pulumi.Output.concat(self.http_api.execution_arn, "/*/*"),

@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Literal
 
 import pulumi
+from umwi_core.cors import origin_of
+from umwi_core.deployment import SECRETS
+from umwi_core.errors import InputError
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = frozenset(
@@ -26,6 +29,10 @@ _REPOSITORY = re.compile(r"^[\w.-]+/[\w.-]+$")
 _OIDC_PROVIDER = re.compile(
     r"^arn:aws:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
 )
+# A tag can be moved to other code; a digest cannot.
+_DIGEST_IMAGE = re.compile(r"^[\w.:/-]+@sha256:[0-9a-f]{64}$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_KMS_KEY = re.compile(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 
 PrefectMode = Literal["push", "worker"]
@@ -48,6 +55,7 @@ class StackConfig:
     cors_origins: list[str]
     api_bundle: Path
     api_reserved_concurrency: int
+    api_provisioned_concurrency: int
     api_memory_mb: int
     api_throttle_rate: float
     api_throttle_burst: int
@@ -69,6 +77,8 @@ class StackConfig:
     prefect_worker_image: str
     github_repository: str | None
     github_oidc_provider_arn: str | None
+    pulumi_state_bucket: str | None
+    pulumi_secrets_key_arn: str | None
     secret_values: dict[str, pulumi.Output[str]] = field(default_factory=dict)
 
     @property
@@ -141,9 +151,11 @@ def _strings(config: pulumi.Config, key: str) -> list[str]:
 
 def _origins(values: list[str]) -> list[str]:
     for origin in values:
-        if origin == "*":
-            raise _fail("umwi:corsOrigins", "'*' would let any site read the API; list origins")
-        if not origin.startswith(("https://", "http://")) or origin.endswith("/"):
+        try:
+            written = origin_of(origin, where="umwi:corsOrigins")
+        except InputError as error:
+            raise StackConfigError(str(error)) from None
+        if written != origin:
             raise _fail(
                 "umwi:corsOrigins",
                 f"{origin!r} must be a scheme://host[:port] origin without a trailing slash",
@@ -187,12 +199,15 @@ def load_config(project_root: Path) -> StackConfig:
             f"{bundle} not found; build it first with `uv run python api/build_lambda.py`",
         )
 
-    mode = config.get("prefectMode") or "push"
+    # Worker mode by default: it runs with an IAM role and no static key (stacks/README.md,
+    # "Prefect: why worker mode").
+    mode = config.get("prefectMode") or "worker"
     if mode not in ("push", "worker"):
         raise _fail("umwi:prefectMode", f"must be push or worker (got {mode!r})")
     principal = config.get("prefectTrustedPrincipal")
     external_id = config.get("prefectExternalId")
     api_url = config.get("prefectApiUrl")
+    worker_image = config.get("prefectWorkerImage")
     if mode == "push":
         if not principal or not _PRINCIPAL.match(principal):
             raise _fail(
@@ -202,11 +217,19 @@ def load_config(project_root: Path) -> StackConfig:
             )
         if not external_id or len(external_id) < 8:
             raise _fail("umwi:prefectExternalId", "required in push mode (at least 8 characters)")
-    elif not api_url or not api_url.startswith("https://"):
-        raise _fail(
-            "umwi:prefectApiUrl",
-            "required in worker mode: https://api.prefect.cloud/api/accounts/<id>/workspaces/<id>",
-        )
+    else:
+        if not api_url or not api_url.startswith("https://"):
+            raise _fail(
+                "umwi:prefectApiUrl",
+                "required in worker mode: "
+                "https://api.prefect.cloud/api/accounts/<id>/workspaces/<id>",
+            )
+        if not _DIGEST_IMAGE.match(worker_image or ""):
+            raise _fail(
+                "umwi:prefectWorkerImage",
+                "required in worker mode, pinned by digest: "
+                f"prefecthq/prefect-aws@sha256:<64 hex digits> (got {worker_image!r})",
+            )
 
     cidr = config.get("vpcCidr") or "10.42.0.0/16"
     try:
@@ -236,9 +259,27 @@ def load_config(project_root: Path) -> StackConfig:
             "must be the ARN of the token.actions.githubusercontent.com identity provider",
         )
 
+    state_bucket = config.get("pulumiStateBucket")
+    if state_bucket is not None and not _BUCKET.match(state_bucket):
+        raise _fail("umwi:pulumiStateBucket", f"{state_bucket!r} is not an S3 bucket name")
+    secrets_key = config.get("pulumiSecretsKeyArn")
+    if secrets_key is not None and not _KMS_KEY.match(secrets_key):
+        raise _fail(
+            "umwi:pulumiSecretsKeyArn",
+            "must be the ARN of the KMS key of the stack's awskms:// secrets provider",
+        )
+
+    reserved = _int(config, "apiReservedConcurrency", 5, 1, 1000)
+    provisioned = _int(config, "apiProvisionedConcurrency", 0, 0, 1000)
+    if provisioned > reserved:
+        raise _fail(
+            "umwi:apiProvisionedConcurrency",
+            f"{provisioned} exceeds umwi:apiReservedConcurrency ({reserved})",
+        )
+
     secrets = {
         key: value
-        for key in ("navitiaToken", "prefectApiKey", "openmeteoApiKey")
+        for key in (secret.key for secret in SECRETS)
         if (value := config.get_secret(key)) is not None
     }
     return StackConfig(
@@ -250,7 +291,8 @@ def load_config(project_root: Path) -> StackConfig:
         alert_emails=emails,
         cors_origins=_origins(_strings(config, "corsOrigins")),
         api_bundle=bundle,
-        api_reserved_concurrency=_int(config, "apiReservedConcurrency", 5, 1, 1000),
+        api_reserved_concurrency=reserved,
+        api_provisioned_concurrency=provisioned,
         api_memory_mb=_int(config, "apiMemoryMb", 1024, 128, 10_240),
         api_throttle_rate=_float(config, "apiThrottleRateLimit", 20.0, 1.0, 10_000.0),
         api_throttle_burst=_int(config, "apiThrottleBurstLimit", 40, 1, 5_000),
@@ -269,8 +311,10 @@ def load_config(project_root: Path) -> StackConfig:
         prefect_trusted_principal=principal,
         prefect_external_id=external_id,
         prefect_api_url=api_url,
-        prefect_worker_image=config.get("prefectWorkerImage") or "prefecthq/prefect-aws:latest",
+        prefect_worker_image=worker_image or "",
         github_repository=repository,
         github_oidc_provider_arn=oidc_provider,
+        pulumi_state_bucket=state_bucket,
+        pulumi_secrets_key_arn=secrets_key,
         secret_values=secrets,
     )

@@ -1,8 +1,10 @@
 """The VPC flow tasks run in.
 
 By default tasks sit in public subnets with a public IP and a security group that admits
-nothing in, so no NAT gateway bills by the hour. `umwi:privateNetworking` puts them in
-private subnets behind one NAT gateway instead.
+nothing in, so no NAT gateway bills by the hour (dev). `umwi:privateNetworking` (prod)
+puts them in private subnets, without public IPs, behind one NAT gateway for the sources
+and Prefect Cloud, with free S3 and DynamoDB gateway endpoints so lake and ledger traffic
+stays off the NAT (and its per-GB charge).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ class Network(pulumi.ComponentResource):
     public_subnets: list[aws.ec2.Subnet]
     private_subnets: list[aws.ec2.Subnet]
     task_security_group: aws.ec2.SecurityGroup
+    gateway_endpoints: list[aws.ec2.VpcEndpoint]
 
     def __init__(
         self,
@@ -63,6 +66,7 @@ class Network(pulumi.ComponentResource):
         )
         self.public_subnets = []
         self.private_subnets = []
+        self.gateway_endpoints = []
         for index, zone in enumerate(config.availability_zones):
             subnet = aws.ec2.Subnet(
                 f"public-{index}",
@@ -153,3 +157,16 @@ class Network(pulumi.ComponentResource):
                 opts=child,
             )
             self.private_subnets.append(subnet)
+        # Gateway endpoints cost nothing; the lake's bytes then bypass the NAT gateway.
+        self.gateway_endpoints = [
+            aws.ec2.VpcEndpoint(
+                f"{service}-endpoint",
+                vpc_id=self.vpc.id,
+                service_name=f"com.amazonaws.{config.region}.{service}",
+                vpc_endpoint_type="Gateway",
+                route_table_ids=[private_routes.id],
+                tags={**config.tags, "Name": f"{prefix}-{service}"},
+                opts=child,
+            )
+            for service in ("s3", "dynamodb")
+        ]

@@ -7,6 +7,7 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+from umwi_core.deployment import WorkPool
 from umwi_core.naming import ResourceNames
 
 from umwi_stacks._config import StackConfig
@@ -140,21 +141,22 @@ class Orchestration(pulumi.ComponentResource):
                 "awslogs-stream-prefix": "flows",
             },
             "env": flow_environment,
+            # Every secret by reference, the Prefect API key included (in push mode too):
+            # ECS injects them, so no value sits in a task definition or in Prefect
+            # (the job variables' names: umwi_core.deployment.SECRETS).
+            **{spec.job_variable: secrets.by_key[spec.key].arn for spec in secrets.specs},
         }
+        # Written through the contract the flow deployments read (umwi_core.deployment):
+        # a missing or misnamed field fails `pulumi up`, not the first flow run.
         self.work_pool = pulumi.Output.from_input(
             {
                 "name": names.work_pool,
                 "type": "ecs:push" if config.prefect_mode == "push" else "ecs",
                 "imageRepository": self.repository.repository_url,
                 "jobVariables": job_variables,
-                "secrets": [
-                    {"name": spec.variable, "valueFrom": secrets.by_key[spec.key].arn}
-                    for spec in secrets.specs
-                    if spec.variable.startswith("UMWI_")
-                ],
                 "prefectRoleArn": self.prefect_role.arn if self.prefect_role else None,
             }
-        )
+        ).apply(lambda pool: WorkPool.model_validate(pool).model_dump(mode="json", by_alias=True))
         self.register_outputs({"cluster": self.cluster.name, "workPool": self.work_pool})
 
     @property

@@ -7,6 +7,7 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+from umwi_core.cors import cors_policy
 from umwi_core.naming import resource_names
 
 from umwi_stacks._alerts import Alerts
@@ -30,6 +31,9 @@ def build_stack(project_root: Path) -> dict[str, Any]:
     lake = DataLake("data-lake", names=names, config=config, account_id=account_id)
     state = StateTables("state", names=names, config=config)
     alerts = Alerts("alerts", names=names, config=config)
+    dashboard = Dashboard("dashboard", names=names, config=config, log_bucket=lake.log_bucket)
+    # The dashboard's own origin is always allowed, whatever umwi:corsOrigins adds.
+    cors = dashboard.url.apply(lambda url: cors_policy(url, config.cors_origins))
     api = Api(
         "api",
         names=names,
@@ -39,6 +43,7 @@ def build_stack(project_root: Path) -> dict[str, Any]:
         ledger_table=state.ledger,
         cache_table=state.cache,
         topic=alerts.topic,
+        cors=cors,
     )
     # What every flow run needs in its environment (DESIGN.md §2), secrets aside.
     settings: dict[str, pulumi.Input[str]] = {
@@ -63,7 +68,6 @@ def build_stack(project_root: Path) -> dict[str, Any]:
         topic=alerts.topic,
         flow_environment=settings,
     )
-    dashboard = Dashboard("dashboard", names=names, config=config, log_bucket=lake.log_bucket)
     deployer = None
     if config.github_repository:
         deployer = GithubDeployer(
@@ -99,6 +103,7 @@ def build_stack(project_root: Path) -> dict[str, Any]:
         "dashboardDistributionId": dashboard.distribution.id,
         "dashboardConfig": {"apiUrl": api.url},
         "githubDeployRoleArn": deployer.role.arn if deployer else None,
+        "githubPreviewRoleArn": deployer.preview_role.arn if deployer else None,
     }
 
 

@@ -1,29 +1,14 @@
-"""Secrets Manager entries for the source tokens and the Prefect API key."""
+"""Secrets Manager entries for the source tokens and the Prefect API key
+(the list is umwi_core.deployment.SECRETS, shared with the flow deployments)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_aws as aws
+from umwi_core.deployment import SECRETS, FlowSecret
 from umwi_core.naming import ResourceNames
 
 from umwi_stacks._config import StackConfig
-
-
-@dataclass(frozen=True)
-class SecretSpec:
-    key: str  # the umwi:<key> stack setting that may hold its value
-    name: str  # Secrets Manager name
-    variable: str  # the environment variable a container receives it as
-
-
-def secret_specs(names: ResourceNames) -> list[SecretSpec]:
-    return [
-        SecretSpec("navitiaToken", names.navitia_token_secret, "UMWI_NAVITIA_TOKEN"),
-        SecretSpec("openmeteoApiKey", names.openmeteo_api_key_secret, "UMWI_OPENMETEO_API_KEY"),
-        SecretSpec("prefectApiKey", names.prefect_api_key_secret, "PREFECT_API_KEY"),
-    ]
 
 
 class Secrets(pulumi.ComponentResource):
@@ -35,7 +20,7 @@ class Secrets(pulumi.ComponentResource):
     """
 
     by_key: dict[str, aws.secretsmanager.Secret]
-    specs: list[SecretSpec]
+    specs: tuple[FlowSecret, ...]
 
     def __init__(
         self,
@@ -46,15 +31,15 @@ class Secrets(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("umwi:stacks:Secrets", name, None, opts)
-        self.specs = secret_specs(names)
+        self.specs = SECRETS
         self.by_key = {}
         for spec in self.specs:
             secret = aws.secretsmanager.Secret(
                 f"secret-{spec.key}",
-                name=spec.name,
+                name=spec.name(names),
                 # Dev secrets go at once so the stack can be recreated under the same names.
                 recovery_window_in_days=30 if config.retain_data else 0,
-                tags={**config.tags, "Name": spec.name},
+                tags={**config.tags, "Name": spec.name(names)},
                 opts=pulumi.ResourceOptions(parent=self, retain_on_delete=config.retain_data),
             )
             value = config.secret_values.get(spec.key)

@@ -40,6 +40,11 @@ def outputs_json(env: str, pool_type: str = "ecs:push") -> dict[str, Any]:
     """The shape of `pulumi stack output --json` (stacks/src/umwi_stacks/_program.py)."""
     prefix = f"umwi-{env}"
     secrets = f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:"
+    arns = {
+        "navitiaToken": f"{secrets}{prefix}/navitia-token",
+        "openmeteoApiKey": f"{secrets}{prefix}/openmeteo-api-key",
+        "prefectApiKey": f"{secrets}{prefix}/prefect-api-key",
+    }
     settings = {
         "UMWI_ENV": "aws",
         "UMWI_AWS_REGION": "eu-west-1",
@@ -54,11 +59,7 @@ def outputs_json(env: str, pool_type: str = "ecs:push") -> dict[str, Any]:
         "lakeUri": settings["UMWI_LAKE_URI"],
         "ecsCluster": f"{prefix}-flows",
         "settings": settings,
-        "secretArns": {
-            "navitiaToken": f"{secrets}{prefix}/navitia-token",
-            "openmeteoApiKey": f"{secrets}{prefix}/openmeteo-api-key",
-            "prefectApiKey": f"{secrets}{prefix}/prefect-api-key",
-        },
+        "secretArns": arns,
         "workPool": {
             "name": f"{prefix}-ecs",
             "type": pool_type,
@@ -84,8 +85,10 @@ def outputs_json(env: str, pool_type: str = "ecs:push") -> dict[str, Any]:
                     "awslogs-stream-prefix": "flows",
                 },
                 "env": settings,
+                "navitia_token_secret_arn": arns["navitiaToken"],
+                "openmeteo_api_key_secret_arn": arns["openmeteoApiKey"],
+                "umwi_prefect_api_key_secret_arn": arns["prefectApiKey"],
             },
-            "secrets": [],
             "prefectRoleArn": None,
         },
     }
@@ -93,16 +96,20 @@ def outputs_json(env: str, pool_type: str = "ecs:push") -> dict[str, Any]:
 
 def test_stack_outputs_are_read_and_checked() -> None:
     outputs = StackOutputs.from_json("dev", outputs_json("dev"))
-    assert outputs.pool is PoolKind.PUSH
-    assert outputs.work_pool_name == "umwi-dev-ecs"
-    assert StackOutputs.from_json("dev", outputs_json("dev", "ecs")).pool is PoolKind.HYBRID
+    assert PoolKind.of(outputs) is PoolKind.PUSH
+    assert outputs.work_pool.name == "umwi-dev-ecs"
+    assert PoolKind.of(StackOutputs.from_json("dev", outputs_json("dev", "ecs"))) is PoolKind.HYBRID
     broken = outputs_json("dev")
     del broken["secretArns"]["navitiaToken"]
-    with pytest.raises(InputError, match=r"secretArns\.'navitiaToken' is missing"):
+    with pytest.raises(InputError, match=r"secretArns: Value error, missing navitiaToken"):
         StackOutputs.from_json("dev", broken)
     broken = outputs_json("dev")
     del broken["workPool"]["jobVariables"]["task_role_arn"]
-    with pytest.raises(InputError, match=r"workPool\.jobVariables\.'task_role_arn' is missing"):
+    with pytest.raises(InputError, match=r"workPool\.jobVariables\.task_role_arn: Field required"):
+        StackOutputs.from_json("dev", broken)
+    broken = outputs_json("dev")
+    broken["workPool"]["jobVariables"]["prefect_api_key"] = "pnu_plain"
+    with pytest.raises(InputError, match=r"jobVariables\.prefect_api_key: Extra inputs"):
         StackOutputs.from_json("dev", broken)
     with pytest.raises(InputError, match="must be one of dev, prod"):
         StackOutputs.from_json("staging", outputs_json("dev"))
@@ -157,12 +164,69 @@ def test_push_pool_job_variables_fit_the_prefect_aws_ecs_template(env: str) -> N
     outputs = StackOutputs.from_json(env, outputs_json(env))
     for spec in deployment_specs(env, outputs, CONFIG):
         assert set(spec.job_variables) <= set(variables["properties"]), spec.name
-        # prefect-aws's own key variable would replace the container's other secrets.
+        # Never prefect-aws's own variable: it would replace the container's secrets.
         assert "prefect_api_key_secret_arn" not in spec.job_variables
         # The API key comes from Secrets Manager, never as plain environment.
         assert spec.job_variables["env"]["PREFECT_API_KEY"] is None
         jsonschema.validate(spec.job_variables, variables)
-        assert not any("token" in v.lower() for v in spec.job_variables["env"].values() if v)
+        assert not any("token" in (v or "").lower() for v in spec.job_variables["env"].values())
+
+
+@pytest.mark.parametrize("pool_type", ["ecs", "ecs:push"])
+def test_rendered_task_definition_injects_every_secret_and_no_plain_api_key(
+    pool_type: str,
+) -> None:
+    """What prefect-aws's ECS worker (the same code serves push pools) registers for a
+    deployment, rendered from umwi's template and job variables, with a worker that holds
+    a PREFECT_API_KEY of its own.
+
+    Mutation: set prefect-aws's `prefect_api_key_secret_arn` in `job_variables` (the
+    container then keeps only PREFECT_API_KEY), or drop `"PREFECT_API_KEY": None` from
+    `environment` (the key travels in the RunTask environment) and this fails."""
+    import asyncio
+    import uuid
+
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.settings import PREFECT_API_KEY, PREFECT_API_URL, temporary_settings
+    from prefect_aws.workers.ecs_worker import ECSJobConfiguration, ECSWorker
+
+    outputs = StackOutputs.from_json("prod", outputs_json("prod", pool_type))
+    (build,) = [s for s in deployment_specs("prod", outputs, CONFIG) if s.flow == "build"]
+    values = {**build.job_variables, "image": image_reference(outputs, "abc123")}
+    flow_run = FlowRun(id=uuid.uuid4(), flow_id=uuid.uuid4(), name="run")
+    cloud = "https://api.prefect.cloud/api/accounts/a1/workspaces/w1"
+    with temporary_settings({PREFECT_API_URL: cloud, PREFECT_API_KEY: "pnu_worker_key"}):
+        configuration = asyncio.run(
+            ECSJobConfiguration.from_template_and_values(base_job_template(), values)
+        )
+        configuration.prepare_for_flow_run(flow_run)
+        definition = ECSWorker(work_pool_name=outputs.work_pool.name)._prepare_task_definition(
+            configuration, "eu-west-1", flow_run
+        )
+    (container,) = definition["containerDefinitions"]
+    arns = outputs.secret_arns
+    assert sorted(container["secrets"], key=lambda s: s["name"]) == [
+        {"name": "PREFECT_API_KEY", "valueFrom": arns["prefectApiKey"]},
+        {"name": "UMWI_NAVITIA_TOKEN", "valueFrom": arns["navitiaToken"]},
+        {"name": "UMWI_OPENMETEO_API_KEY", "valueFrom": arns["openmeteoApiKey"]},
+    ]
+    assert "pnu_worker_key" not in json.dumps(definition)
+    # The run's environment (sent as RunTask container overrides) has no key either.
+    assert "PREFECT_API_KEY" not in configuration.env
+    assert configuration.env["PREFECT_API_URL"] == cloud
+    assert configuration.env["UMWI_LAKE_URI"] == outputs.settings["UMWI_LAKE_URI"]
+    # The stack's roles and size, as configured (umwi:taskCpu / umwi:taskMemoryMb).
+    stack_variables = outputs.work_pool.job_variables
+    assert definition["executionRoleArn"] == stack_variables.execution_role_arn
+    assert (definition["cpu"], definition["memory"]) == (
+        str(stack_variables.cpu),
+        str(stack_variables.memory),
+    )
+    assert definition["family"] == "umwi-prod-flows"
+    request = configuration.task_run_request
+    assert request["overrides"]["taskRoleArn"] == stack_variables.task_role_arn
+    assert request["cluster"] == stack_variables.cluster
+    assert "pnu_worker_key" not in json.dumps(request, default=str)
 
 
 def test_every_flow_has_a_deployment_per_environment() -> None:
@@ -324,6 +388,8 @@ def test_register_every_deployment_on_a_prefect_server_hybrid_pool(
         assert variables["env"]["UMWI_STATE_DIR"] == "/tmp/umwi"
         assert variables["cpu"] == 512
         assert variables["navitia_token_secret_arn"].endswith(f"umwi-{env}/navitia-token")
-        assert variables["prefect_api_key_secret"].endswith(f"umwi-{env}/prefect-api-key")
+        assert variables["umwi_prefect_api_key_secret_arn"].endswith(f"umwi-{env}/prefect-api-key")
+        assert "prefect_api_key_secret_arn" not in variables
         assert variables["network_configuration"]["subnets"] == ["subnet-0a", "subnet-0b"]
-        assert results[f"build/gold-nightly-{env}"].job_variables["memory"] == 4096
+        # Every deployment runs at the stack's size (umwi:taskCpu / umwi:taskMemoryMb).
+        assert results[f"build/gold-nightly-{env}"].job_variables["memory"] == 1024

@@ -29,21 +29,21 @@ def test_ingest_flow_writes_its_manifest_and_skips_done_days(
     start = fake_api.today - timedelta(days=4)
     end = fake_api.today - timedelta(days=1)
     summary = ingest_flow(sources=WEATHER, start=start.isoformat(), end=end.isoformat())
-    assert summary["failed"] == {}
-    (run,) = summary["ingest_runs"]
-    assert run["status"] == "done"
-    assert run["windows"] == 3
-    assert run["counts"]["weather_hourly"]["inserted"] == 72
+    assert summary.failed == {}
+    (run,) = summary.ingest_runs
+    assert run.status == "done"
+    assert run.windows == 3
+    assert run.counts["weather_hourly"].inserted == 72
     lake = make_lake(fake_api_settings)
-    manifest = read_manifest(lake, summary["run_id"])
+    manifest = read_manifest(lake, summary.run_id)
     assert manifest.kind == "flow:ingest"
     assert manifest.status == "done"
     assert manifest.outputs["prefect_flow_run_id"]
-    assert read_manifest(lake, run["run_id"]).counts["weather_hourly"].inserted == 72
+    assert read_manifest(lake, run.run_id).counts["weather_hourly"].inserted == 72
 
     again = ingest_flow(sources=WEATHER, start=start.isoformat(), end=end.isoformat())
-    assert again["ingest_runs"][0]["status"] == "skipped"
-    assert again["ingest_runs"][0]["skipped"] == 3
+    assert again.ingest_runs[0].status == "skipped"
+    assert again.ingest_runs[0].skipped == 3
 
 
 def test_backfill_chunks_run_concurrently_one_run_per_day(
@@ -56,10 +56,10 @@ def test_backfill_chunks_run_concurrently_one_run_per_day(
     end = fake_api.today - timedelta(days=1)
     chunked = ingest_flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2))
     summary = chunked(sources=WEATHER, start=start.isoformat(), end=end.isoformat(), chunk_days=1)
-    runs = summary["ingest_runs"]
+    runs = summary.ingest_runs
     assert len(runs) == 3
-    assert len({run["run_id"] for run in runs}) == 3
-    assert sum(run["counts"]["weather_hourly"]["inserted"] for run in runs) == 72
+    assert len({run.run_id for run in runs}) == 3
+    assert sum(run.counts["weather_hourly"].inserted for run in runs) == 72
     ledger = make_ledger(fake_api_settings)
     assert [r.status for r in ledger.records("open_meteo:centre")] == [WindowStatus.DONE] * 3
 

@@ -16,7 +16,7 @@ from umwi_core.resources import make_lake
 from umwi_core.runs import read_manifest
 from umwi_core.settings import Settings, load_settings
 
-from tests.flows.conftest import write_small_city
+from tests.support.flow_fixtures import write_small_city
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_server")]
 
@@ -71,10 +71,10 @@ def test_pipeline_end_to_end_and_again_gives_identical_silver_and_gold(
 
     lake = make_lake(fast_settings)
     first = pipeline_flow(sources=small_city, **RANGE)
-    assert first["build"]["gate_passed"] is True
-    publication = first["build"]["publication_id"]
+    assert first.build.gate_passed is True
+    publication = first.build.publication_id
     assert publication is not None
-    manifest = read_manifest(lake, first["run_id"])
+    manifest = read_manifest(lake, first.run_id)
     assert manifest.kind == "pipeline"
     assert manifest.status == "done"
     assert manifest.timings_s["total"] > 0
@@ -93,18 +93,18 @@ def test_pipeline_end_to_end_and_again_gives_identical_silver_and_gold(
     # The same input again, forced through ingest: silver and gold stay as they are, and
     # the publication stays current (the gate has nothing new to guard).
     again = pipeline_flow(sources=small_city, force=True, **RANGE)
-    (run,) = again["ingest"]["ingest_runs"]
-    assert run["counts"]["departures"]["unchanged"] == departures.num_rows
+    (run,) = again.ingest.ingest_runs
+    assert run.counts["departures"].unchanged == departures.num_rows
     assert _silver(lake, "departures").equals(departures)
     assert _silver(lake, "weather_hourly").equals(weather)
-    assert again["build"]["gate"] == "skipped"
-    assert again["build"]["publication_id"] == publication
-    assert not any(c["changed"] for c in again["build"]["candidates"].values())
+    assert again.build.gate == "skipped"
+    assert again.build.publication_id == publication
+    assert not any(c.changed for c in again.build.candidates.values())
 
     # Without --force the input is a done window: skipped.
     skipped = pipeline_flow(sources=small_city, **RANGE)
-    assert skipped["ingest"]["ingest_runs"][0]["status"] == "skipped"
-    assert skipped["build"]["publication_id"] == publication
+    assert skipped.ingest.ingest_runs[0].status == "skipped"
+    assert skipped.build.publication_id == publication
 
     # A second, fresh lake fed the same input publishes the same gold and silver.
     monkeypatch.setenv("UMWI_STATE_DIR", str(tmp_path / "second"))

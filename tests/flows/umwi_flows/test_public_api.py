@@ -9,13 +9,27 @@ from pathlib import Path
 
 import umwi_flows
 
+# The flows' typed summaries, progress events and `load_flows` are public so the CLI
+# (its own member, umwi-cli) reads them without private imports.
 EXPECTED = [
+    "Advanced",
+    "BuildSummary",
+    "CandidateSummary",
     "Claims",
     "DeploymentSpec",
+    "Flows",
     "GateFailed",
+    "GateOutcome",
     "IngestFailed",
     "IngestOutcome",
+    "IngestRunSummary",
+    "IngestSummary",
+    "MaintainSummary",
+    "PipelineSummary",
+    "Planned",
     "PoolKind",
+    "ProgressEvent",
+    "ReplaySummary",
     "StackOutputs",
     "UmwiConfig",
     "base_job_template",
@@ -27,7 +41,9 @@ EXPECTED = [
     "ingest_job",
     "jobs_from_config",
     "load_config",
+    "load_flows",
     "maintain_flow",
+    "on_progress",
     "parse_config",
     "parse_day",
     "pipeline_flow",

@@ -191,6 +191,6 @@ def test_the_toy_runs_through_umwi_ingest_umwi_run_and_the_bronze_replay(
     # What `umwi build --from-bronze` does first: silver again from bronze alone.
     replayed = replay_bronze_all(fast_settings, lake, "replay-run")
     # Two tables per ingestion: `umwi ingest` (the 5th), then the run (the 6th; the 5th is done).
-    assert replayed["payloads"] == 4
-    assert replayed["counts"]["departures"]["read"] > 0
+    assert replayed.payloads == 4
+    assert replayed.counts["departures"].read > 0
     assert read_silver(lake, "departures").num_rows == departures.num_rows

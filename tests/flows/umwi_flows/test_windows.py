@@ -11,7 +11,6 @@ from umwi_core.ledger import WindowStatus
 from umwi_core.resources import make_ledger
 from umwi_core.settings import Settings, load_settings
 from umwi_flows import claim, day_windows, parse_day
-from umwi_flows._windows import pending, segments
 
 WINDOWS = [f"2026-01-{day:02d}" for day in range(1, 31)]
 
@@ -35,16 +34,6 @@ def test_day_windows_are_half_open() -> None:
         day_windows(date(2026, 1, 1), date(2026, 1, 1))
 
 
-def test_segments_group_consecutive_days_up_to_a_length() -> None:
-    days = [date(2026, 1, d) for d in (1, 2, 3, 5, 6, 9)]
-    assert segments(days, 2) == [
-        (date(2026, 1, 1), date(2026, 1, 3)),
-        (date(2026, 1, 3), date(2026, 1, 4)),
-        (date(2026, 1, 5), date(2026, 1, 7)),
-        (date(2026, 1, 9), date(2026, 1, 10)),
-    ]
-
-
 def test_done_windows_are_skipped_unless_forced(settings: Settings) -> None:
     ledger = make_ledger(settings)
     first = claim(ledger, "s", WINDOWS[:3], "run-1")
@@ -53,7 +42,6 @@ def test_done_windows_are_skipped_unless_forced(settings: Settings) -> None:
     again = claim(ledger, "s", WINDOWS[:4], "run-2")
     assert again.taken == [WINDOWS[3]]
     assert again.done_already == WINDOWS[:3]
-    assert pending(ledger, "s", WINDOWS[:4], force=False) == [WINDOWS[3]]
     forced = claim(ledger, "s", WINDOWS[:3], "run-3", force=True)
     assert forced.taken == WINDOWS[:3]
 

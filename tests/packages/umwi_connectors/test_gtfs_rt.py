@@ -226,6 +226,8 @@ def test_unknown_stop_bad_start_date_and_untimed_stop(edge_static: GtfsStatic) -
         edge_static,
     )
     reasons = [r["_reason"] for r in rows]
+    codes = [r["_reason_code"] for r in rows]
+    assert codes == ["unknown_stop", "unknown_stop", "bad_time", "no_schedule"]
     assert reasons[0] == "unknown stop: stop_sequence 9 (stop 'S9') is not in trip 'T15-1'"
     # Sequence 2 of T15-1 is S2, not S3: a mismatch is an unknown stop, not a guess.
     assert reasons[1] == "unknown stop: stop_sequence 2 (stop 'S3') is not in trip 'T15-1'"
@@ -354,6 +356,7 @@ def test_auckland_against_independent_computation(settings: Settings, lake: Lake
     assert good.num_rows == len(expected) == 164
     assert bad.num_rows == 6501 - 164
     assert all(r.startswith("unknown trip") for r in bad["_reason"].to_pylist())
+    assert set(bad["_reason_code"].to_pylist()) == {"unknown_trip"}
     got = good.to_pylist()
     arrivals = 0
     for row, (trip_id, stop_id, scheduled, delay, at, has_departure) in zip(
@@ -379,6 +382,27 @@ def test_auckland_against_independent_computation(settings: Settings, lake: Lake
     keys = list(lake.list("bronze/gtfs_rt/"))
     assert sum(k.endswith(".pb") for k in keys) == 10
     assert sum(k.endswith("static.zip") for k in keys) == 1
+
+
+def test_auckland_quarantine_counts_by_code(settings: Settings, lake: Lake) -> None:
+    """The issue's sample: one group per cause, not one per trip, in the run's counts.
+
+    Mutation: stage the unknown trips with `_reason_code` "other" and the counts say so.
+    """
+    from umwi_transform import ingest_batches
+
+    batches = read_trip_updates(
+        settings,
+        lake,
+        "run-akl",
+        static=AUCKLAND / "gtfs.zip",
+        trip_updates=sorted(str(p) for p in (AUCKLAND / "realtime").glob("*.pb")),
+        network="auckland",
+    )
+    manifest = ingest_batches(batches, lake, settings, "run-akl", source="gtfs_rt", parameters={})
+    counts = manifest.counts["departures"]
+    assert counts.quarantined_by_code == {"unknown_trip": counts.quarantined}
+    assert counts.quarantined == 6337  # every update of a trip missing from the static feed
 
 
 def test_real_2014_feed_parses_and_needs_a_static_feed(settings: Settings, lake: Lake) -> None:

@@ -33,7 +33,7 @@ from umwi_connectors import (
 )
 from umwi_core import InputError, SourceError, UmwiError
 from umwi_core.arrow import StagedBatch
-from umwi_core.contracts import DEPARTURES, WEATHER_HOURLY
+from umwi_core.contracts import DEPARTURES, REASON_CODES, WEATHER_HOURLY
 from umwi_core.resources import make_lake
 from umwi_core.settings import load_settings
 from umwi_transform._rules import check_batch
@@ -122,6 +122,8 @@ def _judged(batch: StagedBatch) -> None:
     assert checked.valid.num_rows + checked.quarantine.num_rows == batch.records.num_rows
     reasons = checked.quarantine.column("reason").to_pylist()
     assert all(isinstance(reason, str) and reason.strip() for reason in reasons), reasons
+    codes = set(checked.quarantine.column("reason_code").to_pylist())
+    assert codes <= set(REASON_CODES) - {"other"}, codes
 
 
 def _parses_or_refuses(parse: Callable[[], list[StagedBatch]]) -> None:

@@ -67,6 +67,8 @@ def quarantine(sources: dict[str, int]) -> pa.Table:
             "raw": "{}",
             "ingested_at": NOW,
             "run_id": "run-1",
+            # The first of a source's rejects is an old row that `maintain` has not coded.
+            "reason_code": None if i == 0 else "unknown_trip" if i % 3 else "bad_time",
         }
         for source, count in sources.items()
         for i in range(count)
@@ -209,7 +211,21 @@ def test_quarantine_share_within_the_expected_share_passes(
     load(workspace, rows(DAY0, 96), rejected={"navitia": 4})
     result = only(quarantine_checks(workspace, settings))
     assert result.status == "passed"
-    assert result.observed == "4.0% (4 of 100)"
+    assert result.observed == "4.0% (4 of 100): 2 unknown_trip, 1 bad_time, 1 uncoded"
+    assert result.details["by_reason_code"] == {"unknown_trip": 2, "bad_time": 1, "uncoded": 1}
+
+
+def test_quarantine_causes_of_a_table_from_before_codes(
+    workspace: Workspace, settings: Settings
+) -> None:
+    """A quarantine table that never gained `reason_code` counts its rows as uncoded.
+
+    Mutation: select `reason_code` unconditionally in `_causes` and the check errors.
+    """
+    load(workspace, rows(DAY0, 96), rejected={"navitia": 4})
+    workspace.register("quarantine_departures", quarantine({"navitia": 4}).drop(["reason_code"]))
+    result = only(quarantine_checks(workspace, settings))
+    assert result.observed == "4.0% (4 of 100): 4 uncoded"
 
 
 def test_quarantine_share_above_the_expected_share_fails(
@@ -231,7 +247,10 @@ def test_a_source_with_only_rejects_is_judged(workspace: Workspace, settings: Se
     load(workspace, rows(DAY0, 10), rejected={"navitia": 0, "file": 2})
     by_source = {r.check: r for r in quarantine_checks(workspace, settings)}
     assert by_source["quarantine share (file)"].status == "failed"
-    assert by_source["quarantine share (file)"].observed == "100.0% (2 of 2)"
+    assert (
+        by_source["quarantine share (file)"].observed
+        == "100.0% (2 of 2): 1 uncoded, 1 unknown_trip"
+    )
 
 
 # --- drift ---------------------------------------------------------------------------

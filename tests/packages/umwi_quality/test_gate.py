@@ -128,6 +128,25 @@ def test_check_tables_audits_without_publishing(lake: Lake, settings: Settings) 
     assert _sink(settings).read() == []
 
 
+def test_umwi_quality_counts_the_quarantine_by_cause(lake: Lake, settings: Settings) -> None:
+    """`check_tables` (`umwi quality`) reports rejects per source and reason code.
+
+    Mutation: drop `by_code` from the quarantine check's `observed` and this fails.
+    """
+    from tests.packages.umwi_transform.factory import departure
+
+    rejects = [departure(trip="", delay=1), departure(trip="X", delay=None, cancelled=False)]
+    fill(lake, settings, extra=rejects)
+    result = check_tables(lake, settings, "audit-3", ["silver_departures"], now=gate_clock())
+    (share,) = [
+        c
+        for c in result.checks
+        if (c.check, c.table) == ("quarantine share (file)", "silver_departures")
+    ]
+    assert share.details["by_reason_code"] == {"missing_key": 1, "no_realtime": 1}
+    assert share.observed.endswith(": 1 missing_key, 1 no_realtime")
+
+
 def test_check_tables_names_an_unknown_table(lake: Lake, settings: Settings) -> None:
     with pytest.raises(InputError, match="--table 'gold_nope'"):
         check_tables(lake, settings, "audit-2", ["gold_nope"], now=gate_clock())

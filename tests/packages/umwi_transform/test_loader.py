@@ -163,6 +163,7 @@ def test_later_batch_wins_a_tie_and_counts_are_exact(lake: Lake, settings: Setti
         "unchanged": 1,  # C
         "superseded": 2,  # A of the first batch, the older B
         "quarantined": 1,
+        "quarantined_by_code": {"no_realtime": 1},
     }
     assert _silver(lake) == {
         ("A", T0): (5, "r1"),
@@ -184,6 +185,7 @@ def test_a_tie_between_three_batches_goes_to_the_last(lake: Lake, settings: Sett
         "unchanged": 0,
         "superseded": 2,
         "quarantined": 0,
+        "quarantined_by_code": {},
     }
     assert _silver(lake) == {("T1", T0): (3, "r1")}
 
@@ -231,6 +233,7 @@ def test_small_windows_commit_several_versions_and_each_row_once(
         "unchanged": 0,
         "superseded": 0,
         "quarantined": 0,
+        "quarantined_by_code": {},
     }
     # Hour 0 (2 rows; hour 1 would make 3), hours 1 and 2, hour 5 alone (3 > 2), hour 6.
     windows = [{"h0a", "h0b"}, {"h1", "h2"}, {"h5a", "h5b", "h5c"}, {"h6"}]
@@ -254,6 +257,7 @@ def test_small_windows_commit_several_versions_and_each_row_once(
         "unchanged": 8,
         "superseded": 0,
         "quarantined": 0,
+        "quarantined_by_code": {},
     }
     assert _version(lake) == before + len(windows)
     assert _silver(lake) == stored
@@ -279,6 +283,7 @@ def test_quarantine_is_committed_once_and_only_by_finish(lake: Lake, settings: S
         "unchanged": 0,
         "superseded": 0,
         "quarantined": 3,  # every record read; the table holds one row per record
+        "quarantined_by_code": {"missing_key": 1, "no_realtime": 2},
     }
     rows = read_quarantine(lake, "departures").to_pylist()
     assert sorted(row["reason"] for row in rows) == ["missing network", "no real-time value"]
@@ -335,6 +340,7 @@ def test_ingest_commits_what_arrived_before_the_source_failed(
         "unchanged": 0,
         "superseded": 1,
         "quarantined": 1,
+        "quarantined_by_code": {"no_realtime": 1},
     }
     assert _silver(lake) == {("A", T0): (7, "run-f"), ("C", T0): (0, "run-f")}
     reasons = read_quarantine(lake, "departures").column("reason").to_pylist()
@@ -372,6 +378,7 @@ def test_a_batch_that_fails_to_stage_is_left_out_whole(
         "unchanged": 0,
         "superseded": 0,
         "quarantined": 0,
+        "quarantined_by_code": {},
     }
     assert set(_silver(lake)) == {("A", T0)}
     assert open_delta(lake, "quarantine", "departures") is None

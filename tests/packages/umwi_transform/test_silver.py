@@ -114,6 +114,7 @@ def test_counts_balance_on_a_mixed_batch(lake: Lake, settings: Settings) -> None
         "unchanged": 1,
         "superseded": 1,
         "quarantined": 1,
+        "quarantined_by_code": {"no_realtime": 1},
     }
     assert counts.balanced
 
@@ -160,6 +161,7 @@ def test_ingest_batches_writes_the_manifest(lake: Lake, settings: Settings) -> N
         "unchanged": 0,
         "superseded": 0,
         "quarantined": 1,
+        "quarantined_by_code": {"no_realtime": 1},
     }
     assert stored.counts["weather_hourly"].inserted == 1
     assert stored.inputs == ["test-input"]

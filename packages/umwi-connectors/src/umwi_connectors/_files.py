@@ -24,7 +24,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from umwi_core import InputError, Lake
 from umwi_core.arrow import StagedBatch, arrow_type, staging_schema
-from umwi_core.contracts import DEPARTURES, WEATHER_HOURLY, TableContract
+from umwi_core.contracts import DEPARTURES, WEATHER_HOURLY, Rejection, TableContract
 
 from umwi_connectors._bronze import land
 
@@ -138,7 +138,7 @@ def _chunks(
 
 # --- value parsers: (value, error) -------------------------------------------------------
 
-Parsed = tuple[Any, str | None]
+Parsed = tuple[Any, Rejection | None]
 
 
 def _text(value: Any) -> Parsed:
@@ -158,10 +158,13 @@ def _time(zone: ZoneInfo | None) -> Callable[[Any], Parsed]:
             try:
                 moment = datetime.fromisoformat(str(value).strip())
             except ValueError:
-                return None, f"{value!r} is not an ISO 8601 time"
+                return None, Rejection(code="bad_time", text=f"{value!r} is not an ISO 8601 time")
         if moment.tzinfo is None:
             if zone is None:
-                return None, f"{value!s} has no UTC offset and no --timezone was given"
+                return None, Rejection(
+                    code="bad_time",
+                    text=f"{value!s} has no UTC offset and no --timezone was given",
+                )
             moment = moment.replace(tzinfo=zone)
         return moment.astimezone(UTC), None
 
@@ -177,13 +180,15 @@ def _integer(kind: str) -> Callable[[Any], Parsed]:
         try:
             number = float(value) if not isinstance(value, int) else value
         except (TypeError, ValueError):
-            return None, f"{value!r} is not an integer"
+            return None, Rejection(code="bad_value", text=f"{value!r} is not an integer")
         if isinstance(number, float):
             if not math.isfinite(number) or number != int(number):
-                return None, f"{value!r} is not an integer"
+                return None, Rejection(code="bad_value", text=f"{value!r} is not an integer")
             number = int(number)
         if not -limit <= number < limit:
-            return None, f"{value!r} is out of the {kind} range"
+            return None, Rejection(
+                code="out_of_range", text=f"{value!r} is out of the {kind} range"
+            )
         return number, None
 
     return parse
@@ -195,9 +200,9 @@ def _float(value: Any) -> Parsed:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        return None, f"{value!r} is not a number"
+        return None, Rejection(code="bad_value", text=f"{value!r} is not a number")
     if not math.isfinite(number):
-        return None, f"{value!r} is not a finite number"
+        return None, Rejection(code="bad_value", text=f"{value!r} is not a finite number")
     return number, None
 
 
@@ -209,7 +214,7 @@ def _bool(value: Any) -> Parsed:
         return True, None
     if text in _FALSE:
         return False, None
-    return None, f"{value!r} is not true or false"
+    return None, Rejection(code="bad_value", text=f"{value!r} is not true or false")
 
 
 def _parser(kind: str, zone: ZoneInfo | None) -> Callable[[Any], Parsed]:
@@ -298,7 +303,7 @@ def _stage_chunk(
     rows = chunk.num_rows
     names = chunk.schema.names
     columns: dict[str, Any] = {}
-    errors: list[str | None] = [None] * rows
+    errors: list[Rejection | None] = [None] * rows
     for column in contract.columns:
         if column.name not in names:
             columns[column.name] = pa.nulls(rows, arrow_type(column.type))
@@ -314,11 +319,12 @@ def _stage_chunk(
             result, error = parse(value)
             parsed.append(result)
             if error is not None and errors[index] is None:
-                errors[index] = f"{column.name}: {error}"
+                errors[index] = error._replace(text=f"{column.name}: {error.text}")
         columns[column.name] = pa.array(parsed, arrow_type(column.type))
     _fill(columns, spec, run_id, rows)
     columns["_raw"] = _raw_json(chunk)
-    columns["_reason"] = pa.array(errors, pa.string())
+    columns["_reason"] = pa.array([e and e.text for e in errors], pa.string())
+    columns["_reason_code"] = pa.array([e and e.code for e in errors], pa.string())
     columns["_input"] = pa.array([input_key] * rows, pa.string())
     columns["_seq"] = pa.array(range(first_seq, first_seq + rows), pa.int64())
     return pa.table(columns, schema=staging_schema(contract))
@@ -356,10 +362,16 @@ def _invalid_rows_table(
     if spec.table == "departures":
         columns["cancelled"] = pa.nulls(len(bad_rows), pa.bool_())
     columns["_raw"] = [json.dumps({"csv_line": row.text}) for row in bad_rows]
-    columns["_reason"] = [
-        f"CSV row {row.number}: {row.actual_columns} fields, expected {row.expected_columns}"
+    rejections = [
+        Rejection(
+            code="bad_row",
+            text=f"CSV row {row.number}: {row.actual_columns} fields, "
+            f"expected {row.expected_columns}",
+        )
         for row in bad_rows
     ]
+    columns["_reason"] = [rejection.text for rejection in rejections]
+    columns["_reason_code"] = [rejection.code for rejection in rejections]
     columns["_input"] = [input_key] * len(bad_rows)
     columns["_seq"] = list(range(seq, seq + len(bad_rows)))
     return pa.table(columns, schema=staging_schema(contract))

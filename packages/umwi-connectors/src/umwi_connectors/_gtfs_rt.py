@@ -19,7 +19,7 @@ from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 from google.transit import gtfs_realtime_pb2
 from umwi_core import SourceError
 from umwi_core.arrow import StagedBatch, staging_schema
-from umwi_core.contracts import DEPARTURES
+from umwi_core.contracts import DEPARTURES, Rejection
 
 from umwi_connectors._gtfs_static import GtfsStatic, StopTime, scheduled_utc
 
@@ -56,13 +56,15 @@ def feed_time(feed: gtfs_realtime_pb2.FeedMessage, where: str) -> datetime:
 
 def _service_day(
     trip: Any, reference: StopTime | None, static: GtfsStatic, as_of: datetime
-) -> tuple[date | None, str | None]:
+) -> tuple[date | None, Rejection | None]:
     """The trip's service day: `start_date`, else the day whose schedule is nearest the feed."""
     if trip.start_date:
         try:
             return datetime.strptime(trip.start_date, "%Y%m%d").date(), None
         except ValueError:
-            return None, f"start_date {trip.start_date!r} is not YYYYMMDD"
+            return None, Rejection(
+                code="bad_time", text=f"start_date {trip.start_date!r} is not YYYYMMDD"
+            )
     local = as_of.astimezone(static.timezone).date()
     candidates = [local, local - timedelta(days=1), local + timedelta(days=1)]
     # Days the calendar rules out are dropped, unless it rules out all of them.
@@ -118,7 +120,7 @@ def stage_trip_updates(
     rows = _Rows()
     seq = 0
 
-    def add(raw: dict[str, Any], reason: str | None = None, **values: Any) -> None:
+    def add(raw: dict[str, Any], reason: Rejection | None = None, **values: Any) -> None:
         nonlocal seq
         rows.add(
             network=network,
@@ -127,7 +129,8 @@ def stage_trip_updates(
             ingested_at=ingested_at,
             run_id=run_id,
             _raw=json.dumps(raw, sort_keys=True),
-            _reason=reason,
+            _reason=reason and reason.text,
+            _reason_code=reason and reason.code,
             _input=input_key,
             _seq=seq,
             **values,
@@ -158,9 +161,10 @@ def _stop_values(static: GtfsStatic, stop_id: str) -> dict[str, Any]:
     return {"stop_id": stop_id, "stop_name": stop.name, "stop_lat": stop.lat, "stop_lon": stop.lon}
 
 
-def _entity_rows(
-    entity: Any, static: GtfsStatic, as_of: datetime
-) -> Iterator[tuple[dict[str, Any], dict[str, Any], str | None]]:
+_Row = tuple[dict[str, Any], dict[str, Any], Rejection | None]
+
+
+def _entity_rows(entity: Any, static: GtfsStatic, as_of: datetime) -> Iterator[_Row]:
     update = entity.trip_update
     trip = update.trip
     trip_raw = MessageToDict(trip, preserving_proto_field_name=True)
@@ -168,9 +172,12 @@ def _entity_rows(
     route_id = static.trip_routes.get(trip.trip_id)
     if route_id is None:
         reason = (
-            f"unknown trip {trip.trip_id!r} (not in the static GTFS feed)"
+            Rejection(
+                code="unknown_trip",
+                text=f"unknown trip {trip.trip_id!r} (not in the static GTFS feed)",
+            )
             if trip.trip_id
-            else "trip update without trip_id"
+            else Rejection(code="missing_key", text="trip update without trip_id")
         )
         updates = list(update.stop_time_update) or [None]
         for stu in updates:
@@ -196,7 +203,7 @@ def _known_trip_rows(
     base: dict[str, Any],
     trip_raw: dict[str, Any],
     as_of: datetime,
-) -> Iterator[tuple[dict[str, Any], dict[str, Any], str | None]]:
+) -> Iterator[_Row]:
     update = entity.trip_update
     trip = update.trip
     timetable = static.stop_times.get(trip.trip_id, [])
@@ -222,7 +229,10 @@ def _known_trip_rows(
         yield (
             base,
             raw,
-            "trip-level delay without stop_time_updates (not propagated to stops)",
+            Rejection(
+                code="trip_delay_only",
+                text="trip-level delay without stop_time_updates (not propagated to stops)",
+            ),
         )
         return
     resolved = [
@@ -250,7 +260,14 @@ def _known_trip_rows(
             if stu.HasField("stop_sequence") and stu.stop_id:
                 where += f" (stop {stu.stop_id!r})"
             values = {**base, "stop_id": stu.stop_id or None}
-            yield values, raw, f"unknown stop: {where} is not in trip {trip.trip_id!r}"
+            yield (
+                values,
+                raw,
+                Rejection(
+                    code="unknown_stop",
+                    text=f"unknown stop: {where} is not in trip {trip.trip_id!r}",
+                ),
+            )
             continue
         stop_time = found
         values = {**base, **_stop_values(static, stop_time.stop_id)}
@@ -278,17 +295,19 @@ def _known_trip_rows(
             try:
                 values["observed_at"] = scheduled + timedelta(seconds=offset)
             except OverflowError:
-                yield values, raw, f"stop time {event.time} is out of the range of dates"
+                text = f"stop time {event.time} is out of the range of dates"
+                yield values, raw, Rejection(code="bad_time", text=text)
                 continue
         if delay is not None:
             values["delay_s"] = delay
         yield values, raw, None
 
 
-def _no_schedule(stop_time: StopTime, trip_id: str) -> str | None:
+def _no_schedule(stop_time: StopTime, trip_id: str) -> Rejection | None:
     if stop_time.scheduled_s is None:
-        return (
-            f"stop {stop_time.stop_id!r} (sequence {stop_time.stop_sequence}) of trip "
-            f"{trip_id!r} has no scheduled time in stop_times"
+        return Rejection(
+            code="no_schedule",
+            text=f"stop {stop_time.stop_id!r} (sequence {stop_time.stop_sequence}) of trip "
+            f"{trip_id!r} has no scheduled time in stop_times",
         )
     return None

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pyarrow as pa
 from umwi_core import SourceError
 from umwi_core.arrow import StagedBatch, staging_schema
-from umwi_core.contracts import DEPARTURES
+from umwi_core.contracts import DEPARTURES, ReasonCode, Rejection
 
 __all__ = ["SOURCE", "NavitiaPage", "parse_navitia"]
 
@@ -50,7 +50,9 @@ _MODES = {
 
 
 class _Bad(Exception):
-    pass
+    def __init__(self, text: str, *, code: ReasonCode) -> None:
+        super().__init__(text)
+        self.rejection = Rejection(code=code, text=text)
 
 
 @dataclass(frozen=True)
@@ -75,15 +77,18 @@ def _mode(display: dict[str, Any]) -> str | None:
 
 def _local(value: object, zone: ZoneInfo, field: str) -> datetime:
     if not isinstance(value, str):
-        raise _Bad(f"{field} is {value!r}, not a Navitia date-time string")
+        raise _Bad(f"{field} is {value!r}, not a Navitia date-time string", code="bad_time")
     try:
         naive = datetime.strptime(value, _FORMAT)
     except ValueError:
-        raise _Bad(f"{field} {value!r} is not YYYYMMDDTHHMMSS") from None
+        raise _Bad(f"{field} {value!r} is not YYYYMMDDTHHMMSS", code="bad_time") from None
     aware = naive.replace(tzinfo=zone)
     utc = aware.astimezone(UTC)
     if utc.astimezone(zone).replace(tzinfo=None) != naive:
-        raise _Bad(f"{field} {value} does not exist in {zone.key} (skipped by a DST change)")
+        raise _Bad(
+            f"{field} {value} does not exist in {zone.key} (skipped by a DST change)",
+            code="bad_time",
+        )
     return utc
 
 
@@ -107,7 +112,7 @@ def _str(value: object) -> str | None:
     if isinstance(value, str | int) and not isinstance(value, bool):
         text = str(value).strip()
         return text or None
-    raise _Bad(f"{value!r} is not a string")
+    raise _Bad(f"{value!r} is not a string", code="bad_value")
 
 
 def _coord(stop_point: dict[str, Any], axis: str) -> float | None:
@@ -120,7 +125,9 @@ def _coord(stop_point: dict[str, Any], axis: str) -> float | None:
             raise TypeError
         return float(value)
     except (TypeError, ValueError):
-        raise _Bad(f"stop_point.coord.{axis} is {value!r}, not a number") from None
+        raise _Bad(
+            f"stop_point.coord.{axis} is {value!r}, not a number", code="bad_value"
+        ) from None
 
 
 class _Disruptions:
@@ -237,7 +244,7 @@ def parse_navitia(payload: bytes, page: NavitiaPage) -> StagedBatch:
             _fill(row, view, zone, disruptions)
             reason = None
         except _Bad as error:
-            reason = str(error)
+            reason = error.rejection
         row.update(
             network=page.network,
             source=SOURCE,
@@ -245,7 +252,8 @@ def parse_navitia(payload: bytes, page: NavitiaPage) -> StagedBatch:
             ingested_at=page.ingested_at,
             run_id=page.run_id,
             _raw=json.dumps(record, sort_keys=True, ensure_ascii=False),
-            _reason=reason,
+            _reason=reason and reason.text,
+            _reason_code=reason and reason.code,
             _input=page.input_key,
             _seq=seq,
         )
@@ -260,18 +268,18 @@ def _fill(
 ) -> None:
     item = view["item"]
     if not isinstance(item, dict):
-        raise _Bad("record is not a JSON object")
+        raise _Bad("record is not a JSON object", code="bad_value")
     if "bad" in view:
-        raise _Bad(view["bad"])
+        raise _Bad(view["bad"], code="bad_value")
     sdt: dict[str, Any] = view["sdt"]
     display = item.get("display_informations") or {}
     route = item.get("route") or {}
     line = route.get("line") if isinstance(route, dict) else None
     stop_point = item.get("stop_point")
     if not isinstance(display, dict) or not isinstance(route, dict):
-        raise _Bad("display_informations or route is not an object")
+        raise _Bad("display_informations or route is not an object", code="bad_value")
     if not isinstance(stop_point, dict):
-        raise _Bad("stop_point is missing")
+        raise _Bad("stop_point is missing", code="missing_key")
     row["stop_id"] = _str(stop_point.get("id"))
     row["stop_name"] = _str(stop_point.get("name"))
     row["stop_lat"] = _coord(stop_point, "lat")
@@ -289,7 +297,10 @@ def _fill(
     trip_ids = set(journeys) | set(_linked("trip", item, display, sdt, extra))
     for field in ("stop_id", "line_id", "trip_id"):
         if row[field] is None:
-            raise _Bad(f"no {field} (stop_point.id / route.line.id / vehicle_journey link)")
+            raise _Bad(
+                f"no {field} (stop_point.id / route.line.id / vehicle_journey link)",
+                code="missing_key",
+            )
 
     freshness = sdt.get("data_freshness")
     departure = sdt.get("departure_date_time")
@@ -302,7 +313,7 @@ def _fill(
     why_cancelled = disruptions.cancellation(linked, trip_ids, str(row["stop_id"]))
     if freshness == "realtime":
         if base is None:
-            raise _Bad("realtime departure without base_departure_date_time")
+            raise _Bad("realtime departure without base_departure_date_time", code="no_schedule")
         row["scheduled_at"] = _local(base, zone, "base_departure_date_time")
         if why_cancelled is None:
             row["observed_at"] = _local(departure, zone, "departure_date_time")
@@ -311,5 +322,8 @@ def _fill(
         # No real-time information: observed stays unknown (not "on time").
         row["scheduled_at"] = _local(base or departure, zone, "departure_date_time")
     else:
-        raise _Bad(f"data_freshness {freshness!r} is neither realtime nor base_schedule")
+        raise _Bad(
+            f"data_freshness {freshness!r} is neither realtime nor base_schedule",
+            code="bad_value",
+        )
     row["cancelled"] = why_cancelled is not None

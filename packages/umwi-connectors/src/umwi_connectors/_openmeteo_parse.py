@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 from umwi_core import SourceError
 from umwi_core.arrow import StagedBatch, staging_schema
-from umwi_core.contracts import WEATHER_HOURLY
+from umwi_core.contracts import WEATHER_HOURLY, ReasonCode, Rejection
 
 __all__ = [
     "ACCUMULATED",
@@ -79,36 +79,39 @@ class WeatherLocation:
 
 
 class _BadValue(Exception):
-    pass
+    def __init__(self, text: str, *, code: ReasonCode) -> None:
+        super().__init__(text)
+        self.rejection = Rejection(code=code, text=text)
 
 
 def _number(name: str, value: object, *, integer: bool = False) -> float | int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _BadValue(f"{name} is {value!r}, not a number")
+        raise _BadValue(f"{name} is {value!r}, not a number", code="bad_value")
     if not math.isfinite(value):
-        raise _BadValue(f"{name} is {value!r}, not a finite number")
+        raise _BadValue(f"{name} is {value!r}, not a finite number", code="bad_value")
     if integer:
         if float(value) != int(value) or not -32768 <= value <= 32767:
-            raise _BadValue(f"{name} is {value!r}, not a small whole number")
+            raise _BadValue(f"{name} is {value!r}, not a small whole number", code="bad_value")
         return int(value)
     return float(value)
 
 
 def _time(value: object, offset: timedelta) -> datetime:
     if not isinstance(value, str):
-        raise _BadValue(f"time is {value!r}, not an ISO 8601 string")
+        raise _BadValue(f"time is {value!r}, not an ISO 8601 string", code="bad_time")
     try:
         naive = datetime.fromisoformat(value)
     except ValueError:
-        raise _BadValue(f"time {value!r} is not ISO 8601") from None
+        raise _BadValue(f"time {value!r} is not ISO 8601", code="bad_time") from None
     try:
         if naive.tzinfo is not None:
             return naive.astimezone(UTC)
         return (naive - offset).replace(tzinfo=UTC)
     except OverflowError:
-        raise _BadValue(f"time {value!r} is out of the range of dates in UTC") from None
+        text = f"time {value!r} is out of the range of dates in UTC"
+        raise _BadValue(text, code="bad_time") from None
 
 
 def _series(hourly: dict[str, Any], name: str, length: int, where: str) -> list[Any]:
@@ -182,13 +185,13 @@ def parse_openmeteo(
             name: _series(hourly, name, len(times), here) for name in (*INSTANT, *ACCUMULATED)
         }
         parsed: list[datetime | None] = []
-        problems: dict[int, str] = {}
+        problems: dict[int, Rejection] = {}
         for i, value in enumerate(times):
             try:
                 parsed.append(_time(value, offset))
             except _BadValue as error:
                 parsed.append(None)
-                problems[i] = str(error)
+                problems[i] = error.rejection
         # Latest index per time: a duplicated hour's accumulated values come from its last entry.
         index = {moment: i for i, moment in enumerate(parsed) if moment is not None}
         for i, moment in enumerate(parsed):
@@ -202,15 +205,17 @@ def parse_openmeteo(
                 **{name: series[name][i] for name in INSTANT},
             }
             row: dict[str, Any] = dict.fromkeys(columns)
-            reason: str | None = None
+            reason: Rejection | None = None
             try:
                 if moment is None:
-                    raise _BadValue(problems[i])
+                    bad = problems[i]
+                    raise _BadValue(bad.text, code=bad.code)
                 following = index.get(moment + HOUR)
                 if following is None:
                     raise _BadValue(
                         f"accumulated values of {moment:%Y-%m-%dT%H:%M}Z are reported at the "
-                        "next hour, which the response lacks"
+                        "next hour, which the response lacks",
+                        code="incomplete_hour",
                     )
                 raw["next_time"] = times[following]
                 raw.update({f"next_{name}": series[name][following] for name in ACCUMULATED})
@@ -220,7 +225,7 @@ def parse_openmeteo(
                 for name, column in ACCUMULATED.items():
                     row[column] = _number(name, series[name][following])
             except _BadValue as error:
-                reason = str(error)
+                reason = error.rejection
                 row["hour"] = moment
             row.update(
                 location_id=location.location_id,
@@ -231,7 +236,8 @@ def parse_openmeteo(
                 ingested_at=ingested_at,
                 run_id=run_id,
                 _raw=json.dumps(raw, sort_keys=True, default=str),
-                _reason=reason,
+                _reason=reason and reason.text,
+                _reason_code=reason and reason.code,
                 _input=input_key,
                 _seq=seq,
             )

@@ -265,6 +265,7 @@ def restage_sample(table: pa.Table, name: str, *, input_key: str) -> StagedBatch
     staged = table.cast(pa.schema([f.with_nullable(True) for f in table.schema]))
     staged = staged.append_column("_raw", _key_json(table, keys))
     staged = staged.append_column("_reason", pa.nulls(n, pa.string()))
+    staged = staged.append_column("_reason_code", pa.nulls(n, pa.string()))
     staged = staged.append_column("_input", _repeat(input_key, n, pa.string()))
     staged = staged.append_column("_seq", pa.array(np.arange(n, dtype=np.int64)))
     return StagedBatch(name, SOURCE, staged.cast(staging_schema(contract)), (input_key,))

@@ -1,13 +1,16 @@
 """umwi-core: the plumbing every umwi package shares.
 
 Settings (one switch, `UMWI_ENV`), lake storage, the state ledger, alerts, run manifests,
-the published-gold pointer, resource names and the data contracts. Each adapter has a local
-and an aws implementation; `build_resources(settings)` chooses them once (the only place
-that does) and code above them receives the bundle.
+the published-gold pointer, resource names, the data contracts, and the contracts with the
+Pulumi stack (its outputs, `deployment`; the API's CORS policy, `cors`). Each adapter has a
+local and an aws implementation; `build_resources(settings)` chooses them once (the only
+place that does) and code above them receives the bundle.
 """
 
 from umwi_core.alerts import Alert, AlertSink, FileAlertSink, SnsAlertSink
 from umwi_core.cache import ResultCache
+from umwi_core.cors import CorsPolicy, cors_policy
+from umwi_core.deployment import StackOutputs
 from umwi_core.errors import (
     ConflictError,
     InputError,
@@ -38,13 +41,22 @@ from umwi_core.resources import (
     make_lake,
     make_ledger,
 )
-from umwi_core.runs import RunManifest, TableCounts, new_run_id, read_manifest, write_manifest
+from umwi_core.runs import (
+    RunManifest,
+    RunStatus,
+    TableCounts,
+    new_run_id,
+    read_manifest,
+    recorded_run,
+    write_manifest,
+)
 from umwi_core.settings import Environment, Settings, load_settings
 
 __all__ = [
     "Alert",
     "AlertSink",
     "ConflictError",
+    "CorsPolicy",
     "Environment",
     "FileAlertSink",
     "InputError",
@@ -58,17 +70,20 @@ __all__ = [
     "Resources",
     "ResultCache",
     "RunManifest",
+    "RunStatus",
     "S3Access",
     "Settings",
     "SettingsError",
     "SnsAlertSink",
     "SourceError",
+    "StackOutputs",
     "TableCounts",
     "UmwiError",
     "WindowRecord",
     "WindowStatus",
     "build_resources",
     "configure_logging",
+    "cors_policy",
     "load_settings",
     "make_alerts",
     "make_cache",
@@ -77,6 +92,7 @@ __all__ = [
     "new_run_id",
     "read_manifest",
     "read_publication",
+    "recorded_run",
     "redact",
     "resource_names",
     "serving_key",

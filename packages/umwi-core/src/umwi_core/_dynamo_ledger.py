@@ -8,7 +8,7 @@ from typing import Any
 
 from umwi_core._aws import aws_client
 from umwi_core.errors import LedgerError
-from umwi_core.ledger import WindowRecord, WindowStatus, lease_end, utc_now
+from umwi_core.ledger import DEFAULT_LEASE_S, WindowRecord, WindowStatus, lease_end, utc_now
 from umwi_core.settings import Settings
 
 PARTITION_KEY = "pk"
@@ -37,7 +37,13 @@ class DynamoLedger:
         return True
 
     def claim(
-        self, source: str, window: str, run_id: str, *, lease_s: float = 900, force: bool = False
+        self,
+        source: str,
+        window: str,
+        run_id: str,
+        *,
+        lease_s: float = DEFAULT_LEASE_S,
+        force: bool = False,
     ) -> bool:
         now = utc_now()
         condition = (
@@ -74,7 +80,9 @@ class DynamoLedger:
             ExpressionAttributeValues=values,
         )
 
-    def renew(self, source: str, window: str, run_id: str, *, lease_s: float = 900) -> bool:
+    def renew(
+        self, source: str, window: str, run_id: str, *, lease_s: float = DEFAULT_LEASE_S
+    ) -> bool:
         return self._conditional(
             Key=self._key(source, window),
             UpdateExpression="SET #lease = :lease_until",

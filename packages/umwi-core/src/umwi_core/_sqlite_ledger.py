@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from umwi_core.errors import LedgerError
-from umwi_core.ledger import WindowRecord, WindowStatus, lease_end, utc_now
+from umwi_core.ledger import DEFAULT_LEASE_S, WindowRecord, WindowStatus, lease_end, utc_now
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS windows (
@@ -56,7 +56,13 @@ class SqliteLedger:
             connection.execute("COMMIT")
 
     def claim(
-        self, source: str, window: str, run_id: str, *, lease_s: float = 900, force: bool = False
+        self,
+        source: str,
+        window: str,
+        run_id: str,
+        *,
+        lease_s: float = DEFAULT_LEASE_S,
+        force: bool = False,
     ) -> bool:
         now = utc_now()
         with self._transaction() as connection:
@@ -88,7 +94,9 @@ class SqliteLedger:
             )
         return True
 
-    def renew(self, source: str, window: str, run_id: str, *, lease_s: float = 900) -> bool:
+    def renew(
+        self, source: str, window: str, run_id: str, *, lease_s: float = DEFAULT_LEASE_S
+    ) -> bool:
         with self._transaction() as connection:
             cursor = connection.execute(
                 "UPDATE windows SET lease_until=? WHERE source=? AND window=? AND run_id=?"

@@ -26,6 +26,7 @@ _TYPES: dict[str, pa.DataType] = {
 STAGING_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("_raw", pa.string()),  # the source record as read, JSON
     ("_reason", pa.string()),  # why the connector already rejects it, else null
+    ("_reason_code", pa.string()),  # its `contracts.ReasonCode` when `_reason` is set
     ("_input", pa.string()),  # bronze key or file path it came from
     ("_seq", pa.int64()),  # position in its input: on equal as_of the later wins
 )
@@ -45,7 +46,10 @@ def arrow_schema(contract: TableContract) -> pa.Schema:
 def staging_schema(contract: TableContract) -> pa.Schema:
     """Every contract column (nullable: bad records are staged too) plus the staging ones."""
     fields = [pa.field(c.name, _TYPES[c.type], nullable=True) for c in contract.columns]
-    fields += [pa.field(name, kind, nullable=name == "_reason") for name, kind in STAGING_COLUMNS]
+    fields += [
+        pa.field(name, kind, nullable=name in ("_reason", "_reason_code"))
+        for name, kind in STAGING_COLUMNS
+    ]
     return pa.schema(fields)
 
 
@@ -54,7 +58,8 @@ class StagedBatch:
     """Canonical records of one table from one source, not yet validated against silver.
 
     `records` follows `staging_schema(contract)`: times already UTC; rows the connector
-    could not parse carry a `_reason` and whatever columns it could fill.
+    could not parse carry a `_reason`, its `_reason_code`, and whatever columns it could
+    fill.
     """
 
     table: str

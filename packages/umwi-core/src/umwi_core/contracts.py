@@ -11,7 +11,7 @@ row order (`umwi_api`), the Great Expectations suites and the Soda contract file
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 ColumnType = Literal["string", "timestamp_us_utc", "int16", "int32", "int64", "float64", "bool"]
 
@@ -239,7 +239,55 @@ WEATHER_HOURLY = TableContract(
     description="Weather at one location for one hour (DESIGN.md §3).",
 )
 
+#: Why a record was quarantined, as a stable word to group by (`reason` says it for people,
+#: naming the value). Set where the record is rejected; DESIGN.md §3 has the same table.
+ReasonCode = Literal[
+    "missing_key",
+    "bad_value",
+    "bad_time",
+    "bad_row",
+    "unknown_trip",
+    "unknown_stop",
+    "no_schedule",
+    "trip_delay_only",
+    "incomplete_hour",
+    "no_realtime",
+    "conflict",
+    "out_of_range",
+    "other",
+]
+
+REASON_CODES: dict[ReasonCode, str] = {
+    "missing_key": "a key or required field is empty (network, line, trip, stop, time, place)",
+    "bad_value": "a value that cannot be read as its type (number, integer, boolean, text, "
+    "JSON object) or is not one the source defines",
+    "bad_time": "a time that cannot be read, has no UTC offset or zone, does not exist in its "
+    "zone (DST), or is not a whole hour",
+    "bad_row": "a CSV row with the wrong number of fields",
+    "unknown_trip": "a GTFS-RT trip that is not in the static feed",
+    "unknown_stop": "a GTFS-RT stop that is not in its trip's stop_times",
+    "no_schedule": "no scheduled time for the stop (static stop_times, Navitia's base time)",
+    "trip_delay_only": "a GTFS-RT trip-level delay without stop updates (never propagated)",
+    "incomplete_hour": "an Open-Meteo hour whose accumulated values (reported at the next "
+    "hour) are missing from the response",
+    "no_realtime": "neither observed_at nor delay_s, and the source does not say cancelled",
+    "conflict": "observed_at and delay_s disagree by more than 1 s",
+    "out_of_range": "a physically impossible value (coordinates, temperature, negative "
+    "amounts, a delay over 2 days either way, WMO code, integer range)",
+    "other": "a reason recorded before codes existed that `umwi maintain` could not classify",
+}
+
+
+class Rejection(NamedTuple):
+    """A record's quarantine cause: `code` to group by, `text` for people."""
+
+    code: ReasonCode
+    text: str
+
+
 #: `quarantine/<table>`: one row per rejected record, keyed so a re-run adds no duplicate.
+#: `reason_code` is last (and nullable) because tables made before it gained it by schema
+#: evolution, which appends; `umwi maintain` codes their old rows.
 QUARANTINE = TableContract(
     name="quarantine",
     columns=(
@@ -252,6 +300,7 @@ QUARANTINE = TableContract(
         Column("as_of", "timestamp_us_utc"),
         Column("ingested_at", "timestamp_us_utc", nullable=False),
         Column("run_id", "string", nullable=False),
+        Column("reason_code", "string"),
     ),
     key=("record_hash",),
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 
 class UmwiError(Exception):
     """Base of every error whose message is meant for the user as is."""
@@ -29,3 +31,11 @@ class InputError(UmwiError):
 
 class SourceError(UmwiError):
     """A data source answered with an error or could not be reached."""
+
+
+def first_problem(error: ValidationError) -> tuple[list[str], str]:
+    """The first error of a validation: its field path and its message (without
+    pydantic's "Value error, " prefix), for a one-line report naming the field."""
+    first = error.errors()[0]
+    where = [str(part) for part in first.get("loc", ()) if part != "__root__"]
+    return where, str(first.get("msg", "invalid value")).removeprefix("Value error, ")

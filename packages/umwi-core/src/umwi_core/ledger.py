@@ -35,6 +35,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+#: How long a claim on a window lasts between renewals (`UMWI_LEDGER_LEASE_S`).
+DEFAULT_LEASE_S = 900.0
+
+
 def lease_end(now: datetime, lease_s: float) -> datetime:
     return now + timedelta(seconds=lease_s)
 
@@ -42,7 +46,13 @@ def lease_end(now: datetime, lease_s: float) -> datetime:
 @runtime_checkable
 class Ledger(Protocol):
     def claim(
-        self, source: str, window: str, run_id: str, *, lease_s: float = 900, force: bool = False
+        self,
+        source: str,
+        window: str,
+        run_id: str,
+        *,
+        lease_s: float = DEFAULT_LEASE_S,
+        force: bool = False,
     ) -> bool:
         """Take the window for `run_id`.
 
@@ -51,7 +61,9 @@ class Ledger(Protocol):
         `force`).
         """
 
-    def renew(self, source: str, window: str, run_id: str, *, lease_s: float = 900) -> bool:
+    def renew(
+        self, source: str, window: str, run_id: str, *, lease_s: float = DEFAULT_LEASE_S
+    ) -> bool:
         """Extend the holder's lease; False when `run_id` no longer holds it."""
 
     def complete(self, source: str, window: str, run_id: str, info: dict[str, Any]) -> None:

@@ -34,10 +34,6 @@ class Publication(BaseModel):
     quality_report: str | None = Field(None, description="Lake key of the gate's results.")
     gate: dict[str, Any] = Field(default_factory=dict, description="Status and check counts.")
 
-    @property
-    def etag(self) -> str:
-        return self.publication_id
-
 
 def serving_key(publication_id: str, table: str) -> str:
     return f"gold/_serving/{publication_id}/{table}.parquet"

@@ -21,7 +21,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from umwi_core.errors import SettingsError
+from umwi_core.errors import SettingsError, first_problem
+from umwi_core.ledger import DEFAULT_LEASE_S
 
 ENV_PREFIX = "UMWI_"
 
@@ -111,7 +112,7 @@ class Settings(BaseSettings):
         10.0, ge=0, le=3_600, description="First delay before a task retry (doubles each time)."
     )
     ledger_lease_s: float = Field(
-        900.0,
+        DEFAULT_LEASE_S,
         ge=1,
         le=86_400,
         description="How long a run's claim on a window lasts between renewals; a crashed "
@@ -120,8 +121,8 @@ class Settings(BaseSettings):
 
     # --- engine ----------------------------------------------------------------------
     duckdb_memory_limit: str = Field(
-        # Keeps each command of a 10 M-departure run under 1.5 GiB on a laptop; raise it
-        # on a bigger machine for fewer spills.
+        # Keeps each command of a large run within a laptop's memory (measured peaks:
+        # packages/umwi-transform/README.md); raise it on a bigger machine for fewer spills.
         "512MB",
         pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
         description="Memory of each DuckDB the transform and the gate open; beyond it "
@@ -277,18 +278,21 @@ class Settings(BaseSettings):
             source, self.quality_quarantine_max_share
         )
 
+    def secret_values(self) -> list[str]:
+        """The secrets set, for redacting messages that might echo them."""
+        values = [self.navitia_token, self.openmeteo_api_key]
+        return [value.get_secret_value() for value in values if value is not None]
+
     @property
     def prefect_home(self) -> Path:
         return (self.state_dir / "prefect").expanduser().resolve()
 
 
 def _describe(error: ValidationError) -> str:
-    first = error.errors()[0]
-    location = [str(part) for part in first.get("loc", ()) if part != "__root__"]
-    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    location, message = first_problem(error)
     if location:
         variable = ENV_PREFIX + location[0].upper()
-        value = first.get("input")
+        value = error.errors()[0].get("input")
         secret = any(word in location[0] for word in ("token", "key", "secret", "password"))
         shown = "" if isinstance(value, dict) or secret else f" (got {value!r})"
         return f"{variable}: {message}{shown}"

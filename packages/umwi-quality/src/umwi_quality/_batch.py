@@ -152,7 +152,8 @@ def freshness_checks(workspace: Workspace, lake: Lake, settings: Settings) -> li
 
 
 def quarantine_checks(workspace: Workspace, settings: Settings) -> list[CheckResult]:
-    """Quarantined share of each source's batch against its expected share."""
+    """Quarantined share of each source's batch against its expected share, with the
+    quarantined records counted per `reason_code` (DESIGN.md §3)."""
     results: list[CheckResult] = []
     for table in EVENT_TIME:
         rows = workspace.sql(
@@ -163,9 +164,12 @@ def quarantine_checks(workspace: Workspace, settings: Settings) -> list[CheckRes
             FROM kept FULL JOIN rejected USING (source) ORDER BY source
             """
         )
+        causes = _causes(workspace, table)
         for source, kept, rejected in rows:
             share = rejected / (kept + rejected) if kept + rejected else 0.0
             expected = settings.expected_quarantine_share(str(source))
+            by_code = causes.get(str(source), {})
+            listed = ", ".join(f"{count:,} {code}" for code, count in by_code.items())
             results.append(
                 CheckResult(
                     check=f"quarantine share ({source})",
@@ -173,12 +177,35 @@ def quarantine_checks(workspace: Workspace, settings: Settings) -> list[CheckRes
                     engine="batch",
                     severity=_severity(settings.quality_quarantine_severity),
                     status="failed" if share > expected else "passed",
-                    observed=f"{share:.1%} ({rejected} of {kept + rejected})",
+                    observed=f"{share:.1%} ({rejected} of {kept + rejected})"
+                    + (f": {listed}" if listed else ""),
                     threshold=f"<= {expected:.1%}",
-                    details={"kept": kept, "quarantined": rejected, "share": share},
+                    details={
+                        "kept": kept,
+                        "quarantined": rejected,
+                        "share": share,
+                        "by_reason_code": by_code,
+                    },
                 )
             )
     return results
+
+
+#: How rows quarantined before codes existed are counted until `umwi maintain` codes them.
+UNCODED = "uncoded"
+
+
+def _causes(workspace: Workspace, table: str) -> dict[str, dict[str, int]]:
+    """Per source, the batch's quarantined records per reason code, most frequent first."""
+    names = {name for name, _ in workspace.columns(f"quarantine_{table}")}
+    code = "reason_code" if "reason_code" in names else "NULL"
+    found: dict[str, dict[str, int]] = {}
+    for source, reason_code, count in workspace.sql(
+        f"SELECT source, coalesce({code}, '{UNCODED}'), count(*) FROM quarantine_{table} "
+        "GROUP BY ALL ORDER BY 1, 3 DESC, 2"
+    ):
+        found.setdefault(str(source), {})[str(reason_code)] = int(count)
+    return found
 
 
 def drift_checks(workspace: Workspace, settings: Settings) -> list[CheckResult]:

@@ -34,9 +34,7 @@ GOLD_VIEWS = tuple(f"gold_{table}" for table in GOLD_TABLES)
 CHECKED_VIEWS = SILVER_VIEWS + GOLD_VIEWS
 
 
-def _guarded(
-    engine: str, views: list[str], run: Callable[[], list[CheckResult]]
-) -> list[CheckResult]:
+def _guarded(engine: str, run: Callable[[], list[CheckResult]]) -> list[CheckResult]:
     """An engine that crashes blocks the gate with a readable result instead of a traceback."""
     try:
         return run()
@@ -75,7 +73,6 @@ def _check(
         began = perf_counter()
         checks += _guarded(
             "great_expectations",
-            views,
             lambda: run_expectations(workspace, views, context, Path(site)),
         )
         timings["great_expectations"] = perf_counter() - began
@@ -84,7 +81,6 @@ def _check(
         soda_views = [view for view in views if view in contract_names()]
         checks += _guarded(
             "soda",
-            soda_views,
             lambda: verify_contracts(workspace, soda_views, {"FUTURE_LIMIT": limit}),
         )
         timings["soda"] = perf_counter() - began

@@ -116,17 +116,15 @@ def register_silver(
         data = scan_source(delta, arrow_schema(contract).empty_table())
         workspace.register(f"silver_{table}_all", data)
         workspace.register(f"silver_{table}", data, batch_filter, load=True)
-        rejects = open_delta(lake, "quarantine", table)
-        if rejects is not None:
-            workspace.register(f"quarantine_{table}", rejects.to_pyarrow_dataset(), batch_filter)
-        else:
-            empty = pa.table(
-                {
-                    "source": pa.array([], pa.string()),
-                    "ingested_at": pa.array([], pa.timestamp("us", tz="UTC")),
-                }
-            )
-            workspace.register(f"quarantine_{table}", empty)
+        no_rejects = pa.table(
+            {
+                "source": pa.array([], pa.string()),
+                "ingested_at": pa.array([], pa.timestamp("us", tz="UTC")),
+                "reason_code": pa.array([], pa.string()),
+            }
+        )
+        rejects = scan_source(open_delta(lake, "quarantine", table), no_rejects)
+        workspace.register(f"quarantine_{table}", rejects, batch_filter)
 
 
 def register_gold(workspace: Workspace, lake: Lake, versions: dict[str, int]) -> list[str]:

@@ -15,7 +15,7 @@ import json
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import ibis.expr.types as ir  # type: ignore[import-untyped]
@@ -26,6 +26,7 @@ from ibis.backends.duckdb import Backend  # type: ignore[import-untyped]
 from pydantic import BaseModel
 from umwi_core.arrow import arrow_schema
 from umwi_core.contracts import CORRELATION_VARIABLES, DEPARTURES, WEATHER_HOURLY
+from umwi_core.days import day_spans
 from umwi_core.failpoints import failpoint
 from umwi_core.lake import Lake
 from umwi_core.publication import GOLD_TABLES
@@ -87,14 +88,11 @@ def _settings_fingerprint(settings: Settings) -> dict[str, float]:
 
 def _day_ranges(days: Iterable[date]) -> list[tuple[datetime, datetime]]:
     """Consecutive days merged into half-open UTC ranges."""
-    ranges: list[tuple[datetime, datetime]] = []
-    for day in sorted(set(days)):
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        if ranges and ranges[-1][1] == start:
-            ranges[-1] = (ranges[-1][0], start + timedelta(days=1))
-        else:
-            ranges.append((start, start + timedelta(days=1)))
-    return ranges
+    return [(_midnight(first), _midnight(end)) for first, end in day_spans(days)]
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def _range_predicate(column: str, ranges: list[tuple[datetime, datetime]]) -> str:
@@ -304,8 +302,8 @@ def _correlation_sums(backend: Backend, mobility: ir.Table, weather: ir.Table) -
     with tempfile.TemporaryDirectory(prefix="umwi-build-") as folder:
         # The ranked cells serve every variable, so they are computed once. A Parquet
         # file rather than a DuckDB table: a table would sit in the memory limit the
-        # ranking of the partial groups needs, and make it spill (70 s instead of 26 s
-        # for `visibility_m` at 10 M).
+        # ranking of the partial groups needs, and make it spill (about 2.7× slower for
+        # the widest variable; packages/umwi-transform/README.md).
         path = Path(folder) / "base_cells.parquet"
         backend.to_parquet(gx.correlation_base_cells(mobility), path)
         base_cells = register_scan(

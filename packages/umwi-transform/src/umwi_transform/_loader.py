@@ -14,8 +14,9 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -29,11 +30,11 @@ from umwi_core.arrow import StagedBatch, arrow_schema
 from umwi_core.contracts import SILVER_TABLES, TableContract
 from umwi_core.failpoints import failpoint
 from umwi_core.lake import Lake
-from umwi_core.runs import RunManifest, TableCounts, write_manifest
+from umwi_core.runs import RunManifest, RunStatus, TableCounts, recorded_run
 from umwi_core.settings import Settings
 
 from umwi_transform._delta import log
-from umwi_transform._engine import configure, release_arrow_memory
+from umwi_transform._engine import configure, release_arrow_memory, sql_string
 from umwi_transform._rules import check_batch
 from umwi_transform._silver import merge_quarantine, merge_silver, quote, time_column
 
@@ -47,6 +48,7 @@ class _Tally:
     read: int = 0
     quarantined: int = 0
     staged: int = 0
+    by_code: Counter[str] = field(default_factory=Counter)
 
 
 def hour_windows(hours: list[tuple[datetime, int]], limit: int) -> list[tuple[datetime, datetime]]:
@@ -142,14 +144,14 @@ class SilverLoader:
         tally = self._tally.setdefault(batch.table, _Tally())
         tally.read += batch.records.num_rows
         tally.quarantined += checked.quarantine.num_rows
+        tally.by_code.update(checked.quarantine.column("reason_code").to_pylist())
         tally.staged += valid.num_rows
 
     def _files(self, kind: str, table: str) -> Path:
         return self._folder / kind / table
 
     def _scan(self, kind: str, table: str) -> str:
-        folder = str(self._files(kind, table)).replace("'", "''")
-        return f"read_parquet('{folder}/*.parquet')"
+        return f"read_parquet({sql_string(f'{self._files(kind, table)}/*.parquet')})"
 
     def _stage(self, kind: str, table: str, rows: pa.Table) -> Path:
         # Parquet files, not DuckDB tables: written and freed batch by batch, so staging
@@ -177,7 +179,11 @@ class SilverLoader:
             if tally.quarantined:
                 self._commit_quarantine(table)
             merged = self._commit_silver(contract, tally.staged) if tally.staged else TableCounts()
-            result = merged + TableCounts(read=tally.read, quarantined=tally.quarantined)
+            result = merged + TableCounts(
+                read=tally.read,
+                quarantined=tally.quarantined,
+                quarantined_by_code=dict(tally.by_code),
+            )
             if not result.balanced:  # a bug, never bad input: refuse to report wrong numbers
                 raise AssertionError(f"{table} counts do not add up: {result}")
             counts[table] = result
@@ -200,13 +206,13 @@ class SilverLoader:
         column = quote(time_column(contract))
         folder = self._files("winners", contract.name)
         folder.mkdir(parents=True)
-        target = str(folder / "winners.parquet").replace("'", "''")
+        target = sql_string(str(folder / "winners.parquet"))
         # Sorted by time, the winners' row groups each cover a short stretch, so every
         # window below reads only its own.
         self._db.execute(
             f"COPY (SELECT * FROM (SELECT {columns} FROM {self._scan('staged', contract.name)} "
             f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY as_of DESC, _seq DESC) "
-            f"= 1) ORDER BY {column}) TO '{target}' (FORMAT parquet, COMPRESSION lz4, "
+            f"= 1) ORDER BY {column}) TO {target} (FORMAT parquet, COMPRESSION lz4, "
             "ROW_GROUP_SIZE 65536)"
         )
         shutil.rmtree(self._files("staged", contract.name))
@@ -256,38 +262,25 @@ def ingest_batches(
     re-raises. When the batches themselves fail, what they delivered before is committed
     first; when a commit fails, the silver windows committed before it stay committed.
     """
-    manifest = RunManifest(
-        run_id=run_id,
-        kind=kind,
-        source=source,
-        started_at=datetime.now(UTC),
-        parameters=dict(parameters),
-    )
-    started = time.perf_counter()
-    try:
-        with SilverLoader(lake, settings, run_id) as loader:
-            try:
-                for batch in batches:
-                    loader.add(batch)
-                    manifest.inputs.extend(i for i in batch.inputs if i not in manifest.inputs)
-            except Exception:
-                # What arrived before the source failed is kept, as a commit per batch
-                # would have kept it; a re-run merges it again harmlessly.
+    with recorded_run(lake, kind, run_id=run_id, source=source, parameters=parameters) as manifest:
+        started = time.perf_counter()
+        try:
+            with SilverLoader(lake, settings, run_id) as loader:
+                try:
+                    for batch in batches:
+                        loader.add(batch)
+                        manifest.inputs.extend(i for i in batch.inputs if i not in manifest.inputs)
+                except Exception:
+                    # What arrived before the source failed is kept, as a commit per batch
+                    # would have kept it; a re-run merges it again harmlessly.
+                    manifest.counts = loader.finish()
+                    raise
                 manifest.counts = loader.finish()
-                raise
-            manifest.counts = loader.finish()
+        finally:
+            manifest.timings_s["commit"] = round(time.perf_counter() - started, 3)
         for table, counts in manifest.counts.items():
             log.info("%s: %s", table, counts.model_dump())
-    except BaseException as error:
-        manifest.status = "failed"
-        manifest.error = str(error) or type(error).__name__
-        raise
-    else:
-        manifest.status = "succeeded"
-    finally:
-        manifest.finished_at = datetime.now(UTC)
-        manifest.timings_s["commit"] = round(time.perf_counter() - started, 3)
-        write_manifest(lake, manifest)
+        manifest.status = RunStatus.SUCCEEDED
     return manifest
 
 

@@ -14,6 +14,7 @@ from umwi_core.settings import Settings
 
 from umwi_transform._delta import log, with_commit_retry
 from umwi_transform._gold import read_state, write_state
+from umwi_transform._reason_codes import code_old_rejections
 from umwi_transform.catalog import open_delta
 
 SERVING_PREFIX = "gold/_serving/"
@@ -102,8 +103,9 @@ def _prune_serving(lake: Lake) -> list[str]:
 def maintain(lake: Lake, settings: Settings, *, retain_hours: int = 168) -> dict[str, object]:
     """Compact, checkpoint and vacuum silver, quarantine and gold; prune serving copies.
 
-    Never removes a file that the published gold versions or the gold build's next
-    change-feed read still need.
+    First codes the quarantine rows written before `reason_code` existed (their count is
+    `reason_codes_filled`), so compaction rewrites them once. Never removes a file that the
+    published gold versions or the gold build's next change-feed read still need.
     """
     del settings  # every knob is an argument; the signature is the shared contract
     if retain_hours < 0:
@@ -113,9 +115,12 @@ def maintain(lake: Lake, settings: Settings, *, retain_hours: int = 168) -> dict
     publication = read_publication(lake)
     for layer in ("silver", "quarantine"):
         for table in SILVER_TABLES:
+            filled = code_old_rejections(lake, table) if layer == "quarantine" else None
             keep = state.silver_versions.get(table) if state and layer == "silver" else None
             done = _maintain_table(lake, layer, table, retain_hours, keep, own_files=False)
             if done is not None:
+                if filled is not None:
+                    done["reason_codes_filled"] = filled
                 report[f"{layer}/{table}"] = done
     gold_versions = dict(state.gold_versions) if state else {}
     for table in GOLD_TABLES:

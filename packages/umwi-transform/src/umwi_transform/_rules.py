@@ -1,8 +1,8 @@
 """Row-level rules of DESIGN.md §3 that hold for every source.
 
-Each rule marks the rows it rejects with a reason; the first reason a row gets is the one
-it is quarantined with. Source-specific rejections (unparseable values, unknown trips)
-arrive from the connectors in `_reason` and come first.
+Each rule marks the rows it rejects with a reason and its code; the first reason a row
+gets is the one it is quarantined with. Source-specific rejections (unparseable values,
+unknown trips) arrive from the connectors in `_reason` / `_reason_code` and come first.
 """
 
 from __future__ import annotations
@@ -15,7 +15,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from umwi_core.arrow import arrow_schema
-from umwi_core.contracts import DEPARTURES, LIMITS, QUARANTINE, WEATHER_HOURLY, WMO_CODES
+from umwi_core.contracts import (
+    DEPARTURES,
+    LIMITS,
+    QUARANTINE,
+    REASON_CODES,
+    WEATHER_HOURLY,
+    WMO_CODES,
+    ReasonCode,
+)
 
 UTC_US = pa.timestamp("us", tz="UTC")
 MICROS = 1_000_000
@@ -41,16 +49,25 @@ class Checked:
 
 
 class _Reasons:
-    """The first reason per row; later rules never overwrite an earlier one."""
+    """The first reason (and its code) per row; later rules never overwrite an earlier one."""
 
-    def __init__(self, initial: pa.ChunkedArray) -> None:
+    def __init__(self, initial: pa.ChunkedArray, codes: pa.ChunkedArray, source: str) -> None:
         self.values: list[str | None] = initial.to_pylist()
+        self.codes: list[str | None] = codes.to_pylist()
+        for value, code in zip(self.values, self.codes, strict=True):
+            if value is not None and code not in REASON_CODES:
+                # A connector bug, never bad input: every rejection it stages is coded.
+                raise ValueError(
+                    f"{source}: staged rejection {value!r} has reason code {code!r}, "
+                    f"not one of {', '.join(REASON_CODES)}"
+                )
         self.open = np.array([value is None for value in self.values], dtype=bool)
 
-    def add(self, rejected: np.ndarray, reason: str) -> None:
+    def add(self, rejected: np.ndarray, reason: str, *, code: ReasonCode) -> None:
         hit = rejected & self.open
         for index in np.flatnonzero(hit):
             self.values[index] = reason
+            self.codes[index] = code
         self.open &= ~hit
 
 
@@ -104,7 +121,7 @@ def _missing(records: pa.Table, reasons: _Reasons, columns: tuple[str, ...]) -> 
                 ),
                 dtype=bool,
             )
-        reasons.add(missing, f"missing {name}")
+        reasons.add(missing, f"missing {name}", code="missing_key")
 
 
 def _check_departures(records: pa.Table, reasons: _Reasons) -> pa.Table:
@@ -114,10 +131,12 @@ def _check_departures(records: pa.Table, reasons: _Reasons) -> pa.Table:
     reasons.add(
         _outside(_floats(records.column("stop_lat")), lat_low, lat_high),
         f"stop_lat outside {lat_low:g}…{lat_high:g}",
+        code="out_of_range",
     )
     reasons.add(
         _outside(_floats(records.column("stop_lon")), lon_low, lon_high),
         f"stop_lon outside {lon_low:g}…{lon_high:g}",
+        code="out_of_range",
     )
 
     scheduled = _micros(records.column("scheduled_at"))
@@ -135,13 +154,18 @@ def _check_departures(records: pa.Table, reasons: _Reasons) -> pa.Table:
     reasons.add(
         both & (np.abs(observed - scheduled - delay_us) > CONFLICT_TOLERANCE_US),
         "observed_at and delay_s disagree by more than 1 s",
+        code="conflict",
     )
-    reasons.add(observed_null & delay_null & ~cancelled, "no real-time value")
+    reasons.add(observed_null & delay_null & ~cancelled, "no real-time value", code="no_realtime")
 
     derived_delay_us = np.where(delay_null, observed - scheduled, delay_us)
     max_delay_us = MAX_ABS_DELAY_S * MICROS
     timed = ~cancelled & ~(observed_null & delay_null)
-    reasons.add(timed & (np.abs(derived_delay_us) > max_delay_us), "|delay_s| over 2 days")
+    reasons.add(
+        timed & (np.abs(derived_delay_us) > max_delay_us),
+        "|delay_s| over 2 days",
+        code="out_of_range",
+    )
 
     # Round half away from zero so a delay derived from observed_at is symmetric.
     delay_s = np.sign(derived_delay_us) * ((np.abs(derived_delay_us) + MICROS // 2) // MICROS)
@@ -170,18 +194,23 @@ def _check_weather(records: pa.Table, reasons: _Reasons) -> pa.Table:
         reasons.add(
             _outside(_floats(records.column(column)), low, high),
             f"{column} outside {low:g}…{high:g}",
+            code="out_of_range",
         )
     for column in ("precipitation_mm", "rain_mm", "snowfall_cm", "wind_speed_kmh", "visibility_m"):
         with np.errstate(invalid="ignore"):
-            reasons.add(_floats(records.column(column)) < 0, f"negative {column}")
+            reasons.add(
+                _floats(records.column(column)) < 0, f"negative {column}", code="out_of_range"
+            )
     codes = records.column("weather_code")
     known = pa.array(sorted(WMO_CODES), type=pa.int16())
     unknown_code = ~_null(codes) & ~np.asarray(
         pc.is_in(codes, value_set=known).to_numpy(zero_copy_only=False), dtype=bool
     )
-    reasons.add(unknown_code, "weather_code outside the WMO 4677 table (0–99)")
+    reasons.add(unknown_code, "weather_code outside the WMO 4677 table (0–99)", code="out_of_range")
     hours = _micros(records.column("hour"))
-    reasons.add(~_null(records.column("hour")) & (hours % HOUR_US != 0), "hour not whole")
+    reasons.add(
+        ~_null(records.column("hour")) & (hours % HOUR_US != 0), "hour not whole", code="bad_time"
+    )
     return records
 
 
@@ -190,7 +219,7 @@ def record_hash(raw: str, reason: str, source: str) -> str:
     return hashlib.sha256("\x1f".join((raw, reason, source)).encode()).hexdigest()
 
 
-def _quarantine_rows(records: pa.Table, reasons: list[str]) -> pa.Table:
+def _quarantine_rows(records: pa.Table, reasons: list[str], codes: list[str]) -> pa.Table:
     raws = [raw or "" for raw in records.column("_raw").to_pylist()]
     sources = records.column("source").to_pylist()
     network = (
@@ -211,6 +240,7 @@ def _quarantine_rows(records: pa.Table, reasons: list[str]) -> pa.Table:
         "as_of": records.column("as_of"),
         "ingested_at": records.column("ingested_at"),
         "run_id": records.column("run_id"),
+        "reason_code": codes,
     }
     return pa.table(columns, schema=QUARANTINE_SCHEMA)
 
@@ -218,7 +248,7 @@ def _quarantine_rows(records: pa.Table, reasons: list[str]) -> pa.Table:
 def check_batch(table: str, records: pa.Table, source: str, run_id: str, now: datetime) -> Checked:
     """Split staged records into silver-ready rows and quarantine rows."""
     records = _fill_lineage(records, source, run_id, now)
-    reasons = _Reasons(records.column("_reason"))
+    reasons = _Reasons(records.column("_reason"), records.column("_reason_code"), source)
     if table == DEPARTURES.name:
         contract = DEPARTURES
         records = _check_departures(records, reasons)
@@ -240,5 +270,6 @@ def check_batch(table: str, records: pa.Table, source: str, run_id: str, now: da
     quarantine = _quarantine_rows(
         records.filter(pa.array(rejected)),
         [reason for reason, bad in zip(reasons.values, rejected, strict=True) if bad],  # type: ignore[misc]
+        [code for code, bad in zip(reasons.codes, rejected, strict=True) if bad],  # type: ignore[misc]
     )
     return Checked(valid=valid, quarantine=quarantine)

@@ -129,8 +129,14 @@ def merge_quarantine(lake: Lake, table: str, rows: pa.Table) -> None:
 
     def attempt() -> None:
         delta = ensure_table(lake, "quarantine", table, QUARANTINE_SCHEMA)
+        # `merge_schema`: a table made before `reason_code` existed gains the column here
+        # (its old rows null until `umwi maintain` codes them).
         delta.merge(
-            unique, "s.record_hash = t.record_hash", source_alias="s", target_alias="t"
+            unique,
+            "s.record_hash = t.record_hash",
+            source_alias="s",
+            target_alias="t",
+            merge_schema=True,
         ).when_not_matched_insert_all().execute()
 
     with_commit_retry(f"quarantine/{table}", attempt)

@@ -1,8 +1,9 @@
 """Every lake table as a read-only DuckDB view named `<layer>_<table>` (DESIGN.md §7).
 
 Gold is read at the versions `gold/_published.json` names, so readers never see an
-unpublished candidate. Delta tables are handed to DuckDB as pyarrow datasets, which needs
-no DuckDB extension (none can be downloaded here or on Lambda).
+unpublished candidate. A local table is read by DuckDB's own Parquet reader; an `s3://` one
+as a pyarrow dataset, which needs no DuckDB extension (none can be downloaded here or on
+Lambda).
 """
 
 from __future__ import annotations
@@ -53,24 +54,43 @@ def local_parquet_scan(delta: DeltaTable | None) -> str | None:
     return f"read_parquet([{listed}], union_by_name = true)"
 
 
+def arrow_scan(delta: DeltaTable) -> ds.Scanner:
+    """The table as a pyarrow scanner, for a DuckDB that runs arbitrary SQL on it.
+
+    Not the dataset itself: DuckDB pushes its filters (`=`, `<`, `IN`) into a dataset's
+    Parquet scan, where Arrow compares them with each file's own string type. delta-rs's
+    MERGE writes `string_view` while the Delta schema says `string`, and the scan fails
+    (`Function 'equal' has no kernel matching input types (string, string_view)`); typed
+    `string_view` instead, it fails on other kernels (`is_in`, `array_filter`). DuckDB
+    reads a scanner's batches, already cast to the table's schema, through a scanner of
+    its own, where its filters meet the types they were bound to. The price: no file or
+    row-group pruning and no column projection at the source; each query reads the table.
+    """
+    return delta.to_pyarrow_dataset().scanner()
+
+
 def scan_source(delta: DeltaTable | None, empty: pa.Table) -> str | pa.Table | ds.Dataset:
     """What a DuckDB reads for a Delta table: its `local_parquet_scan` (SQL) when local,
-    else its Arrow dataset (to register), or `empty` when there is no table."""
+    else its Arrow dataset (to register), or `empty` when there is no table.
+
+    For the build and the gate, whose own SQL filters only times and numbers: a dataset
+    prunes files by those, but cannot take a string filter (`arrow_scan`).
+    """
     scan = local_parquet_scan(delta)
     if scan is not None:
         return scan
     return empty if delta is None else delta.to_pyarrow_dataset()
 
 
-def register_lake_views(connection: duckdb.DuckDBPyConnection, lake: Lake) -> list[str]:
-    """Register every existing lake table as a view; returns the view names."""
-    names: list[str] = []
+def lake_tables(lake: Lake) -> dict[str, DeltaTable]:
+    """Every existing lake table by view name: silver and quarantine at their latest
+    version, gold at its published one."""
+    tables: dict[str, DeltaTable] = {}
     for layer in ("silver", "quarantine"):
         for table in SILVER_TABLES:
             delta = open_delta(lake, layer, table)
             if delta is not None:
-                connection.register(f"{layer}_{table}", delta.to_pyarrow_dataset())
-                names.append(f"{layer}_{table}")
+                tables[f"{layer}_{table}"] = delta
     found = read_publication(lake)
     if found is not None:
         publication, _ = found
@@ -80,9 +100,29 @@ def register_lake_views(connection: duckdb.DuckDBPyConnection, lake: Lake) -> li
                 continue
             delta = open_delta(lake, "gold", table, version=entry.version)
             if delta is not None:
-                connection.register(f"gold_{table}", delta.to_pyarrow_dataset())
-                names.append(f"gold_{table}")
-    return names
+                tables[f"gold_{table}"] = delta
+    return tables
+
+
+def register_lake_views(connection: duckdb.DuckDBPyConnection, lake: Lake) -> list[str]:
+    """Register every existing lake table as a view; returns the view names.
+
+    A local table's files are also put in `allowed_paths`, so its view still reads them
+    once `enable_external_access` is off, and nothing else does.
+    """
+    files: list[str] = []
+    tables = lake_tables(lake)
+    for name, delta in tables.items():
+        scan = local_parquet_scan(delta)
+        if scan is None:
+            connection.register(name, arrow_scan(delta))
+        else:
+            connection.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM {scan}')
+            files.extend(delta.file_uris())
+    if files:
+        listed = ", ".join(sql_string(file) for file in files)
+        connection.execute(f"SET allowed_paths = [{listed}]")
+    return list(tables)
 
 
 def open_read_only_catalog(lake: Lake) -> tuple[duckdb.DuckDBPyConnection, list[str]]:

@@ -1,0 +1,171 @@
+"""The API's dependencies, as `Annotated` types the routes declare (FastAPI `Depends`).
+
+`get_reader` hands each request the app's `GoldReader` (put on `app.state` by `create_app`),
+so a test replaces it with `app.dependency_overrides[get_reader] = ...`. The query
+parameters shared by several endpoints, and the filters built from them, live here too.
+"""
+
+# No `from __future__ import annotations`: FastAPI evaluates these annotations, and
+# `paging`'s bound is a closure variable.
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, NamedTuple
+
+from fastapi import Depends, Query, Request
+from umwi_core.contracts import CORRELATION_VARIABLES, Y_KINDS
+
+from umwi_api.queries import (
+    MAX_OFFSET,
+    MAX_TEXT,
+    PERIOD_PATTERN,
+    GoldReader,
+    KpiFilters,
+    parse_time,
+)
+
+
+# `async` on purpose: a sync dependency would cost every request a thread hop.
+async def get_reader(request: Request) -> GoldReader:
+    """The reader `create_app` put on the app."""
+    reader: GoldReader = request.app.state.reader
+    return reader
+
+
+ReaderDep = Annotated[GoldReader, Depends(get_reader)]
+
+Network = Annotated[
+    str | None,
+    Query(min_length=1, max_length=MAX_TEXT, description="Network name.", examples=["auckland"]),
+]
+LineId = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=MAX_TEXT,
+        description="Line id; `*` selects the all-lines rows.",
+        examples=["*"],
+    ),
+]
+Period = Annotated[
+    str | None,
+    Query(
+        pattern=PERIOD_PATTERN,
+        description="`all` (whole history) or a UTC month `YYYY-MM`.",
+        examples=["all"],
+    ),
+]
+Start = Annotated[
+    str | None,
+    Query(
+        max_length=40,
+        description="First hour, inclusive: a date (UTC midnight) or ISO time with offset.",
+        examples=["2024-03-01T00:00:00Z"],
+    ),
+]
+End = Annotated[
+    str | None,
+    Query(
+        max_length=40,
+        description="End, exclusive: a date (UTC midnight) or ISO time with offset.",
+        examples=["2024-03-08"],
+    ),
+]
+Variable = Annotated[
+    str | None,
+    Query(
+        description="Weather variable: " + ", ".join(CORRELATION_VARIABLES) + ".",
+        examples=["precipitation_mm"],
+        json_schema_extra={"enum": list(CORRELATION_VARIABLES)},
+    ),
+]
+LagH = Annotated[
+    int | None, Query(ge=0, le=3, description="Lag of x in hours (0–3).", examples=[0])
+]
+YKind = Annotated[
+    str | None,
+    Query(
+        description="`raw` mean delay or `anomaly` (minus the weekday×hour baseline).",
+        examples=["raw"],
+        json_schema_extra={"enum": list(Y_KINDS)},
+    ),
+]
+
+
+def _time(value: str | None, parameter: str) -> datetime | None:
+    return None if value is None else parse_time(value, parameter)
+
+
+async def impact_filters(
+    network: Network = None, line_id: LineId = None, period: Period = None
+) -> KpiFilters:
+    return KpiFilters(network=network, line_id=line_id, period=period)
+
+
+async def hourly_filters(
+    network: Network = None, line_id: LineId = None, start: Start = None, end: End = None
+) -> KpiFilters:
+    return KpiFilters(
+        network=network, line_id=line_id, start=_time(start, "start"), end=_time(end, "end")
+    )
+
+
+async def correlation_filters(
+    network: Network = None,
+    line_id: LineId = None,
+    period: Period = None,
+    variable: Variable = None,
+    lag_h: LagH = None,
+    y_kind: YKind = None,
+) -> KpiFilters:
+    return KpiFilters(
+        network=network,
+        line_id=line_id,
+        period=period,
+        variable=variable,
+        lag_h=lag_h,
+        y_kind=y_kind,
+    )
+
+
+FiltersDependency = Callable[..., Awaitable[KpiFilters]]
+
+
+class PageRequest(NamedTuple):
+    limit: int
+    offset: int
+
+
+def paging(max_limit: int) -> Callable[..., Awaitable[PageRequest]]:
+    """The `limit`/`offset` dependency; the bound is the deployment's (`UMWI_API_MAX_LIMIT`),
+    so the OpenAPI schema states it."""
+
+    async def page(
+        limit: Annotated[
+            int,
+            Query(
+                ge=1,
+                le=max_limit,
+                description=f"Page size, at most {max_limit}.",
+                examples=[100],
+            ),
+        ] = min(1000, max_limit),
+        offset: Annotated[
+            int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip.", examples=[0])
+        ] = 0,
+    ) -> PageRequest:
+        return PageRequest(limit, offset)
+
+    return page
+
+
+__all__ = [
+    "FiltersDependency",
+    "PageRequest",
+    "ReaderDep",
+    "correlation_filters",
+    "get_reader",
+    "hourly_filters",
+    "impact_filters",
+    "paging",
+]

@@ -1,0 +1,47 @@
+"""`umwi backfill`: a long range, chunked by day, a few chunks at a time, resumable."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from umwi.cli._app import app, state
+from umwi.cli._output import show_table
+from umwi.cli.run import SOURCE_HELP, source_names
+
+
+@app.command()
+def backfill(
+    start: str = typer.Option(..., "--start", help="First UTC day (inclusive)."),
+    end: str = typer.Option(..., "--end", help="Last UTC day (exclusive)."),
+    source: Annotated[list[str] | None, typer.Option("--source", help=SOURCE_HELP)] = None,
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", min=1, max=16, help="Chunks in flight (umwi.toml [backfill])."
+    ),
+    chunk_days: int | None = typer.Option(
+        None, "--chunk-days", min=1, max=92, help="Days per chunk (umwi.toml [backfill])."
+    ),
+    force: bool = typer.Option(False, "--force", help="Redo windows already done."),
+) -> None:
+    """Ingest [start, end) in day chunks, then build; a re-run resumes where it stopped."""
+    from umwi_flows import load_config, load_flows
+
+    from umwi.cli._present import ingest_table, print_build, progress_bar
+
+    settings = state.settings
+    defaults = load_config(settings.config_file).backfill
+    flows = load_flows(settings, verbose=state.debug)
+    with progress_bar("backfill"):
+        summary = flows.pipeline(
+            start=start,
+            end=end,
+            only=source_names(source),
+            force=force,
+            chunk_days=chunk_days or defaults.chunk_days,
+            concurrency=concurrency or defaults.concurrency,
+        )
+    console = Console()
+    show_table(ingest_table(summary.ingest), console)
+    print_build(console, summary.build)

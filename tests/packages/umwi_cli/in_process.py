@@ -1,0 +1,27 @@
+"""Running the `umwi` command in this process, on the test's own state folder."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from umwi.cli import main
+from umwi.cli._app import state
+from umwi_core.settings import Settings
+
+
+def use_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI caches its settings per process; point it at this test's state folder."""
+    monkeypatch.setenv("UMWI_STATE_DIR", str(settings.state_dir))
+    monkeypatch.setattr(state, "_settings", None)
+    monkeypatch.setattr(state, "_resources", None)
+
+
+def run_cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    """`umwi ARGS` as the console script runs it; its exit code."""
+    monkeypatch.setattr(sys, "argv", ["umwi", *args])
+    try:
+        main()
+    except SystemExit as done:
+        return int(done.code or 0)
+    return 0

@@ -1,0 +1,123 @@
+"""`umwi kpi`: the published gold rows, the same objects as the HTTP API returns."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from umwi_api import create_app
+from umwi_core.lake import Lake
+from umwi_core.resources import build_resources
+from umwi_core.settings import Settings
+
+from tests.api.gold_sample import write_sample_gold
+from tests.packages.umwi_cli.in_process import run_cli, use_settings
+
+
+@pytest.fixture(autouse=True)
+def _settings_from_this_test(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_settings(settings, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    ("command", "path", "params"),
+    [
+        (
+            ["weather-impact", "--line-id", "*", "--period", "all"],
+            "/kpi/weather-impact",
+            {"line_id": "*", "period": "all"},
+        ),
+        (
+            ["punctuality", "--start", "2024-03-26", "--end", "2024-03-26T06:00:00Z"],
+            "/kpi/punctuality",
+            {"start": "2024-03-26", "end": "2024-03-26T06:00:00Z"},
+        ),
+        (
+            [
+                "hourly",
+                "--network",
+                "sample-city",
+                "--line-id",
+                "L2",
+                "--limit",
+                "30",
+                "--offset",
+                "10",
+            ],
+            "/kpi/hourly",
+            {"network": "sample-city", "line_id": "L2", "limit": 30, "offset": 10},
+        ),
+        (
+            ["correlation", "--variable", "rain_mm", "--lag-h", "2", "--y-kind", "anomaly"],
+            "/correlation",
+            {"variable": "rain_mm", "lag_h": 2, "y_kind": "anomaly"},
+        ),
+    ],
+)
+def test_json_equals_the_api_body(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    settings: Settings,
+    lake: Lake,
+    command: list[str],
+    path: str,
+    params: dict[str, object],
+) -> None:
+    write_sample_gold(lake)
+    assert run_cli(monkeypatch, "kpi", *command, "--format", "json") == 0
+    printed = json.loads(capsys.readouterr().out)
+    with TestClient(create_app(build_resources(settings))) as client:
+        response = client.get(path, params=params)
+    assert response.status_code == 200
+    assert printed == response.json()
+    assert printed, "the sample selection must not be empty"
+
+
+def test_table_output(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], lake: Lake
+) -> None:
+    write_sample_gold(lake)
+    assert run_cli(monkeypatch, "kpi", "weather-impact", "--line-id", "L1", "--period", "all") == 0
+    out = capsys.readouterr().out
+    assert "weather_impact (5 rows)" in out  # dry, light, moderate and heavy rain, wet
+    assert "dry" in out
+    assert "wet" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["weather-impact", "--lag-h", "1"], "umwi: --lag-h: does not apply to weather_impact"),
+        (["hourly", "--start", "2024-03-26T01:00"], "umwi: --start: '2024-03-26T01:00' has no UTC"),
+        (["correlation", "--variable", "humidity"], "umwi: --variable: must be one of"),
+        (["correlation", "--period", "2024-3"], "umwi: --period: '2024-3' is not 'all'"),
+        (["hourly", "--limit", "0"], "umwi: --limit: must be at least 1"),
+        (["hourly", "--offset", "-1"], "umwi: --offset: must be between 0 and"),
+    ],
+)
+def test_bad_options_fail_with_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    lake: Lake,
+    args: list[str],
+    message: str,
+) -> None:
+    write_sample_gold(lake)
+    assert run_cli(monkeypatch, "kpi", *args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(message), err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_before_any_publication(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(monkeypatch, "kpi", "weather-impact") == 1
+    assert "no gold has been published yet" in capsys.readouterr().err
+
+
+def test_unknown_table(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(monkeypatch, "kpi", "weather") == 2
+    assert "weather-impact" in capsys.readouterr().err
