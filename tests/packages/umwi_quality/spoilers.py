@@ -1,5 +1,5 @@
-"""One minimal bad batch per data rule: the good view plus one spoiled row (or one changed
-column), made to break that rule and no other.
+"""One minimal bad batch per data rule: the good view plus one spoiled row (two for a range:
+one past each end), or one changed column, made to break that rule and no other.
 
 The rules are enumerated from the contracts (`umwi_core.contracts`: required columns, key,
 `Column.range` / `Column.one_of`, `TableContract.rules`), the schema, and the cross-table
@@ -111,15 +111,16 @@ def _value_check_names(column: Column) -> set[str]:
 # --- the spoiled rows ---------------------------------------------------------------------
 
 
-def _bad_value(column: Column, row: Row) -> Any:
-    """A value of `column` its range or value set refuses."""
+def _bad_values(column: Column, row: Row) -> list[Any]:
+    """Values of `column` its value set refuses, or one past each end of its range."""
     if column.one_of is not None:
         values = column.one_of.values
-        return "bogus" if isinstance(values[0], str) else max(values) + 51  # type: ignore[operator]
+        return ["bogus" if isinstance(values[0], str) else max(values) + 51]  # type: ignore[operator]
     assert column.range is not None
     low, high = column.range.low, column.range.high
-    value = low - 1 if low is not None else high + 1  # type: ignore[operator]
-    return int(value) if isinstance(row[column.name], int) else float(value)
+    ends = [end for end in (None if low is None else low - 1, None if high is None else high + 1)]
+    kind = int if isinstance(row[column.name], int) else float
+    return [kind(end) for end in ends if end is not None]
 
 
 def _fresh(view: str, row: Row) -> Row:
@@ -201,25 +202,29 @@ SPECIAL: dict[tuple[str, Rule], Spoil] = {
 _UNKNOWN_WEATHER = {("rule", "hour not in the future"), ("not null", "hour")}
 
 
-def _spoiled_row(view: str, contract: TableContract, rule: Rule, base: Row) -> Row:
+def _spoiled_rows(view: str, contract: TableContract, rule: Rule, base: Row) -> list[Row]:
     row = _fresh(view, base)
     special = SPECIAL.get((view, rule)) or SPECIAL.get(("*", rule))
     kind = rule[0]
     if special is not None:
-        row = special(row)
+        rows = [special(row)]
     elif kind == "not null":
-        row = {**row, rule[1]: None}
+        rows = [{**row, rule[1]: None}]
     elif kind == "value":
         column = contract.column(rule[1])
-        row = {**row, column.name: _bad_value(column, row)}
-        if column.name == "departures":
-            # Zero counts keep "cancelled and on_time within departures" where it applies.
-            row.update({name: 0 for name in ("cancelled", "on_time") if name in row})
+        rows = []
+        for number, value in enumerate(_bad_values(column, row)):
+            bad = {**_fresh(view, base), column.name: value}
+            bad[FRESH_KEY.get(view, "line_id")] = f"{FRESH}-{number}"
+            if column.name == "departures":
+                # Zero counts keep "cancelled and on_time within departures" where it applies.
+                bad.update({name: 0 for name in ("cancelled", "on_time") if name in bad})
+            rows.append(bad)
     else:
         raise LookupError(f"no spoiler for {view}: {rule}; add one to SPECIAL")
     if view == "gold_punctuality_hourly" and rule in _UNKNOWN_WEATHER:
-        row["location_id"] = None
-    return row
+        rows = [{**row, "location_id": None} for row in rows]
+    return rows
 
 
 def _base(view: str, good: pa.Table) -> Row:
@@ -264,7 +269,7 @@ def spoil(view: str, rule: Rule, good: pa.Table) -> pa.Table:
     base = _base(view, good)
     if rule == ("key",):
         return _with_rows(good, [base])
-    return _with_rows(good, [_spoiled_row(view, contract, rule, base)])
+    return _with_rows(good, _spoiled_rows(view, contract, rule, base))
 
 
 def spoilers(good: dict[str, pa.Table], context: SuiteContext) -> Iterator[Spoiler]:

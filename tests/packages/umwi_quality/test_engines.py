@@ -131,9 +131,11 @@ def test_each_rule_fails_exactly_its_checks_on_its_spoiler(
     """One spoiler per rule, and on it exactly the checks stating that rule fail: one of
     each engine (GE only for `GE_ONLY`), nothing else, no error.
 
-    Mutations: `_range` in `_soda_yaml._invalid` skipping `valid_min` (Soda's range checks
-    pass on their spoilers); a RowRule's `failing` SQL widened in `contracts` (e.g.
-    `p50_delay_s > p90_delay_s` → `>=` fails the good data and other spoilers)."""
+    Mutations: `_between(column.name, low, high, …)` → `_between(column.name, low, None,
+    …)` in `_ge_suites.contract_suite` (GE's range checks miss the row past the upper end);
+    `valid_max` dropped from one column of a Soda contract YAML (the same for Soda); the
+    `ingested_at` rule's SQL made `scheduled_at > …` in `contracts` (it no longer fails on
+    its spoiler, and fails on the scheduled_at one)."""
     good: list[CheckResult] = runs["good"]
     problems = []
     for item in spoiled["results"]:
