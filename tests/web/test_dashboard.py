@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +23,6 @@ from umwi_core.settings import Settings
 
 from tests.api.gold_sample import LINES, NETWORK, write_sample_gold
 from tests.api.gold_year import SHORT, YEAR, write_year_gold
-from tests.conftest import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -41,11 +41,16 @@ CHROMIUM_ARGS = [
 
 class LiveServer:
     def __init__(self, app: Any) -> None:
-        self.port = free_port()
+        # The server gets the bound socket itself: no port is free between two binds.
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = int(self.socket.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(app, log_level="warning")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
+        )
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
@@ -59,6 +64,7 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        self.socket.close()
 
 
 def _web_copy(tmp_path: Path, line_names: dict[str, dict[str, str]]) -> Path:
