@@ -198,9 +198,11 @@ def test_after_a_publication_the_gate_judges_only_what_changed(
     only as far back as the checks reach); on top of an unpublished build, everything.
 
     Mutation: `changed_scopes` returning `{}` judges whole tables every time: red."""
-    assert run_gate(lake, settings, "g1", fill(lake, settings), _sink(settings), now=NOW).passed
+    assert run_gate(
+        lake, settings, "g1", fill(lake, settings), _sink(settings), now=gate_clock()
+    ).passed
     candidates = fill(lake, settings, days=range(40, 41))  # 2026-04-11, another month
-    scoped = run_gate(lake, settings, "g2", candidates, _sink(settings), now=NOW)
+    scoped = run_gate(lake, settings, "g2", candidates, _sink(settings), now=gate_clock())
     assert scoped.passed, scoped.blocking
     rows = json.loads(lake.read_bytes(scoped.report_key))["rows"]
     whole = read_gold(lake, "punctuality_hourly", candidates["punctuality_hourly"].version)
@@ -212,7 +214,7 @@ def test_after_a_publication_the_gate_judges_only_what_changed(
 
     fill(lake, settings, days=range(41, 42))  # built, never gated: nothing published
     candidates = fill(lake, settings, days=range(42, 43))
-    again = run_gate(lake, settings, "g3", candidates, _sink(settings), now=NOW)
+    again = run_gate(lake, settings, "g3", candidates, _sink(settings), now=gate_clock())
     assert again.passed, again.blocking
     rows = json.loads(lake.read_bytes(again.report_key))["rows"]
     assert rows["gold_punctuality_hourly"] == candidates["punctuality_hourly"].rows
