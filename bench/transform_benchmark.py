@@ -1,9 +1,15 @@
 # ruff: noqa: E501  -- the hand-written SQL script reads best unwrapped
-"""Benchmark: `umwi ingest file` + `umwi build` against hand-written DuckDB SQL and pandas.
+"""Benchmark: `umwi ingest file` + `umwi build` against a fair hand-written floor and pandas.
 
 Prints wall time, peak RSS and ratios; it is not a test. Each engine runs in its own
 process on the same generated Parquet files, so peak RSS is that engine's alone; umwi
 runs as two processes, like its two commands (ingest, then build + gate).
+
+The floor (`sql`) is a careful hand-written DuckDB script computing the same four gold
+tables from the same files: dedup, nearest location, hourly tables with p50/p90, weather
+impact per period and class, and the correlation one variable at a time with average
+ranks from rank() and tie counts. With both engines run, its tables are compared with
+umwi's published gold (rows on one side only; values further apart than 1e-9 relative).
 
     uv run python bench/transform_benchmark.py --sizes 1000000
     uv run python bench/transform_benchmark.py --sizes 1000000 10000000 --engines umwi sql
@@ -267,39 +273,45 @@ CREATE TABLE impact AS
          CASE WHEN d.mean_delay_s >= 30 THEN 100 * (m.mean_delay_s - d.mean_delay_s) / d.mean_delay_s END AS uplift_pct
   FROM m LEFT JOIN m d ON d.network = m.network AND d.line_id = m.line_id AND d.period = m.period
                        AND d.weather_class = 'dry';
-CREATE TABLE sums AS
-  WITH c AS (SELECT network, line_id, location_id, hour, mean_delay_s AS y,
-                    mean_delay_s - avg(mean_delay_s) OVER (PARTITION BY network, line_id, location_id,
-                                                           isodow(hour), hour(hour)) AS ya
-             FROM mw WHERE mean_delay_s IS NOT NULL),
-  j AS (SELECT c.*, l.lag_h, w.precipitation_mm, w.rain_mm, w.snowfall_cm, w.temperature_c,
-               w.wind_speed_kmh, w.visibility_m
-        FROM c CROSS JOIN (SELECT unnest([0, 1, 2, 3]) AS lag_h) l
-        JOIN w ON w.location_id = c.location_id AND w.hour = c.hour - l.lag_h * INTERVAL 1 HOUR),
-  u AS (UNPIVOT j ON precipitation_mm, rain_mm, snowfall_cm, temperature_c, wind_speed_kmh, visibility_m
-        INTO NAME variable VALUE x),
-  p AS (SELECT *, unnest(['all', strftime(hour, '%Y-%m')]) AS period FROM u),
-  r AS (SELECT *,
-          (rank() OVER wx + round(cume_dist() OVER wx * count(*) OVER g)) / 2 AS rx,
-          (rank() OVER wy + round(cume_dist() OVER wy * count(*) OVER g)) / 2 AS ry,
-          (rank() OVER wa + round(cume_dist() OVER wa * count(*) OVER g)) / 2 AS ra
-        FROM p
-        WINDOW g AS (PARTITION BY network, line_id, period, variable, lag_h),
-               wx AS (g ORDER BY x), wy AS (g ORDER BY y), wa AS (g ORDER BY ya)),
-  wide AS (
-  SELECT network, line_id, period, variable, lag_h, count(*) AS n, avg(x) AS mean_x, var_pop(x) AS var_x,
-         var_pop(rx) AS var_rx,
-         avg(y) AS mean_y_raw, var_pop(y) AS var_y_raw, covar_pop(x, y) AS cov_xy_raw,
-         var_pop(ry) AS var_ry_raw, covar_pop(rx, ry) AS cov_rxry_raw,
-         avg(ya) AS mean_y_anomaly, var_pop(ya) AS var_y_anomaly, covar_pop(x, ya) AS cov_xy_anomaly,
-         var_pop(ra) AS var_ry_anomaly, covar_pop(rx, ra) AS cov_rxry_anomaly
-  FROM r GROUP BY ALL)
-  SELECT network, line_id, period, variable, lag_h, 'raw' AS y_kind, n, mean_x, var_x, var_rx,
-         mean_y_raw AS mean_y, var_y_raw AS var_y, cov_xy_raw AS cov_xy, var_ry_raw AS var_ry,
-         cov_rxry_raw AS cov_rxry FROM wide
-  UNION ALL
-  SELECT network, line_id, period, variable, lag_h, 'anomaly', n, mean_x, var_x, var_rx,
-         mean_y_anomaly, var_y_anomaly, cov_xy_anomaly, var_ry_anomaly, cov_rxry_anomaly FROM wide;
+CREATE TABLE cells AS
+  SELECT network, line_id, location_id, hour, mean_delay_s AS y,
+         mean_delay_s - avg(mean_delay_s) OVER (PARTITION BY network, line_id, location_id,
+                                                isodow(hour), hour(hour)) AS ya
+  FROM mw WHERE mean_delay_s IS NOT NULL;
+CREATE TABLE sums (network VARCHAR, line_id VARCHAR, period VARCHAR, variable VARCHAR, lag_h INTEGER,
+                   y_kind VARCHAR, n BIGINT, mean_x DOUBLE, var_x DOUBLE, var_rx DOUBLE, mean_y DOUBLE,
+                   var_y DOUBLE, cov_xy DOUBLE, var_ry DOUBLE, cov_rxry DOUBLE);
+"""
+
+
+#: One variable at a time, so each sort holds a sixth of the pairs. Average ranks are
+#: rank() plus half the other members of the tie; the anomaly is ranked to the microsecond
+#: and its moments are exact, as DESIGN.md §5 says.
+CORRELATION_SQL = """
+CREATE OR REPLACE TEMP TABLE p AS
+  SELECT c.network, c.line_id, l.lag_h, c.y, c.ya, round(c.ya, 6) AS yk, w.{variable} AS x,
+         unnest(['all', strftime(c.hour, '%Y-%m')]) AS period
+  FROM cells c CROSS JOIN (SELECT unnest([0, 1, 2, 3]) AS lag_h) l
+  JOIN w ON w.location_id = c.location_id AND w.hour = c.hour - l.lag_h * INTERVAL 1 HOUR
+  WHERE w.{variable} IS NOT NULL;
+CREATE OR REPLACE TEMP TABLE r AS
+  SELECT network, line_id, period, lag_h, x, y, ya,
+         rank() OVER (PARTITION BY network, line_id, period, lag_h ORDER BY x)
+           + (count(*) OVER (PARTITION BY network, line_id, period, lag_h, x) - 1) / 2 AS rx,
+         rank() OVER (PARTITION BY network, line_id, period, lag_h ORDER BY y)
+           + (count(*) OVER (PARTITION BY network, line_id, period, lag_h, y) - 1) / 2 AS ry,
+         rank() OVER (PARTITION BY network, line_id, period, lag_h ORDER BY yk)
+           + (count(*) OVER (PARTITION BY network, line_id, period, lag_h, yk) - 1) / 2 AS ra
+  FROM p;
+INSERT INTO sums
+  SELECT network, line_id, period, '{variable}', lag_h, kind.y_kind, count(*), avg(x), var_pop(x), var_pop(rx),
+         avg(CASE kind.y_kind WHEN 'raw' THEN y ELSE ya END),
+         var_pop(CASE kind.y_kind WHEN 'raw' THEN y ELSE ya END),
+         covar_pop(x, CASE kind.y_kind WHEN 'raw' THEN y ELSE ya END),
+         var_pop(CASE kind.y_kind WHEN 'raw' THEN ry ELSE ra END),
+         covar_pop(rx, CASE kind.y_kind WHEN 'raw' THEN ry ELSE ra END)
+  FROM r CROSS JOIN (SELECT unnest(['raw', 'anomaly']) AS y_kind) kind
+  GROUP BY ALL;
 """
 
 
@@ -308,7 +320,7 @@ def _finish(sums: Any) -> Any:
     from scipy import stats
 
     s = sums
-    ok = (s["n"] >= 4) & (s["var_x"] > 0) & (s["var_y"] > 0)
+    ok = (s["n"] >= 4) & (s["var_x"] > 0) & (s["var_y"] > 0) & (s["var_rx"] > 0) & (s["var_ry"] > 0)
     r = (s["cov_xy"] / np.sqrt(s["var_x"] * s["var_y"])).clip(-1, 1).where(ok)
     with np.errstate(all="ignore"):
         z, half = np.arctanh(r), 1.959963984540054 / np.sqrt(s["n"] - 3)
@@ -336,7 +348,11 @@ def run_sql(folder: Path) -> dict[str, Any]:
             folder=folder, r=R_KM, max_m=MAX_KM * 1000, early=EARLY_S, threshold=THRESHOLD_S
         )
     )
+    for variable in VARIABLES:
+        connection.execute(CORRELATION_SQL.format(variable=variable))
     correlation = _finish(connection.execute("SELECT * FROM sums").df())
+    connection.register("finished", correlation)
+    connection.execute("CREATE TABLE correlation AS SELECT * FROM finished")
     rows = {
         t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
         for t in ("ph", "mw", "impact")
@@ -493,6 +509,59 @@ def run_pandas(folder: Path) -> dict[str, Any]:
     }
 
 
+#: The floor's table for each umwi gold table, and its key.
+COMPARED = {
+    "punctuality_hourly": ("ph", ("network", "line_id", "location_id", "hour")),
+    "mobility_weather_hourly": ("mw", ("network", "line_id", "location_id", "hour")),
+    "weather_impact": ("impact", ("network", "line_id", "period", "weather_class")),
+    "correlation": ("correlation", ("network", "line_id", "period", "variable", "lag_h", "y_kind")),
+}
+
+
+def compare_with_umwi(folder: Path, relative: float = 1e-9) -> dict[str, Any]:
+    """The floor's tables against umwi's published gold: rows on one side only, and per
+    float column the values further apart than `relative` (or 1e-12 near zero) or null
+    on one side only."""
+    import duckdb
+    from umwi_core import load_settings, make_lake
+    from umwi_core.contracts import GOLD_CONTRACTS
+    from umwi_transform import read_gold
+
+    lake = make_lake(load_settings(state_dir=folder / "umwi-state"))
+    connection = duckdb.connect()
+    connection.execute(f"ATTACH '{folder / 'sql.duckdb'}' AS handmade (READ_ONLY)")
+    report: dict[str, Any] = {}
+    for table, (theirs, key) in COMPARED.items():
+        connection.register("gold", read_gold(lake, table))
+        on = " AND ".join(f"g.{k} IS NOT DISTINCT FROM f.{k}" for k in key)
+        joined = f"FROM gold g FULL JOIN handmade.{theirs} f ON {on}"
+        only = connection.execute(
+            f"SELECT count(*) FILTER (WHERE f.{key[0]} IS NULL), "
+            f"count(*) FILTER (WHERE g.{key[0]} IS NULL) {joined}"
+        ).fetchone()
+        assert only is not None
+        differing = {}
+        for column in GOLD_CONTRACTS[table].columns:
+            if column.type != "float64" or column.name in key:
+                continue
+            name = column.name
+            found = connection.execute(
+                f"SELECT count(*) FILTER (WHERE (g.{name} IS NULL) <> (f.{name} IS NULL) "
+                f"OR abs(g.{name} - f.{name}) > {relative} * abs(f.{name}) + 1e-12) "
+                f"{joined} WHERE g.{key[0]} IS NOT NULL AND f.{key[0]} IS NOT NULL"
+            ).fetchone()
+            if found is not None and found[0]:
+                differing[name] = int(found[0])
+        connection.unregister("gold")
+        report[table] = {
+            "umwi_only": int(only[0]),
+            "floor_only": int(only[1]),
+            "differing": differing,
+        }
+    connection.close()
+    return report
+
+
 CHILDREN = {
     "umwi-ingest": run_umwi_ingest,
     "umwi-build": run_umwi_build,
@@ -579,6 +648,8 @@ def main() -> None:
                 ratio = results["umwi"]["wall_s"] / results[other]["wall_s"]
                 print(f"  umwi / {other}: {ratio:.2f}x wall time")
         print("  rows:", json.dumps({e: r["rows"] for e, r in results.items()}))
+        if {"umwi", "sql"} <= set(results):
+            print("  umwi gold vs the floor:", json.dumps(compare_with_umwi(folder)))
 
 
 if __name__ == "__main__":

@@ -94,6 +94,16 @@ def test_kpi_csv_and_parquet_hold_the_json_rows(
     assert str(table.schema.field("period").type) == "string"
     assert table.column("departures").to_pylist() == [row["departures"] for row in rows]
 
+    # Times travel as ISO text in JSON and come back as timestamps in Parquet.
+    hourly = kpi_json(monkeypatch, capsys, "hourly")
+    target = tmp_path / "hourly.parquet"
+    assert run_cli(monkeypatch, "kpi", "hourly", "--format", "parquet", "-o", str(target)) == 0
+    table = pq.read_table(target)
+    assert str(table.schema.field("hour").type) == "timestamp[us, tz=UTC]"
+    assert [
+        value.isoformat().replace("+00:00", "Z") for value in table.column("hour").to_pylist()
+    ] == [row["hour"] for row in hourly]
+
 
 def test_parquet_needs_an_output_file(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], lake: Lake
@@ -200,3 +210,27 @@ def test_kpi_and_sql_tables_at_80_columns(
     query = "select " + ", ".join(f"1234567 + {i} as {name}" for i, name in enumerate(names))
     assert run_cli(monkeypatch, "sql", query + " from range(3)") == 0
     _assert_whole(capsys.readouterr().out, names, ["1234567", "1234571"])
+
+
+def test_every_table_goes_through_show_table() -> None:
+    """A table printed directly is cut at 80 columns. Mutation: `Console().print(
+    ingest_table(summary))` in `ingest.py` (as it was) turns this red."""
+    import ast
+
+    import umwi.cli
+
+    offenders = []
+    for path in sorted(Path(umwi.cli.__file__).parent.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "print"
+                and node.args
+            ):
+                continue
+            shown = ast.unparse(node.args[0])
+            if "table" in shown.lower() and path.name != "_output.py":
+                offenders.append(f"{path.name}:{node.lineno}: {ast.unparse(node)}")
+    assert offenders == []

@@ -15,7 +15,7 @@ from umwi_core.publication import PUBLISHED_KEY, read_publication
 from umwi_core.resources import make_lake
 from umwi_core.settings import Settings
 from umwi_quality import check_tables, docs_key, results_key, run_gate
-from umwi_transform import build_gold, commit_batch
+from umwi_transform import build_gold, commit_batch, read_gold
 
 from tests.packages.umwi_quality.factory import fill, future_departures, gate_clock
 from tests.packages.umwi_transform.factory import departures_batch
@@ -189,3 +189,33 @@ def test_aws_gate_alerts_through_sns_and_reports_to_s3(aws_resources: Any) -> No
 def test_reports_are_json_with_a_path_per_run(tmp_path: Path) -> None:
     assert results_key("r1") == "quality/r1/results.json"
     assert docs_key("r1") == "quality/r1/docs/index.html"
+
+
+def test_after_a_publication_the_gate_judges_only_what_changed(
+    lake: Lake, settings: Settings
+) -> None:
+    """A build on top of the published gold has its changed partitions judged (and silver
+    only as far back as the checks reach); on top of an unpublished build, everything.
+
+    Mutation: `changed_scopes` returning `{}` judges whole tables every time: red."""
+    assert run_gate(
+        lake, settings, "g1", fill(lake, settings), _sink(settings), now=gate_clock()
+    ).passed
+    candidates = fill(lake, settings, days=range(40, 41))  # 2026-04-11, another month
+    scoped = run_gate(lake, settings, "g2", candidates, _sink(settings), now=gate_clock())
+    assert scoped.passed, scoped.blocking
+    rows = json.loads(lake.read_bytes(scoped.report_key))["rows"]
+    whole = read_gold(lake, "punctuality_hourly", candidates["punctuality_hourly"].version)
+    day_40 = [h for h in whole.column("hour").to_pylist() if h.month == 4]
+    assert 0 < rows["gold_punctuality_hourly"] == len(day_40) < whole.num_rows
+    assert rows["gold_weather_impact"] < candidates["weather_impact"].rows
+    # Day 0 lies beyond the volume check's history: silver is read from day 32 on.
+    assert rows["silver_departures_all"] == rows["silver_departures"]
+
+    fill(lake, settings, days=range(41, 42))  # built, never gated: nothing published
+    candidates = fill(lake, settings, days=range(42, 43))
+    again = run_gate(lake, settings, "g3", candidates, _sink(settings), now=gate_clock())
+    assert again.passed, again.blocking
+    rows = json.loads(lake.read_bytes(again.report_key))["rows"]
+    assert rows["gold_punctuality_hourly"] == candidates["punctuality_hourly"].rows
+    assert rows["gold_weather_impact"] == candidates["weather_impact"].rows

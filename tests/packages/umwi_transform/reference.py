@@ -197,7 +197,8 @@ def correlation(d: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
     baseline = cells.groupby(["network", "line_id", "location_id", "dow", "hod"])["y"].transform(
         "mean"
     )
-    cells["anomaly"] = (cells["y"] - baseline).round(6)  # to the microsecond, as umwi
+    cells["anomaly"] = cells["y"] - baseline
+    cells["anomaly_key"] = cells["anomaly"].round(6)  # Spearman ranks it to the microsecond
     cells["period"] = cells["hour"].dt.strftime("%Y-%m")
     w = weather.set_index(["location_id", "hour"])
     rows = []
@@ -217,7 +218,10 @@ def correlation(d: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
                 for (network, line, period), g in period_rows.groupby(
                     ["network", "line_id", "period"]
                 ):
-                    for y_kind, y_column in (("raw", "y"), ("anomaly", "anomaly")):
+                    for y_kind, y_column, key in (
+                        ("raw", "y", "y"),
+                        ("anomaly", "anomaly", "anomaly_key"),
+                    ):
                         rows.append(
                             {
                                 "network": network,
@@ -226,18 +230,23 @@ def correlation(d: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
                                 "variable": variable,
                                 "lag_h": lag,
                                 "y_kind": y_kind,
-                                **_statistics(g["x"].to_numpy(float), g[y_column].to_numpy(float)),
+                                **_statistics(
+                                    g["x"].to_numpy(float),
+                                    g[y_column].to_numpy(float),
+                                    g[key].to_numpy(float),
+                                ),
                             }
                         )
     return pd.DataFrame(rows)
 
 
-def _statistics(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+def _statistics(x: np.ndarray, y: np.ndarray, y_key: np.ndarray) -> dict[str, float]:
+    """`y_key` is what the ranks order (and what "y varies" is judged on)."""
     n = len(x)
     nulls = dict.fromkeys(
         ["pearson_r", "ci_low", "ci_high", "p_value", "spearman_rho", "slope", "intercept"], np.nan
     )
-    if n < 4 or np.ptp(x) == 0 or np.ptp(y) == 0:
+    if n < 4 or np.ptp(x) == 0 or np.ptp(y_key) == 0:
         return {"n": n, **nulls}
     pearson = stats.pearsonr(x, y)
     z = np.arctanh(pearson.statistic)
@@ -249,7 +258,7 @@ def _statistics(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
         "ci_low": np.tanh(z - half),
         "ci_high": np.tanh(z + half),
         "p_value": pearson.pvalue,
-        "spearman_rho": stats.spearmanr(x, y).statistic,
+        "spearman_rho": stats.spearmanr(x, y_key).statistic,
         "slope": fit.slope,
         "intercept": fit.intercept,
     }

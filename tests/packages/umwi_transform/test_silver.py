@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -252,3 +252,31 @@ def test_silver_schema_is_the_contract(lake: Lake, settings: Settings) -> None:
     assert schema.field("scheduled_at").type == pa.timestamp("us", tz="UTC")
     assert schema.field("delay_s").type == pa.int32()
     assert "_seq" not in schema.names
+
+
+def test_quarantine_merge_reads_only_recent_files_and_still_dedups_old_records(
+    lake: Lake, settings: Settings
+) -> None:
+    """Quarantine rows of runs on three past days, then today's run: its MERGE skips the
+    older files, and re-running a record first quarantined weeks ago adds nothing.
+
+    Mutation: drop the `t.ingested_at >=` bound and the MERGE scans every file (red);
+    drop the `record_hash` lookup and the old record comes back as a duplicate (red)."""
+    for day in (1, 10, 20):
+        ingested = datetime(2026, 1, day, 12, tzinfo=UTC)
+        rows = [
+            departure(trip=f"bad-{day}-{i}", delay=None, ingested_at=ingested) for i in range(3)
+        ]
+        commit_batch(departures_batch(rows), lake, settings, f"r{day}")
+    old = departure(trip="bad-1-0", delay=None, ingested_at=datetime(2026, 1, 1, 12, tzinfo=UTC))
+    today = departures_batch([old, departure(trip="bad-today", delay=None)])
+    assert commit_batch(today, lake, settings, "today").quarantined == 2
+    stored = read_quarantine(lake, "departures")
+    assert stored.num_rows == 10  # nine old, one new: the old record is not stored twice
+    delta = open_delta(lake, "quarantine", "departures")
+    assert delta is not None
+    merge = delta.history(1)[0]
+    assert merge["operation"] == "MERGE"
+    metrics = merge["operationMetrics"]
+    assert metrics["num_target_files_skipped_during_scan"] >= 3, metrics
+    assert metrics["num_target_files_scanned"] == 0, metrics

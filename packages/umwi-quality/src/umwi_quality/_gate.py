@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from time import perf_counter
+from typing import Any
 
 from umwi_core.alerts import Alert, AlertSink
 from umwi_core.contracts import SILVER_TABLES
@@ -143,6 +144,25 @@ def _alert(
     )
 
 
+def changed_scopes(
+    candidates: Mapping[str, GoldCandidate], published: Mapping[str, Any]
+) -> dict[str, str]:
+    """The SQL predicate of what each candidate changed since the published version,
+    for the tables where the build knows it: a candidate built on top of exactly the
+    published version. Any other (a full build, a build after an unpublished one, a
+    compaction in between) is judged whole."""
+    scopes: dict[str, str] = {}
+    for table, candidate in candidates.items():
+        entry = published.get(table)
+        if (
+            candidate.scope is not None
+            and entry is not None
+            and getattr(entry, "version", None) == candidate.scope_base
+        ):
+            scopes[table] = candidate.scope
+    return scopes
+
+
 def run_gate(
     lake: Lake,
     settings: Settings,
@@ -152,7 +172,9 @@ def run_gate(
     *,
     now: datetime | None = None,
 ) -> GateResult:
-    """Judge silver (rows ingested since the current publication) and the gold candidates.
+    """Judge silver (rows ingested since the current publication) and the gold candidates
+    (the partitions each changed since the published version, when the build says which;
+    see `changed_scopes`).
 
     On pass, publish the candidates (`publish_gold`); a passing gate with warnings sends one
     `warn` alert. On fail, publish nothing and send exactly one `error` alert.
@@ -160,10 +182,22 @@ def run_gate(
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     current = read_publication(lake)
     since = current[0].published_at if current else None
+    scopes = changed_scopes(candidates, current[0].tables if current else {})
     workspace = Workspace.open(settings.duckdb_memory_limit)
     try:
-        register_silver(workspace, lake, since, whole=False)
-        register_gold(workspace, lake, {t: c.version for t, c in candidates.items()})
+        register_gold(workspace, lake, {t: c.version for t, c in candidates.items()}, scopes)
+        # Hourly gold judged whole may reach any day of silver: then silver is whole too.
+        hourly_scoped = "punctuality_hourly" in scopes
+        register_silver(
+            workspace,
+            lake,
+            since,
+            whole=False,
+            history_days=settings.quality_volume_history_days if hourly_scoped else None,
+            also_from=workspace.scalar('SELECT min(hour) FROM main."gold_punctuality_hourly"')
+            if hourly_scoped
+            else None,
+        )
         views = [v for v in CHECKED_VIEWS if v in workspace.views]
         checks, report_key = _check(
             workspace,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -104,37 +104,77 @@ class Workspace:
         ]
 
 
+#: The event time of each silver table.
+EVENT_COLUMNS = {"departures": "scheduled_at", "weather_hourly": "hour"}
+
+
 def register_silver(
-    workspace: Workspace, lake: Lake, since: datetime | None, *, whole: bool
+    workspace: Workspace,
+    lake: Lake,
+    since: datetime | None,
+    *,
+    whole: bool,
+    history_days: int | None = None,
+    also_from: datetime | None = None,
 ) -> None:
     """`silver_<t>` (the batch: rows ingested after `since`, or everything when `whole`),
-    `silver_<t>_all` (the whole history) and `quarantine_<t>` (the batch's rejects)."""
+    `silver_<t>_all` (the history the checks compare with) and `quarantine_<t>` (the
+    batch's rejects).
+
+    With `history_days`, `silver_<t>_all` holds only the rows whose event time is at most
+    that many days (and one more) before the earliest of the batch's event times and
+    `also_from` (the earliest gold hour being checked): all a check reads, so a daily gate
+    does not scan years of silver. The tables' files are written in time windows, so
+    DuckDB skips the others by their statistics.
+    """
     workspace.since = since
     batch_filter = None if whole or since is None else f"ingested_at > {sql_timestamp(since)}"
+    sources = {}
     for table, contract in SILVER_TABLES.items():
         delta = open_delta(lake, "silver", table)
-        data = scan_source(delta, arrow_schema(contract).empty_table())
-        workspace.register(f"silver_{table}_all", data)
-        workspace.register(f"silver_{table}", data, batch_filter, load=True)
-        no_rejects = pa.table(
-            {
-                "source": pa.array([], pa.string()),
-                "ingested_at": pa.array([], pa.timestamp("us", tz="UTC")),
-                "reason_code": pa.array([], pa.string()),
-            }
+        sources[table] = scan_source(delta, arrow_schema(contract).empty_table())
+        workspace.register(f"silver_{table}", sources[table], batch_filter, load=True)
+    history = None
+    if history_days is not None and batch_filter is not None:
+        found = [
+            workspace.scalar(f'SELECT min({EVENT_COLUMNS[table]}) FROM main."silver_{table}"')
+            for table in SILVER_TABLES
+        ]
+        earliest = min(
+            (moment for moment in [*found, also_from] if moment is not None), default=None
         )
+        if earliest is not None:
+            history = earliest - timedelta(days=history_days + 1)
+    for table in SILVER_TABLES:
+        column = EVENT_COLUMNS[table]
+        where = None if history is None else f"{column} >= {sql_timestamp(history)}"
+        workspace.register(f"silver_{table}_all", sources[table], where)
+    no_rejects = pa.table(
+        {
+            "source": pa.array([], pa.string()),
+            "ingested_at": pa.array([], pa.timestamp("us", tz="UTC")),
+            "reason_code": pa.array([], pa.string()),
+        }
+    )
+    for table in SILVER_TABLES:
         rejects = scan_source(open_delta(lake, "quarantine", table), no_rejects)
         workspace.register(f"quarantine_{table}", rejects, batch_filter)
 
 
-def register_gold(workspace: Workspace, lake: Lake, versions: dict[str, int]) -> list[str]:
-    """`gold_<t>` at the given Delta versions; returns the registered view names."""
+def register_gold(
+    workspace: Workspace,
+    lake: Lake,
+    versions: dict[str, int],
+    scopes: dict[str, str] | None = None,
+) -> list[str]:
+    """`gold_<t>` at the given Delta versions, cut to `scopes[t]` (a SQL predicate) where
+    given; returns the registered view names."""
     names: list[str] = []
     for table, version in versions.items():
         delta = open_delta(lake, "gold", table, version=version)
         data: Any = (
             GOLD_SCHEMAS[table].empty_table() if delta is None else delta.to_pyarrow_dataset()
         )
-        workspace.register(f"gold_{table}", data, load=True)
+        workspace.register(f"gold_{table}", data, (scopes or {}).get(table), load=True)
         names.append(f"gold_{table}")
     return names

@@ -3,22 +3,24 @@
 The build remembers (in `gold/_build_state.json`) the silver versions it last read. The
 silver tables keep a change feed, so the next build reads what changed since and rebuilds
 only the hours of the affected UTC days in the hourly tables, the affected months (and
-`all`) of `weather_impact`, and `correlation` whole (its `all` rows and its anomaly
-baseline span the whole history; the table is small). A settings change, a moved or new
-weather location, or a gold table changed behind the build's back makes a full rebuild.
+`all`) of `weather_impact`, and the correlation cells (`gold/_correlation_cells`, one row
+per cell with its lagged weather) of the affected days and the day after each (lags reach
+3 h back). `correlation` is then computed from the cells in one pass that never builds the
+(cell, variable, lag) pairs (`umwi_transform._correlation`; DESIGN.md §5 says why the
+ranks need a pass). A settings change, a moved or new weather location, or a gold table
+changed behind the build's back makes a full rebuild.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import UTC, date, datetime, timedelta
 
 import ibis.expr.types as ir  # type: ignore[import-untyped]
+import numpy as np
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import DeltaError
@@ -33,13 +35,13 @@ from umwi_core.publication import GOLD_TABLES
 from umwi_core.settings import Settings
 
 from umwi_transform import _gold_exprs as gx
+from umwi_transform._correlation import X_COLUMNS, correlation_sums_from_cells
 from umwi_transform._delta import delta_uri, log, with_commit_retry
 from umwi_transform._engine import (
     connect,
     register,
     register_scan,
     release_arrow_memory,
-    sql_string,
     to_arrow,
 )
 from umwi_transform._schemas import GOLD_SCHEMAS, conform
@@ -47,18 +49,37 @@ from umwi_transform._stats import correlation_table
 from umwi_transform.catalog import open_delta, scan_source
 
 STATE_KEY = "gold/_build_state.json"
+#: The correlation cells: a gold-side table of the build, never published.
+CELLS = "_correlation_cells"
+CELLS_SCHEMA = pa.schema(
+    [
+        ("network", pa.string()),
+        ("line_id", pa.string()),
+        ("location_id", pa.string()),
+        ("hour", pa.timestamp("us", tz="UTC")),
+        ("y", pa.float64()),
+        *((column, pa.float64()) for _, _, column in X_COLUMNS),
+    ]
+)
 _SILVER = {"departures": ("scheduled_at", DEPARTURES), "weather_hourly": ("hour", WEATHER_HOURLY)}
 
 
 @dataclass(frozen=True)
 class GoldCandidate:
-    """The Delta version of `gold/<table>` a build produced (or found, when unchanged)."""
+    """The Delta version of `gold/<table>` a build produced (or found, when unchanged).
+
+    `scope`, when set, is a DuckDB SQL predicate on the table's columns covering every row
+    the build rewrote on top of version `scope_base`; the rest is `scope_base`'s, row for
+    row. A full build, or an unchanged candidate, has no scope (judge the whole table).
+    """
 
     table: str
     version: int
     rows: int
     changed: bool
     updated_at: datetime
+    scope: str | None = None
+    scope_base: int | None = None
 
 
 class BuildState(BaseModel):
@@ -183,9 +204,16 @@ def _write(lake: Lake, table: str, data: pa.Table, predicate: str | None) -> Del
     return with_commit_retry(f"gold/{table}", attempt)
 
 
-def _candidate(table: str, delta: DeltaTable, changed: bool, at: datetime) -> GoldCandidate:
+def _candidate(
+    table: str,
+    delta: DeltaTable,
+    changed: bool,
+    at: datetime,
+    scope: tuple[str, int] | None = None,
+) -> GoldCandidate:
     rows = delta.to_pyarrow_dataset().count_rows()
-    return GoldCandidate(table, delta.version(), rows, changed, at)
+    where, base = scope if scope is not None else (None, None)
+    return GoldCandidate(table, delta.version(), rows, changed, at, where, base)
 
 
 def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCandidate]:
@@ -200,6 +228,7 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
     fingerprint = _settings_fingerprint(settings)
     locations = _locations_fingerprint(weather)
     gold = {table: open_delta(lake, "gold", table) for table in GOLD_TABLES}
+    cells_table = open_delta(lake, "gold", CELLS)
     full = (
         state is None
         or state.settings != fingerprint
@@ -208,6 +237,8 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
             gold[t] is None or gold[t].version() != state.gold_versions.get(t)  # type: ignore[union-attr]
             for t in GOLD_TABLES
         )
+        or cells_table is None
+        or cells_table.version() != state.gold_versions.get(CELLS)
     )
     days: set[date] | None = None
     if not full:
@@ -276,50 +307,109 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
         else "period IN (" + ", ".join(f"'{p}'" for p in ["all", *months]) + ")"
     )
     written["weather_impact"] = _write(lake, "weather_impact", impact, period_predicate)
-    sums = _correlation_sums(backend, all_mobility, weather)
+    del impact
+
+    cell_ranges = None if days is None or ranges is None else _day_ranges(_with_next_days(days))
+    cells = _write_cells(backend, lake, all_mobility, weather, cell_ranges)
+    sums = _correlation_sums(backend, cells, weather)
     correlation = conform(correlation_table(sums), "correlation")
     written["correlation"] = _write(lake, "correlation", correlation, None)
 
     # The quality gate usually runs next in this process.
     release_arrow_memory()
-    candidates = {t: _candidate(t, written[t], True, now) for t in GOLD_TABLES}
+    scopes: dict[str, str | None] = {
+        "punctuality_hourly": hour_predicate,
+        "mobility_weather_hourly": hour_predicate,
+        "weather_impact": period_predicate,
+        "correlation": None,
+    }
+    candidates = {
+        t: _candidate(
+            t,
+            written[t],
+            True,
+            now,
+            None
+            if scopes[t] is None or state is None
+            else (str(scopes[t]), state.gold_versions[t]),
+        )
+        for t in GOLD_TABLES
+    }
     write_state(
         lake,
         BuildState(
             silver_versions=versions,
             settings=fingerprint,
             locations=locations,
-            gold_versions={t: c.version for t, c in candidates.items()},
+            gold_versions={
+                **{t: c.version for t, c in candidates.items()},
+                CELLS: cells.version(),
+            },
             updated_at={t: now for t in GOLD_TABLES},
         ),
     )
     return candidates
 
 
-def _correlation_sums(backend: Backend, mobility: ir.Table, weather: ir.Table) -> pa.Table:
-    """`correlation_sums` a variable at a time: each query's pairs are a sixth of the
-    whole, which keeps the build's memory flat (10 M departures make ~74 M pairs)."""
-    with tempfile.TemporaryDirectory(prefix="umwi-build-") as folder:
-        # The ranked cells serve every variable, so they are computed once. A Parquet
-        # file rather than a DuckDB table: a table would sit in the memory limit the
-        # ranking of the partial groups needs, and make it spill (about 2.7× slower for
-        # the widest variable; packages/umwi-transform/README.md).
-        path = Path(folder) / "base_cells.parquet"
-        backend.to_parquet(gx.correlation_base_cells(mobility), path)
-        base_cells = register_scan(
-            backend, "corr_base_cells", f"read_parquet({sql_string(str(path))})"
-        )
-        # A native copy: the correlation joins push filters into their scans, which
-        # pyarrow datasets reject for string columns.
-        native_weather = backend.create_table("corr_weather", weather, temp=True, overwrite=True)
-        sums = pa.concat_tables(
-            to_arrow(
-                gx.correlation_sums_of(gx.correlation_pairs_of(base_cells, native_weather, [v]))
+def _with_next_days(days: Iterable[date]) -> set[date]:
+    """The days and the day after each: a cell's x reaches up to 3 h back."""
+    found = set(days)
+    return found | {day + timedelta(days=1) for day in found}
+
+
+def _write_cells(
+    backend: Backend,
+    lake: Lake,
+    mobility: ir.Table,
+    weather: ir.Table,
+    ranges: list[tuple[datetime, datetime]] | None,
+) -> DeltaTable:
+    """Rewrite the correlation cells of `ranges` (all of them when None).
+
+    Written sorted by (network, line_id, y): the statistics pass then merges these runs
+    instead of sorting the history (`_correlation`).
+    """
+    scoped = mobility if ranges is None else mobility.filter(_in_ranges(mobility.hour, ranges))
+    expression = gx.correlation_cell_table(scoped, weather).order_by(["network", "line_id", "y"])
+    found = to_arrow(expression)
+    data = pa.Table.from_arrays(
+        [found.column(field.name).cast(field.type) for field in CELLS_SCHEMA],
+        schema=CELLS_SCHEMA,
+    )
+    predicate = None if ranges is None else _range_predicate("hour", ranges)
+    return _write(lake, CELLS, data, predicate)
+
+
+def _correlation_sums(backend: Backend, cells: DeltaTable, weather: ir.Table) -> pa.Table:
+    """`correlation_sums` from the cells, a network at a time (its lines share nothing
+    with another network's, and one network's cells bound the pass's memory)."""
+    dictionaries = {
+        variable: np.sort(
+            np.asarray(
+                to_arrow(
+                    weather.filter(weather[variable].notnull())
+                    .select(value=weather[variable].cast("float64"))
+                    .distinct()
+                )
+                .column("value")
+                .to_numpy(),
+                dtype=np.float64,
             )
-            for v in CORRELATION_VARIABLES
         )
-        backend.drop_view("corr_base_cells")
-    return sums
+        for variable in CORRELATION_VARIABLES
+    }
+    view = _register_delta(backend, "gold_correlation_cells", cells, CELLS_SCHEMA.empty_table())
+    networks = to_arrow(view.select("network").distinct()).column("network").to_pylist()
+    parts = [
+        correlation_sums_from_cells(to_arrow(view.filter(view.network == network)), dictionaries)
+        for network in sorted(networks)
+    ]
+    backend.con.unregister("gold_correlation_cells")
+    return (
+        pa.concat_tables(parts)
+        if parts
+        else correlation_sums_from_cells(CELLS_SCHEMA.empty_table(), dictionaries)
+    )
 
 
 def _unchanged(gold: dict[str, DeltaTable | None], state: BuildState) -> dict[str, GoldCandidate]:

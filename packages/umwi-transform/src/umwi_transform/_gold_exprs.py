@@ -302,12 +302,40 @@ def correlation_cells(mobility: ir.Table) -> ir.Table:
             ]
         )
     )
-    # Rounded to the microsecond: the baseline's floating sum depends on the engine's
-    # summation order, and equal anomalies must tie in the Spearman ranks on every run.
-    return cells.mutate(y_anomaly=(cells.y - baseline).round(6))
+    anomaly = cells.y - baseline
+    # The ranks compare the anomaly rounded to the microsecond: the baseline's floating
+    # sum depends on the engine's summation order, and equal anomalies must tie in the
+    # Spearman ranks on every run. The moments use it exact (DESIGN.md §5).
+    return cells.mutate(y_anomaly=anomaly, y_anomaly_key=anomaly.round(6))
 
 
 Y_KIND_COLUMNS = {"raw": "y", "anomaly": "y_anomaly"}
+#: What the Spearman ranks of each y kind order by.
+RANK_COLUMNS = {"raw": "y", "anomaly": "y_anomaly_key"}
+
+
+def correlation_cell_table(mobility: ir.Table, weather: ir.Table) -> ir.Table:
+    """The correlation cells (rows of `mobility_weather_hourly` with a defined y), each
+    with the weather `x_<variable>_<lag>` at its location at `hour - lag` (null when that
+    row or value is missing): everything the correlation needs, one row per cell.
+
+    `umwi_transform._correlation` computes the statistics from it without the pairs."""
+    cells = mobility.filter(mobility.mean_delay_s.notnull()).select(
+        "network", "line_id", "location_id", "hour", y=mobility.mean_delay_s.cast("float64")
+    )
+    for lag in CORRELATION_LAGS_H:
+        lagged = weather.select(
+            w_location=weather.location_id,
+            w_hour=(weather.hour + ibis.interval(hours=lag)).cast(UTC_TS),
+            **{f"x_{v}_{lag}": weather[v].cast("float64") for v in CORRELATION_VARIABLES},
+        )
+        joined = cells.left_join(
+            lagged, [cells.location_id == lagged.w_location, cells.hour == lagged.w_hour]
+        )
+        cells = joined.drop("w_location", "w_hour")
+    return cells
+
+
 PAIR_GROUP = ("network", "line_id", "period", "variable", "lag_h")
 
 
@@ -359,8 +387,10 @@ def correlation_base_cells(mobility: ir.Table) -> ir.Table:
     cells = cells.mutate(n_base=cells.y.count().over(ibis.window(group_by=list(BASE_GROUP))))
     return cells.mutate(
         **{
-            f"r{column}_base": _average_rank(cells, list(BASE_GROUP), column, "n_base")
-            for column in Y_KIND_COLUMNS.values()
+            f"r{Y_KIND_COLUMNS[kind]}_base": _average_rank(
+                cells, list(BASE_GROUP), RANK_COLUMNS[kind], "n_base"
+            )
+            for kind in Y_KIND_COLUMNS
         }
     )
 
@@ -389,6 +419,7 @@ def correlation_pairs_of(
         "lag_h",
         "y",
         "y_anomaly",
+        "y_anomaly_key",
         "n_base",
         "ry_base",
         "ry_anomaly_base",
@@ -413,6 +444,7 @@ def correlation_sums_of(pairs: ir.Table) -> ir.Table:
         "n_group",
         "x",
         *Y_KIND_COLUMNS.values(),
+        "y_anomaly_key",
         *(f"r{column}_base" for column in Y_KIND_COLUMNS.values()),
     )
     # x repeats a lot (a weather value serves every line near its location), so x is
@@ -430,8 +462,10 @@ def correlation_sums_of(pairs: ir.Table) -> ir.Table:
     partial = narrow.filter(~narrow.complete)
     partial = partial.mutate(
         **{
-            f"r{column}": _average_rank(partial, ["group_id"], column, "n_group")
-            for column in Y_KIND_COLUMNS.values()
+            f"r{Y_KIND_COLUMNS[kind]}": _average_rank(
+                partial, ["group_id"], RANK_COLUMNS[kind], "n_group"
+            )
+            for kind in Y_KIND_COLUMNS
         }
     )
     columns = ["group_id", "x", "rx", *Y_KIND_COLUMNS.values()]

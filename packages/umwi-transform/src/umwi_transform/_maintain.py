@@ -13,7 +13,7 @@ from umwi_core.publication import GOLD_TABLES, read_publication
 from umwi_core.settings import Settings
 
 from umwi_transform._delta import log, with_commit_retry
-from umwi_transform._gold import read_state, write_state
+from umwi_transform._gold import CELLS, read_state, write_state
 from umwi_transform._reason_codes import code_old_rejections
 from umwi_transform.catalog import open_delta
 
@@ -123,9 +123,10 @@ def maintain(lake: Lake, settings: Settings, *, retain_hours: int = 168) -> dict
                     done["reason_codes_filled"] = filled
                 report[f"{layer}/{table}"] = done
     gold_versions = dict(state.gold_versions) if state else {}
-    for table in GOLD_TABLES:
+    for table in (*GOLD_TABLES, CELLS):
         entry = publication[0].tables.get(table) if publication else None
-        keep = entry.version if entry else None
+        # The correlation cells are never published: the build's own version is kept.
+        keep = entry.version if entry else gold_versions.get(table) if table == CELLS else None
         done = _maintain_table(lake, "gold", table, retain_hours, keep, own_files=True)
         if done is None:
             continue

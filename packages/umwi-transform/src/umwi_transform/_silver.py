@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from umwi_core.arrow import arrow_schema
 from umwi_core.contracts import LINEAGE_COLUMNS, SILVER_TABLES, TableContract
 from umwi_core.lake import Lake
@@ -122,18 +123,39 @@ def merge_silver(
 
 
 def merge_quarantine(lake: Lake, table: str, rows: pa.Table) -> None:
-    """Insert quarantine rows (unique `record_hash`) whose hash is not stored yet."""
+    """Insert quarantine rows (unique `record_hash`) whose hash is not stored yet.
+
+    Its cost follows the batch, not the table: the stored hashes are looked up in the
+    `record_hash` column alone (no `raw`, the bulk of a row), and the MERGE that inserts
+    the rest, kept for its commit-conflict check against a concurrent run, reads only
+    the target rows ingested since the day before the batch's. Quarantined records often
+    have no valid event time, so ingestion time is the bound: each run writes its own
+    files, and delta-rs skips the older ones by their statistics.
+    """
     if rows.num_rows == 0:
         return
     unique = rows.cast(QUARANTINE_SCHEMA)
 
     def attempt() -> None:
         delta = ensure_table(lake, "quarantine", table, QUARANTINE_SCHEMA)
+        hashes = unique.column("record_hash")
+        # No filter pushed into the scan: MERGE writes `string_view` files, which a
+        # dataset filter on a string column rejects.
+        stored = delta.to_pyarrow_dataset().to_table(columns=["record_hash"])
+        known = stored.column("record_hash").cast(pa.string())
+        fresh = unique.filter(pc.invert(pc.is_in(hashes, known)))
+        if fresh.num_rows == 0:
+            return
+        earliest = pc.min(fresh.column("ingested_at")).as_py()
+        since = datetime(earliest.year, earliest.month, earliest.day, tzinfo=UTC) - timedelta(
+            days=1
+        )
         # `merge_schema`: a table made before `reason_code` existed gains the column here
         # (its old rows null until `umwi maintain` codes them).
         delta.merge(
-            unique,
-            "s.record_hash = t.record_hash",
+            fresh,
+            "s.record_hash = t.record_hash "
+            f"AND t.ingested_at >= '{since.strftime('%Y-%m-%dT%H:%M:%SZ')}'",
             source_alias="s",
             target_alias="t",
             merge_schema=True,

@@ -28,14 +28,16 @@ def _pearson(cov: np.ndarray, var_a: np.ndarray, var_b: np.ndarray, ok: np.ndarr
 def finish_correlation(sums: pa.Table) -> dict[str, np.ndarray]:
     """Pearson, Fisher-z CI, Student-t p-value, Spearman, slope and intercept.
 
-    All null when n < 4 or either variance is 0 (NaN here; null in the gold table).
+    All null when n < 4 or either variance is 0 (NaN here; null in the gold table). A
+    variance is 0 when every value ties in the ranks: exact for x and raw y whatever the
+    summation order, and for the anomaly "all equal to the microsecond" (DESIGN.md §5).
     """
     n = _col(sums, "n")
     var_x, var_y = _col(sums, "var_x"), _col(sums, "var_y")
-    ok = (n >= MIN_N) & (var_x > 0) & (var_y > 0)
+    var_rx, var_ry = _col(sums, "var_rx"), _col(sums, "var_ry")
+    ok = (n >= MIN_N) & (var_x > 0) & (var_y > 0) & (var_rx > 0) & (var_ry > 0)
     r = _pearson(_col(sums, "cov_xy"), var_x, var_y, ok)
-    rank_ok = ok & (_col(sums, "var_rx") > 0) & (_col(sums, "var_ry") > 0)
-    rho = _pearson(_col(sums, "cov_rxry"), _col(sums, "var_rx"), _col(sums, "var_ry"), rank_ok)
+    rho = _pearson(_col(sums, "cov_rxry"), var_rx, var_ry, ok)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.arctanh(r)
         half = Z_975 / np.sqrt(n - 3)

@@ -208,7 +208,9 @@ def _write_parquet(chunks: Chunks, handle: IO[bytes]) -> int:
         batches = chunks.batches
     else:
         schema = chunks.arrow_schema
-        batches = (pa.RecordBatch.from_pylist(rows, schema=schema) for rows in chunks.rows)
+        batches = (
+            pa.RecordBatch.from_pylist(_typed(rows, schema), schema=schema) for rows in chunks.rows
+        )
     writer: Any = None
     count = 0
     try:
@@ -224,6 +226,24 @@ def _write_parquet(chunks: Chunks, handle: IO[bytes]) -> int:
         if writer is not None:
             writer.close()
     return count
+
+
+def _typed(rows: list[dict[str, Any]], schema: Any) -> list[dict[str, Any]]:
+    """JSON rows (times as ISO text) with their times as datetimes, for an Arrow schema."""
+    import pyarrow as pa
+
+    times = [field.name for field in schema if pa.types.is_timestamp(field.type)]
+    if not times:
+        return rows
+    typed = []
+    for row in rows:
+        copy = dict(row)
+        for name in times:
+            value = copy.get(name)
+            if isinstance(value, str):
+                copy[name] = datetime.fromisoformat(value)
+        typed.append(copy)
+    return typed
 
 
 def emit(

@@ -18,10 +18,10 @@ import annotated_types
 import typer
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
-from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
 
 from umwi.cli._app import app, state
+from umwi.cli._output import show_table
 
 if TYPE_CHECKING:
     from umwi_connectors import Source
@@ -44,7 +44,7 @@ def _ingest(sources: dict[str, Any], *, start: str | None, end: str | None, forc
     flows = load_flows(state.settings, verbose=state.debug)
     with progress_bar("ingest"):
         summary = flows.ingest(sources=sources, start=start, end=end, force=force)
-    Console().print(ingest_table(summary))
+    show_table(ingest_table(summary))
 
 
 def _cli_type(annotation: Any) -> tuple[Any, bool]:
