@@ -147,11 +147,12 @@ def test_sigkill_local(
     tmp_path_factory: pytest.TempPathFactory,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Mutations that turn it red, one at a time: in `umwi_transform._publish`, the pointer
-    written before the serving copies (the `publish.serving.written` kill finds the pointer
-    moved); in `umwi_flows._ingest`, the windows completed in the ledger before
-    `loader.finish()` (after the `silver.merge.window` kill `ledger done` has moved);
-    `failpoint("gate.running")` deleted (that run ends 0 instead of being killed)."""
+    """Mutations that turn it red, one at a time: in `umwi_transform._publish`,
+    `serving_key(publication_id, table)` → `serving_key("pub-fixed", table)` (the killed
+    run overwrites the serving copies readers follow; checked: red at the
+    `publish.serving.written` kill); in `umwi_flows._ingest`, the windows completed in the
+    ledger before `loader.finish()` (after the `silver.merge.window` kill `ledger done` has
+    moved); `failpoint("gate.running")` deleted (that run ends 0 instead of being killed)."""
     folder = tmp_path_factory.mktemp("crash-local")
     target = Target(
         mode="local",
@@ -174,9 +175,7 @@ def test_sigkill_aws(
 ) -> None:
     """Mutations: in `umwi_flows._ingest`, the windows completed in the ledger before
     `loader.finish()` (after the `silver.merge.window` kill `ledger done` has moved, and
-    the next run would skip the day); in `umwi_transform._publish`,
-    the pointer written before the serving copies (the `publish.serving.written` kill finds
-    the pointer moved)."""
+    the next run would skip the day); the fixed serving key of `test_sigkill_local`."""
     folder = tmp_path_factory.mktemp("crash-aws")
     aws = {key: value for key, value in umwi_variables().items() if key != "UMWI_STATE_DIR"}
     target = Target(
