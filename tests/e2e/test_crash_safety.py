@@ -147,11 +147,12 @@ def test_sigkill_local(
     tmp_path_factory: pytest.TempPathFactory,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Mutations that turn it red, one at a time: in `umwi_transform._publish`, writing the
-    pointer before the serving copies (the reader finds a missing serving copy after
-    `publish.serving.written`); in `umwi_flows._ingest`, `ledger.complete` before
-    `loader.finish()` (the window is done after `silver.committed`, so the resume skips it
-    and silver lacks the day); dropping `failpoint("gate.running")` (the run ends 0)."""
+    """Mutations that turn it red, one at a time: in `umwi_transform._publish`,
+    `serving_key(publication_id, table)` → `serving_key("pub-fixed", table)` (the killed
+    run overwrites the serving copies readers follow; checked: red at the
+    `publish.serving.written` kill); in `umwi_flows._ingest`, the windows completed in the
+    ledger before `loader.finish()` (after the `silver.merge.window` kill `ledger done` has
+    moved); `failpoint("gate.running")` deleted (that run ends 0 instead of being killed)."""
     folder = tmp_path_factory.mktemp("crash-local")
     target = Target(
         mode="local",
@@ -172,8 +173,9 @@ def test_sigkill_aws(
     tmp_path_factory: pytest.TempPathFactory,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Mutation: in `umwi_core._s3_lake`, a plain put for the pointer's `if_match` write
-    still passes; writing it before the serving copies (`_publish`) turns it red."""
+    """Mutations: in `umwi_flows._ingest`, the windows completed in the ledger before
+    `loader.finish()` (after the `silver.merge.window` kill `ledger done` has moved, and
+    the next run would skip the day); the fixed serving key of `test_sigkill_local`."""
     folder = tmp_path_factory.mktemp("crash-aws")
     aws = {key: value for key, value in umwi_variables().items() if key != "UMWI_STATE_DIR"}
     target = Target(

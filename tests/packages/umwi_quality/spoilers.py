@@ -41,6 +41,9 @@ class Spoiler:
     view: str
     rule: Rule
     table: pa.Table
+    #: Rows added to break the rule: each check stating it must count every one of them
+    #: (0 when the spoiler changes a column or an existing row instead).
+    rows: int = 0
 
     @property
     def name(self) -> str:
@@ -257,23 +260,25 @@ def _totals_inflated(good: pa.Table) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=good.schema)
 
 
-def spoil(view: str, rule: Rule, good: pa.Table) -> pa.Table:
+def spoil(view: str, rule: Rule, good: pa.Table) -> Spoiler:
     """`good` with the minimal change that breaks `rule` of `view`."""
     contract = VIEW_CONTRACTS[view]
     if rule == ("schema",):
-        return good.append_column("unexpected", pa.array(["x"] * good.num_rows))
+        extra = good.append_column("unexpected", pa.array(["x"] * good.num_rows))
+        return Spoiler(view, rule, extra)
     if rule == ("schema types",):
-        return _retyped(good)
+        return Spoiler(view, rule, _retyped(good))
     if rule == ("across", "gold totals equal silver totals"):
-        return _totals_inflated(good)
+        return Spoiler(view, rule, _totals_inflated(good))
     base = _base(view, good)
     if rule == ("key",):
-        return _with_rows(good, [base])
-    return _with_rows(good, _spoiled_rows(view, contract, rule, base))
+        return Spoiler(view, rule, _with_rows(good, [base]))
+    rows = _spoiled_rows(view, contract, rule, base)
+    return Spoiler(view, rule, _with_rows(good, rows), rows=len(rows))
 
 
 def spoilers(good: dict[str, pa.Table], context: SuiteContext) -> Iterator[Spoiler]:
     """A spoiler for every rule of every checked view."""
     for view in VIEW_CONTRACTS:
         for rule in rules(view, context):
-            yield Spoiler(view, rule, spoil(view, rule, good[view]))
+            yield spoil(view, rule, good[view])

@@ -145,10 +145,17 @@ def test_each_rule_fails_exactly_its_checks_on_its_spoiler(
         expected = expected_checks(spoiler.view, spoiler.rule, good)
         engines = {engine for engine, _ in expected}
         wanted = {"great_expectations"} if spoiler.rule[0] in GE_ONLY else BOTH
-        if errors or failing != expected or engines != wanted:
+        # Each check counts every spoiled row (both ends of a range, not just one).
+        miscounted = [
+            (c.engine, c.check, c.observed)
+            for c in checks
+            if spoiler.rows and c.status == "failed" and c.observed != spoiler.rows
+        ]
+        if errors or failing != expected or engines != wanted or miscounted:
             problems.append(
                 f"{spoiler.name}: failed {sorted(failing)}, expected {sorted(expected)}"
                 + (f", errors {errors}" if errors else "")
+                + (f", counted {miscounted} of {spoiler.rows} rows" if miscounted else "")
             )
     assert not problems, "\n".join(problems)
 
