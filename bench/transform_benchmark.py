@@ -284,25 +284,37 @@ CREATE TABLE sums (network VARCHAR, line_id VARCHAR, period VARCHAR, variable VA
 """
 
 
-#: One variable at a time, so each sort holds a sixth of the pairs. Average ranks are
-#: rank() plus half the other members of the tie; the anomaly is ranked to the microsecond
-#: and its moments are exact, as DESIGN.md §5 says.
+#: One variable at a time, so each sort holds a sixth of the pairs. Average ranks come
+#: from tie counts: per distinct value, the running count up to it minus half its other
+#: members (rank() of the tie's first member plus (ties - 1) / 2), sorting distinct values
+#: rather than pairs, joined back by hash. The anomaly is ranked to the microsecond and
+#: its moments are exact, as DESIGN.md §5 says. The lagged hour is a column before the
+#: weather join: an expression over the cross join in the join condition makes DuckDB
+#: plan it as a far slower join.
 CORRELATION_SQL = """
 CREATE OR REPLACE TEMP TABLE p AS
-  SELECT c.network, c.line_id, l.lag_h, c.y, c.ya, round(c.ya, 6) AS yk, w.{variable} AS x,
-         unnest(['all', strftime(c.hour, '%Y-%m')]) AS period
-  FROM cells c CROSS JOIN (SELECT unnest([0, 1, 2, 3]) AS lag_h) l
-  JOIN w ON w.location_id = c.location_id AND w.hour = c.hour - l.lag_h * INTERVAL 1 HOUR
-  WHERE w.{variable} IS NOT NULL;
-CREATE OR REPLACE TEMP TABLE r AS
-  SELECT network, line_id, period, lag_h, x, y, ya,
-         rank() OVER (PARTITION BY network, line_id, period, lag_h ORDER BY x)
-           + (count(*) OVER (PARTITION BY network, line_id, period, lag_h, x) - 1) / 2 AS rx,
-         rank() OVER (PARTITION BY network, line_id, period, lag_h ORDER BY y)
-           + (count(*) OVER (PARTITION BY network, line_id, period, lag_h, y) - 1) / 2 AS ry,
-         rank() OVER (PARTITION BY network, line_id, period, lag_h ORDER BY yk)
-           + (count(*) OVER (PARTITION BY network, line_id, period, lag_h, yk) - 1) / 2 AS ra
-  FROM p;
+  WITH cl AS (SELECT c.network, c.line_id, c.location_id, c.hour, c.y, c.ya, l.lag_h,
+                     c.hour - to_hours(l.lag_h) AS x_hour
+              FROM cells c CROSS JOIN (SELECT unnest([0, 1, 2, 3]) AS lag_h) l),
+  j AS (SELECT cl.network, cl.line_id, cl.lag_h, cl.hour, cl.y, cl.ya, round(cl.ya, 6) AS yk,
+               w.{variable} AS x
+        FROM cl JOIN w ON w.location_id = cl.location_id AND w.hour = cl.x_hour
+        WHERE w.{variable} IS NOT NULL)
+  SELECT network, line_id, lag_h, y, ya, yk, x, 'all' AS period FROM j
+  UNION ALL
+  SELECT network, line_id, lag_h, y, ya, yk, x, strftime(hour, '%Y-%m') FROM j;
+CREATE OR REPLACE TEMP TABLE rank_x AS
+  SELECT network, line_id, period, lag_h, x,
+         sum(n) OVER (PARTITION BY network, line_id, period, lag_h ORDER BY x) - (n - 1) / 2 AS rx
+  FROM (SELECT network, line_id, period, lag_h, x, count(*) AS n FROM p GROUP BY ALL);
+CREATE OR REPLACE TEMP TABLE rank_y AS
+  SELECT network, line_id, period, lag_h, y,
+         sum(n) OVER (PARTITION BY network, line_id, period, lag_h ORDER BY y) - (n - 1) / 2 AS ry
+  FROM (SELECT network, line_id, period, lag_h, y, count(*) AS n FROM p GROUP BY ALL);
+CREATE OR REPLACE TEMP TABLE rank_a AS
+  SELECT network, line_id, period, lag_h, yk,
+         sum(n) OVER (PARTITION BY network, line_id, period, lag_h ORDER BY yk) - (n - 1) / 2 AS ra
+  FROM (SELECT network, line_id, period, lag_h, yk, count(*) AS n FROM p GROUP BY ALL);
 INSERT INTO sums
   SELECT network, line_id, period, '{variable}', lag_h, kind.y_kind, count(*), avg(x), var_pop(x), var_pop(rx),
          avg(CASE kind.y_kind WHEN 'raw' THEN y ELSE ya END),
@@ -310,7 +322,10 @@ INSERT INTO sums
          covar_pop(x, CASE kind.y_kind WHEN 'raw' THEN y ELSE ya END),
          var_pop(CASE kind.y_kind WHEN 'raw' THEN ry ELSE ra END),
          covar_pop(rx, CASE kind.y_kind WHEN 'raw' THEN ry ELSE ra END)
-  FROM r CROSS JOIN (SELECT unnest(['raw', 'anomaly']) AS y_kind) kind
+  FROM p JOIN rank_x USING (network, line_id, period, lag_h, x)
+         JOIN rank_y USING (network, line_id, period, lag_h, y)
+         JOIN rank_a USING (network, line_id, period, lag_h, yk)
+         CROSS JOIN (SELECT unnest(['raw', 'anomaly']) AS y_kind) kind
   GROUP BY ALL;
 """
 

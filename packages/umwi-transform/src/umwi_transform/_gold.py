@@ -18,6 +18,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from time import perf_counter
 
 import ibis.expr.types as ir  # type: ignore[import-untyped]
 import numpy as np
@@ -273,6 +274,7 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
         on_time_threshold_s=settings.on_time_threshold_s,
         early_tolerance_s=settings.early_tolerance_s,
     )
+    clock = _Clock()
     punctuality = conform(to_arrow(gx.punctuality_hourly(enriched)), "punctuality_hourly")
     hour_predicate = None if ranges is None else _range_predicate("hour", ranges)
     written["punctuality_hourly"] = _write(lake, "punctuality_hourly", punctuality, hour_predicate)
@@ -298,6 +300,7 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
         empty_gold("mobility_weather_hourly"),
     )
     months = None if ranges is None else sorted({d.strftime("%Y-%m") for d in days or ()})
+    clock.lap("hourly")
     impact = conform(
         to_arrow(gx.weather_impact(all_punctuality, all_mobility, months)), "weather_impact"
     )
@@ -310,11 +313,15 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
     del impact
 
     cell_ranges = None if days is None or ranges is None else _day_ranges(_with_next_days(days))
+    clock.lap("weather_impact")
     cells = _write_cells(backend, lake, all_mobility, weather, cell_ranges)
+    clock.lap("correlation cells")
     sums = _correlation_sums(backend, cells, weather)
     correlation = conform(correlation_table(sums), "correlation")
     written["correlation"] = _write(lake, "correlation", correlation, None)
 
+    clock.lap("correlation")
+    log.info("gold steps: %s", clock)
     # The quality gate usually runs next in this process.
     release_arrow_memory()
     scopes: dict[str, str | None] = {
@@ -349,6 +356,22 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
         ),
     )
     return candidates
+
+
+class _Clock:
+    """Seconds per build step, for the log."""
+
+    def __init__(self) -> None:
+        self.started = perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = perf_counter()
+        self.laps[name] = now - self.started
+        self.started = now
+
+    def __str__(self) -> str:
+        return ", ".join(f"{name} {seconds:.2f} s" for name, seconds in self.laps.items())
 
 
 def _with_next_days(days: Iterable[date]) -> set[date]:
