@@ -23,8 +23,9 @@ def _cells(rng: np.random.Generator, n: int) -> pa.Table:
         "hour": pa.array(hours, pa.timestamp("us", tz="UTC")),
         "y": pa.array(np.round(rng.normal(60, 30, n))),  # rounded: ties in y
     }
-    for _, _, column in X_COLUMNS:
-        values = np.round(rng.normal(0, 1, n), 0)  # rounded: ties, and some −0.0
+    for _, lag, column in X_COLUMNS:
+        # Odd lags: many distinct values (ranked by sorting); even: few (by counting).
+        values = np.round(rng.normal(0, 1, n), 3 if lag % 2 else 0)
         values[rng.random(n) < 0.2] = -0.0
         columns[column] = pa.array(values, mask=rng.random(n) < 0.1)
     return pa.table(columns)
@@ -43,7 +44,8 @@ def _expected(cells: pa.Table, column: str, line: str) -> dict[str, float]:
 @pytest.mark.parametrize("seed", range(3))
 def test_raw_statistics_match_scipy_with_ties_and_negative_zero(seed: int) -> None:
     """x holds both 0.0 and −0.0, which must tie; a dictionary that lists only 0.0 (as a
-    DISTINCT does) must still rank them together.
+    DISTINCT does) must still rank them together. Columns with few and with many distinct
+    values take both ways of ranking x.
 
     Mutation: drop the `pc.add(values, 0.0)` in `_dense_codes` and −0.0 gets its own
     rank (or no code): red."""

@@ -12,6 +12,7 @@ from umwi_core.lake import Lake
 from umwi_core.publication import GOLD_TABLES
 from umwi_core.resources import make_lake
 from umwi_core.settings import Settings, load_settings
+from umwi_transform import _gold as gold_module
 from umwi_transform import build_gold, commit_batch, open_delta, read_gold
 
 from tests.packages.umwi_transform.factory import (
@@ -180,3 +181,23 @@ def test_hourly_window(lake: Lake, settings: Settings) -> None:
     build_gold(lake, settings, "b1")
     window = read_gold(lake, "punctuality_hourly", start=at(hours=1), end=at(hours=3))
     assert sorted(set(window.column("hour").to_pylist())) == [at(hours=1), at(hours=2)]
+
+
+def test_correlation_in_chunks_of_lines_equals_one_pass(
+    lake: Lake, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pass takes a few lines at a time; one line per chunk gives the same table.
+
+    Mutation: `_line_chunks` forgetting the last chunk drops its lines' rows: red."""
+    rows = _day(0) + _day(0, line="L2") + _day(1) + _day(1, line="L3")
+    commit_batch(weather_batch(_weather(range(2))), lake, settings, "r1")
+    commit_batch(departures_batch(rows), lake, settings, "r1")
+    build_gold(lake, settings, "b1")
+    monkeypatch.setattr(gold_module, "CHUNK_CELLS", 1)
+    other, other_settings = _fresh(tmp_path, "chunked")
+    commit_batch(weather_batch(_weather(range(2))), other, other_settings, "x")
+    commit_batch(departures_batch(rows), other, other_settings, "x")
+    build_gold(other, other_settings, "x")
+    chunked = _table(other, "correlation")
+    assert set(chunked["line_id"]) == {"*", "L1", "L2", "L3"}
+    pd.testing.assert_frame_equal(_table(lake, "correlation"), chunked, check_like=True)

@@ -36,8 +36,6 @@ X_COLUMNS: tuple[tuple[str, int, str], ...] = tuple(
 KINDS = ("raw", "anomaly")
 _HOUR_US = 3_600_000_000
 _DAY_US = 24 * _HOUR_US
-#: Cells of one chunk of lines × periods × distinct x values held as one count table.
-RANK_TABLE_BUDGET = 1 << 23
 
 
 def _codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str]]:
@@ -264,7 +262,7 @@ def _column_sums(
     c_xy = np.bincount(chunk.gm, weights=dx * dy, minlength=chunk.n_gm)
     # The anomaly of a part is y shifted by −ȳ_g: same M2 and co-product, shifted mean.
     mean_a = mean_y - chunk.gm_baseline
-    months, n_month_groups, part_month = chunk.group("month")
+    _, n_month_groups, part_month = chunk.group("month")
     n_month, means, m2s = _merge(
         part_month, n_month_groups, n_part, [mean_x, mean_y, mean_a], [m2_x, m2_y, c_xy]
     )
@@ -276,46 +274,33 @@ def _column_sums(
     )
     moments = {"month": (n_month, means, m2s), "all": (n_all, all_means, all_m2s)}
 
-    # x ranks from counts per (group, distinct value): no sort of x. Every rank sum below
-    # runs over the small (group, value) table, except one weighted count per y kind.
-    slot_month = months * n_values + codes
-    if not everything:
-        slot_month = slot_month[mask]
-    counts_month = np.bincount(slot_month, minlength=n_month_groups * n_values).reshape(
-        n_month_groups, n_values
-    )
-    counts_all = counts_month.reshape(chunk.n_lines, chunk.n_months, n_values).sum(axis=1)
     out: dict[str, dict[str, np.ndarray]] = {}
-    for system, counts in (("all", counts_all), ("month", counts_month)):
+    for system in ("all", "month"):
         total, (mx, my, ma), (sxx, syy, sxy, saa, sxa) = moments[system]
         present = np.flatnonzero(total > 0)
         if len(present) == 0:
             continue
         n = total[present]
         groups, size, _ = chunk.group(system)
-        slot = slot_month if system == "month" else groups * n_values + codes
-        if system == "all" and not everything:
-            slot = slot[mask]
-        centre = (counts.sum(axis=1) + 1.0) / 2.0
-        rank_dev = np.cumsum(counts, axis=1) - (counts - 1.0) / 2.0 - centre[:, None]
+        kept = groups if everything else groups[mask]
+        centre = (np.bincount(kept, minlength=size) + 1.0) / 2.0
+        rank_x = _x_ranks(kept, size, codes if everything else codes[mask], n_values)
+        dx_rank = rank_x - centre[kept]
         sums = {
             "group": present,
             "n": n,
             "mean_x": mx[present],
             "var_x": sxx[present] / n,
-            "var_rx": (counts * rank_dev * rank_dev).sum(axis=1)[present] / n,
+            "var_rx": np.bincount(kept, weights=dx_rank * dx_rank, minlength=size)[present] / n,
         }
         for kind, mean, m2, co in (("raw", my, syy, sxy), ("anomaly", ma, saa, sxa)):
             if everything:
-                deviation = chunk.full_ranks[(system, kind)] - centre[groups]
+                dy_rank = chunk.full_ranks[(system, kind)] - centre[groups]
                 square = chunk.full_squares[(system, kind)]
             else:
-                kept = groups[mask]
-                deviation = chunk.orders[(system, kind)].ranks(mask)[mask] - centre[kept]
-                square = np.bincount(kept, weights=deviation * deviation, minlength=size)
-            # Σ (rx − c)(ry − c) = Σ over values v of (rx_v − c) · Σ_{x = v} (ry − c).
-            by_value = np.bincount(slot, weights=deviation, minlength=size * n_values)
-            co_ranks = (rank_dev.ravel() * by_value).reshape(size, n_values).sum(axis=1)
+                dy_rank = chunk.orders[(system, kind)].ranks(mask)[mask] - centre[kept]
+                square = np.bincount(kept, weights=dy_rank * dy_rank, minlength=size)
+            co_ranks = np.bincount(kept, weights=dx_rank * dy_rank, minlength=size)
             sums[f"mean_y_{kind}"] = mean[present]
             sums[f"var_y_{kind}"] = m2[present] / n
             sums[f"cov_xy_{kind}"] = co[present] / n
@@ -325,6 +310,22 @@ def _column_sums(
     return out
 
 
+def _x_ranks(groups: np.ndarray, size: int, codes: np.ndarray, n_values: int) -> np.ndarray:
+    """Average ranks of x within each group, from its codes (ranks of the sorted values).
+
+    Few distinct values: counts per (group, value) in a table, no sort at all. Many (a
+    table bigger than the cells): the cells sorted by (group, code) instead.
+    """
+    slot = groups * n_values + codes
+    if size * n_values <= 2 * len(codes):
+        counts = np.bincount(slot, minlength=size * n_values).reshape(size, n_values)
+        ranks = np.cumsum(counts, axis=1) - (counts - 1.0) / 2.0
+        return np.asarray(ranks.ravel()[slot], dtype=np.float64)
+    order = np.argsort(slot, kind="stable")
+    ranked = _Order.of(order, groups, codes)
+    return ranked.ranks(np.ones(len(codes), bool))
+
+
 def _month_names(first: int, count: int) -> list[str]:
     return [str(np.datetime64(first + index, "M")) for index in range(count)]
 
@@ -332,8 +333,6 @@ def _month_names(first: int, count: int) -> list[str]:
 def correlation_sums_from_cells(
     cells: pa.Table,
     dictionaries: Mapping[str, np.ndarray],
-    *,
-    budget: int = RANK_TABLE_BUDGET,
 ) -> pa.Table:
     """`correlation_sums` (one row per network, line, period, variable, lag with pairs)
     from the correlation cells. `dictionaries` holds the sorted distinct values of each
@@ -360,9 +359,9 @@ def correlation_sums_from_cells(
     months = months_since_1970 - first_month
     n_months = int(months.max()) + 1
     month_names = _month_names(first_month, n_months)
-    widest = max((len(d) for d in dictionaries.values()), default=1)
-    lines_per_chunk = max(1, budget // max(1, n_months * widest))
     starts = np.searchsorted(line_codes, np.arange(0, len(line_names) + 1))
+    # The caller hands over a few lines at a time (`_gold._line_chunks`); one chunk here.
+    lines_per_chunk = max(1, len(line_names))
 
     parts: list[pa.Table] = []
     for first in range(0, len(line_names), lines_per_chunk):

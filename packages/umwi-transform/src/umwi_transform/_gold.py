@@ -404,8 +404,7 @@ def _write_cells(
 
 
 def _correlation_sums(backend: Backend, cells: DeltaTable, weather: ir.Table) -> pa.Table:
-    """`correlation_sums` from the cells, a network at a time (its lines share nothing
-    with another network's, and one network's cells bound the pass's memory)."""
+    """`correlation_sums` from the cells, a few lines at a time (`_line_chunks`)."""
     dictionaries = {
         variable: np.sort(
             np.asarray(
@@ -422,17 +421,42 @@ def _correlation_sums(backend: Backend, cells: DeltaTable, weather: ir.Table) ->
         for variable in CORRELATION_VARIABLES
     }
     view = _register_delta(backend, "gold_correlation_cells", cells, CELLS_SCHEMA.empty_table())
-    networks = to_arrow(view.select("network").distinct()).column("network").to_pylist()
-    parts = [
-        correlation_sums_from_cells(to_arrow(view.filter(view.network == network)), dictionaries)
-        for network in sorted(networks)
-    ]
-    backend.con.unregister("gold_correlation_cells")
+    sizes = to_arrow(view.group_by(["network", "line_id"]).aggregate(cells=view.count()))
+    parts = []
+    for network, lines in _line_chunks(sizes):
+        chunk = view.filter((view.network == network) & view.line_id.isin(lines))
+        parts.append(correlation_sums_from_cells(to_arrow(chunk), dictionaries))
     return (
         pa.concat_tables(parts)
         if parts
         else correlation_sums_from_cells(CELLS_SCHEMA.empty_table(), dictionaries)
     )
+
+
+#: Cells the correlation pass holds at once: lines are independent, so the pass takes a
+#: few lines at a time and its memory stays flat whatever the history.
+CHUNK_CELLS = 250_000
+
+
+def _line_chunks(sizes: pa.Table) -> list[tuple[str, list[str]]]:
+    """Consecutive lines of each network, grouped up to `CHUNK_CELLS` cells (a bigger
+    line makes a chunk of its own)."""
+    chunks: list[tuple[str, list[str]]] = []
+    current: tuple[str, list[str]] | None = None
+    held = 0
+    rows = sorted(
+        zip(*(sizes.column(c).to_pylist() for c in ("network", "line_id", "cells")), strict=True)
+    )
+    for network, line, count in rows:
+        if current is None or current[0] != network or held + count > CHUNK_CELLS:
+            if current is not None:
+                chunks.append(current)
+            current, held = (network, []), 0
+        current[1].append(line)
+        held += count
+    if current is not None:
+        chunks.append(current)
+    return chunks
 
 
 def _unchanged(gold: dict[str, DeltaTable | None], state: BuildState) -> dict[str, GoldCandidate]:
