@@ -5,16 +5,27 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from umwi_core.lake import Lake
 from umwi_core.resources import make_lake
 from umwi_core.settings import Settings, load_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
+# Hypothesis: in CI (`CI=true`, as `.ci/run` runs) every property draws the same examples
+# each run (derandomized, no example database), so a red CI run is reproducible and a
+# green one is not luck; elsewhere examples are random, to find new failures. Each test
+# bounds its own `max_examples`.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
 # The Prefect server and flow settings of tests/flows and tests/packages/umwi_cli.
 pytest_plugins = ["tests.support.flow_fixtures"]
 
@@ -42,10 +53,20 @@ def lake(settings: Settings) -> Lake:
     return make_lake(settings)
 
 
-def free_port() -> int:
+@contextmanager
+def reserved_port() -> Iterator[int]:
+    """A port of 127.0.0.1 the OS chose, held until the block ends.
+
+    A port found free and closed before a child binds it may be handed to anyone else
+    meanwhile. This one stays bound (with SO_REUSEADDR, never listening), so the OS gives
+    it to no one else, while a server that binds with SO_REUSEADDR (uvicorn, werkzeug,
+    http.server) may take it: start the child inside the block and leave the block once
+    it answers.
+    """
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        yield int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -37,9 +37,11 @@ def test_workspace_layout() -> None:
 
 @pytest.mark.slow
 def test_wheels_install_and_import_alone(tmp_path: Path) -> None:
+    """Offline: the build backend and every dependency come from uv's cache, which
+    `uv sync` filled, so the test does not depend on reaching the package index."""
     dist = tmp_path / "dist"
     subprocess.run(
-        ["uv", "build", "--all-packages", "--wheel", "-o", str(dist), "-q"],
+        ["uv", "build", "--offline", "--all-packages", "--wheel", "-o", str(dist), "-q"],
         cwd=ROOT,
         check=True,
     )
@@ -53,6 +55,7 @@ def test_wheels_install_and_import_alone(tmp_path: Path) -> None:
                 "uv",
                 "pip",
                 "install",
+                "--offline",
                 "-q",
                 "-p",
                 str(python),

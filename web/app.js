@@ -13,13 +13,20 @@
   };
   const PAGE = 1000;
   const MAX_HOURLY_ROWS = 20000;
+  const HOUR_MS = 3600e3;
+  // A longer series is drawn one point per day (aggregated by the API), so a year is ~365
+  // points rather than a wall of ~8,700 hours.
+  const DAILY_AFTER_MS = 14 * 24 * HOUR_MS;
 
   const $ = (id) => document.getElementById(id);
   const controls = {
     network: $("network"), line: $("line"), period: $("period"), start: $("start"),
     end: $("end"), variable: $("variable"), lag: $("lag"),
   };
-  const state = { apiBase: "", lineNames: {}, lines: [], impact: [], generation: 0, charts: {} };
+  const state = {
+    apiBase: "", lineNames: {}, lines: [], impact: [], generation: 0, charts: {},
+    coverage: {}, published: null,
+  };
 
   class ApiError extends Error {
     constructor(message, status) { super(message); this.status = status; }
@@ -32,6 +39,7 @@
     value == null ? "–" : (value >= 0 ? "+" : "−") + Math.abs(value).toFixed(digits) + unit;
   const fixed = (value, digits) => (value == null ? "–" : value.toFixed(digits));
   const pValue = (value) => (value == null ? "–" : value < 0.001 ? "p < 0.001" : "p = " + value.toFixed(3));
+  const minute = (iso) => (iso ? iso.slice(0, 16).replace("T", " ") : "–");
 
   // --- API ---------------------------------------------------------------------------------
   async function api(path, params) {
@@ -170,12 +178,14 @@
 
   function hourKey(location, hourMs) { return location + "|" + hourMs; }
 
+  /** Hourly rows: location, UTC weekday and hour of day; daily rows: location and weekday. */
   function slot(row) {
+    if (row.hour == null) return row.location_id + "|" + new Date(row.day).getUTCDay();
     const when = new Date(row.hour);
     return row.location_id + "|" + when.getUTCDay() + "|" + when.getUTCHours();
   }
 
-  /** Mean delay per (location, UTC weekday, UTC hour) over the whole history: the baseline. */
+  /** Mean delay per slot (see `slot`) over the whole history: the baseline. */
   function baseline(history) {
     const sums = new Map();
     for (const row of history) {
@@ -235,22 +245,32 @@
     chart.update("none");
   }
 
-  function renderSeries(hourly, base) {
-    const ys = delayValues(hourly, yKind(), base);
-    const hours = new Map();
-    hourly.forEach((row, index) => {
-      const entry = hours.get(row.hour) || { delay: 0, weight: 0, rain: 0, rainCount: 0 };
+  /** One point per hour or per day (`grain`): delay weighted by non-cancelled departures
+   * over the locations, precipitation the mean over the locations (of the daily totals). */
+  function renderSeries(rows, base, grain) {
+    const daily = grain === "day";
+    const time = daily ? "day" : "hour";
+    const ys = delayValues(rows, yKind(), base);
+    const points = new Map();
+    rows.forEach((row, index) => {
+      const entry = points.get(row[time]) || { delay: 0, weight: 0, rain: 0, rainCount: 0 };
       const kept = row.departures - row.cancelled;
       if (ys[index] != null && kept > 0) { entry.delay += ys[index] * kept; entry.weight += kept; }
       if (row.precipitation_mm != null) { entry.rain += row.precipitation_mm; entry.rainCount += 1; }
-      hours.set(row.hour, entry);
+      points.set(row[time], entry);
     });
-    const keys = [...hours.keys()].sort();
+    const keys = [...points.keys()].sort();
     const chart = state.charts.series;
-    chart.data.labels = keys.map((hour) => hour.slice(0, 13).replace("T", " ") + "h");
-    chart.data.datasets[0].data = keys.map((h) => (hours.get(h).weight ? hours.get(h).delay / hours.get(h).weight : null));
-    chart.data.datasets[1].data = keys.map((h) => (hours.get(h).rainCount ? hours.get(h).rain / hours.get(h).rainCount : null));
+    chart.data.labels = keys.map((t) => (daily ? t.slice(0, 10) : t.slice(0, 13).replace("T", " ") + "h"));
+    chart.data.datasets[0].data = keys.map((t) => (points.get(t).weight ? points.get(t).delay / points.get(t).weight : null));
+    chart.data.datasets[1].data = keys.map((t) => (points.get(t).rainCount ? points.get(t).rain / points.get(t).rainCount : null));
     chart.data.datasets[0].label = yKind() === "anomaly" ? "Delay anomaly (s)" : "Mean delay (s)";
+    const rain = daily ? "Precipitation (mm per day)" : "Precipitation (mm)";
+    chart.data.datasets[1].label = rain;
+    chart.options.scales.rain.title.text = rain;
+    $("series-caption").textContent = daily
+      ? "Daily mean delay and precipitation (one point per UTC day, " + keys.length + " days)"
+      : "Hourly mean delay and precipitation";
     chart.update("none");
   }
 
@@ -301,6 +321,20 @@
     return { network: controls.network.value, line_id: controls.line.value };
   }
 
+  /** `day` when the chosen dates, clipped to the network's hours with weather, span more
+   * than two weeks; `day` too when that span is unknown, so it is never a wall of hours. */
+  function seriesGrain(start, end) {
+    const span = state.coverage[controls.network.value];
+    const first = span && span.weather_first_hour ? Date.parse(span.weather_first_hour) : null;
+    const last = span && span.weather_last_hour ? Date.parse(span.weather_last_hour) + HOUR_MS : null;
+    let from = start ? Date.parse(start + "T00:00:00Z") : first;
+    let until = end ? Date.parse(end + "T00:00:00Z") : last;
+    if (from == null || until == null) return "day";
+    if (first != null) from = Math.max(from, first);
+    if (last != null) until = Math.min(until, last);
+    return until - from > DAILY_AFTER_MS ? "day" : "hour";
+  }
+
   async function loadImpact() {
     state.impact = await api("/kpi/weather-impact", Object.assign({ limit: PAGE }, scope())).then((p) => p.rows);
     fillPeriods();
@@ -317,21 +351,29 @@
     try {
       const period = controls.period.value || "all";
       // The anomaly baseline spans the whole history, not only the chosen dates.
-      const wholeHistory = yKind() === "anomaly" && (start || end);
-      const [correlation, hourly, history] = await Promise.all([
+      const anomaly = yKind() === "anomaly";
+      const wholeHistory = anomaly && (start || end);
+      const grain = seriesGrain(start, end);
+      const daily = grain === "day";
+      const days = Object.assign({ grain: "day" }, scope());
+      const [correlation, hourly, history, dayRows, dayHistory] = await Promise.all([
         api("/kpi/correlation", Object.assign({
           period: period, variable: controls.variable.value, lag_h: controls.lag.value, y_kind: yKind(),
         }, scope())).then((p) => p.rows[0] || null),
         fetchAll("/kpi/hourly", Object.assign({ start: start, end: end }, scope())),
         wholeHistory ? fetchAll("/kpi/hourly", scope()) : Promise.resolve(null),
+        daily ? fetchAll("/kpi/hourly", Object.assign({ start: start, end: end }, days)) : Promise.resolve(null),
+        daily && wholeHistory ? fetchAll("/kpi/hourly", days) : Promise.resolve(null),
       ]);
       if (generation !== state.generation) return;  // a newer request superseded this one
       const impactRows = state.impact.filter((row) => row.period === period);
       renderCards(impactRows, correlation);
       renderClassChart(impactRows);
-      const base = yKind() === "anomaly" ? baseline(history || hourly) : null;
+      const base = anomaly ? baseline(history || hourly) : null;
       renderScatter(hourly, correlation, base);
-      renderSeries(hourly, base);
+      if (daily) renderSeries(dayRows, anomaly ? baseline(dayHistory || dayRows) : null, "day");
+      else renderSeries(hourly, base, "hour");
+      $("main").dataset.grain = grain;
       // What the figures now show, so tests and scripts can wait for a selection to land.
       $("main").dataset.shown = [scope().network, scope().line_id, period, controls.variable.value,
         controls.lag.value, yKind(), start, end].join("|");
@@ -347,16 +389,44 @@
     }
   }
 
+  /** The selected network's data span (first and last hour with departures), and apart
+   * from it when gold was published: a backfill is published long after its last hour. */
+  function renderHeader() {
+    const span = state.coverage[controls.network.value];
+    const node = $("data-span");
+    if (span) {
+      let text = "Data " + minute(span.first_hour) + " – " + minute(span.last_hour) + " UTC";
+      if (span.weather_first_hour == null) {
+        text += " (no hour with known weather)";
+      } else if (span.weather_first_hour !== span.first_hour || span.weather_last_hour !== span.last_hour) {
+        text += " (with weather " + minute(span.weather_first_hour) + " – " + minute(span.weather_last_hour) + ")";
+      }
+      node.textContent = text;
+      node.dataset.first = span.first_hour;
+      node.dataset.last = span.last_hour;
+    } else {
+      node.textContent = state.published ? "No data for this network" : "";
+      node.dataset.first = node.dataset.last = "";
+    }
+    node.title = Object.values(state.coverage)
+      .map((s) => s.network + ": " + minute(s.first_hour) + " – " + minute(s.last_hour) + " UTC").join("\n");
+    const published = state.published;
+    $("published").textContent = published
+      ? " · published " + minute(published.published_at) + " UTC · gate " + (published.gate_status || "unknown")
+      : "";
+    $("published").dataset.value = published ? published.published_at : "";
+  }
+
   async function freshness() {
     try {
-      const body = (await api("/freshness")).rows;
-      const newest = Object.values(body.tables).map((t) => t.updated_at).sort().pop();
-      $("freshness").textContent = "Published " + body.published_at.slice(0, 16).replace("T", " ") +
-        " UTC · data until " + (newest || "–").slice(0, 16).replace("T", " ") + " UTC · gate " +
-        (body.gate_status || "unknown");
+      const [body, coverage] = await Promise.all([api("/freshness"), api("/coverage")]);
+      state.published = body.rows;
+      state.coverage = Object.fromEntries(coverage.rows.map((row) => [row.network, row]));
     } catch (error) {
-      $("freshness").textContent = "";
+      state.published = null;
+      state.coverage = {};
     }
+    renderHeader();
   }
 
   async function start() {
@@ -378,6 +448,7 @@
 
   controls.network.addEventListener("change", async () => {
     fillLines();
+    renderHeader();
     setStatus("loading", "Loading…");
     try { await loadImpact(); await refresh(); } catch (error) { setStatus("error", error.message); }
   });

@@ -205,7 +205,8 @@ def _correlation(hourly: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _parquet(frame: pd.DataFrame, table: str) -> bytes:
+def to_parquet(frame: pd.DataFrame, table: str) -> bytes:
+    """`frame` as the serving copy of gold `table`: exactly its columns, with gold's types."""
     columns = list(GOLD_COLUMNS[table])
     frame = frame.reindex(columns=columns)
     fields = []
@@ -261,17 +262,40 @@ def write_sample_gold(
 ) -> Publication:
     """Publish the sample gold in `lake` and return the publication."""
     if seed not in _CACHE:
-        _CACHE[seed] = {name: _parquet(frame, name) for name, frame in sample_tables(seed).items()}
-    tables = {}
+        _CACHE[seed] = {
+            name: to_parquet(frame, name) for name, frame in sample_tables(seed).items()
+        }
     updated = START + timedelta(hours=HOURS)
-    for name, data in _CACHE[seed].items():
+    return publish(
+        lake,
+        _CACHE[seed],
+        publication_id=publication_id,
+        updated_at=updated,
+        published_at=updated + timedelta(minutes=5),
+        gate_status=gate_status,
+    )
+
+
+def publish(
+    lake: Lake,
+    serving: dict[str, bytes],
+    *,
+    publication_id: str,
+    updated_at: datetime,
+    published_at: datetime,
+    gate_status: str = "passed",
+) -> Publication:
+    """Write each table's serving copy (`to_parquet`), then `gold/_published.json` naming
+    them, as the publisher does."""
+    tables = {}
+    for name, data in serving.items():
         key = serving_key(publication_id, name)
         lake.write_bytes(key, data)
         rows = pq.read_metadata(io.BytesIO(data)).num_rows
-        tables[name] = PublishedTable(version=3, serving=key, rows=rows, updated_at=updated)
+        tables[name] = PublishedTable(version=3, serving=key, rows=rows, updated_at=updated_at)
     publication = Publication(
         publication_id=publication_id,
-        published_at=updated + timedelta(minutes=5),
+        published_at=published_at,
         run_id="run-20240408T000000Z-sample",
         tables=tables,
         quality_report="quality/run-20240408T000000Z-sample/results.json",

@@ -207,7 +207,8 @@ def test_lines(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/kpi/weather-impact", "/kpi/hourly", "/correlation", "/freshness", "/lines"]
+    "path",
+    ["/kpi/weather-impact", "/kpi/hourly", "/correlation", "/freshness", "/lines", "/coverage"],
 )
 def test_before_any_publication_503_with_clear_body(settings: Settings, path: str) -> None:
     with TestClient(create_app(build_resources(settings))) as client:
@@ -229,7 +230,7 @@ def test_unreadable_serving_copy_is_503_not_500(
 def test_openapi_documents_parameters_with_descriptions_and_examples(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     paths = schema["paths"]
-    assert set(ENDPOINTS) | {"/health", "/freshness", "/lines"} <= set(paths)
+    assert set(ENDPOINTS) | {"/health", "/freshness", "/lines", "/coverage"} <= set(paths)
     for path in ENDPOINTS:
         operation = paths[path]["get"]
         assert operation["summary"]
@@ -244,7 +245,7 @@ def test_openapi_documents_parameters_with_descriptions_and_examples(client: Tes
         "offset",
     }
     hourly = {p["name"] for p in paths["/kpi/hourly"]["get"]["parameters"]}
-    assert hourly == {"network", "line_id", "start", "end", "limit", "offset"}
+    assert hourly == {"network", "line_id", "start", "end", "grain", "limit", "offset"}
     impact = schema["components"]["schemas"]["WeatherImpactRow"]
     assert list(impact["properties"]) == list(GOLD_COLUMNS["weather_impact"])
     assert impact["example"]["weather_class"] == "wet"

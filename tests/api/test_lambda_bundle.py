@@ -141,7 +141,7 @@ def test_bundle_is_small_and_its_bytecode_survives_unzipping(
 
 
 def _routes() -> list[tuple[str, str, str | None, KpiFilters]]:
-    """(path, query, KPI, filters the API builds from that query) of every route."""
+    """(path, query, KPI[:grain], filters the API builds from that query) of every route."""
     april = {"start": parse_time("2024-04-01", "start"), "end": parse_time("2024-04-02", "end")}
     return [
         ("/kpi/weather-impact", "line_id=*&period=all", "weather-impact",
@@ -154,7 +154,9 @@ def _routes() -> list[tuple[str, str, str | None, KpiFilters]]:
         ("/correlation", "line_id=*&period=all&variable=precipitation_mm&lag_h=0&y_kind=raw",
          "correlation", KpiFilters(line_id="*", period="all", variable="precipitation_mm",
                                    lag_h=0, y_kind="raw")),
+        ("/kpi/hourly", "grain=day&line_id=*", "hourly:day", KpiFilters(line_id="*")),
         ("/lines", "", None, KpiFilters()),
+        ("/coverage", "", None, KpiFilters()),
         ("/freshness", "", None, KpiFilters()),
         ("/health", "", None, KpiFilters()),
     ]  # fmt: skip
@@ -201,12 +203,15 @@ def test_handler_from_the_bundle_answers_every_route_like_the_query_layer(
         assert response["statusCode"] == 200, (path, response["body"][:500])
         assert not response["isBase64Encoded"], path
         if kpi is not None:
-            expected = reader.page(kpi, filters, limit=1000)
+            name, _, grain = kpi.partition(":")
+            expected = reader.page(name, filters, grain=grain or "hour", limit=1000)
             assert json.loads(response["body"]) == expected.rows, path
             assert response["headers"]["x-total-count"] == str(expected.total), path
             assert response["headers"]["etag"] == f'"{publication.publication_id}"', path
         elif path == "/lines":
             assert json.loads(response["body"]) == reader.lines()
+        elif path == "/coverage":
+            assert json.loads(response["body"]) == reader.coverage()
         elif path == "/freshness":
             assert json.loads(response["body"])["publication_id"] == publication.publication_id
     # The Lambda wrote its results cache to DynamoDB, as its role allows.

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
-from umwi_api._models import ROW_MODELS, row_model
+from umwi_api._daily import MOBILITY_WEATHER_DAILY
+from umwi_api._models import ROW_MODELS, DailyRow, row_model
 from umwi_core.contracts import GOLD_CONTRACTS
+
+#: Every row model the API documents, with the contract it is derived from.
+MODELS = [
+    *((model, GOLD_CONTRACTS[table]) for table, model in ROW_MODELS.items()),
+    (DailyRow, MOBILITY_WEATHER_DAILY),
+]
 
 
 def test_row_models_carry_the_contract_types_nullability_and_descriptions() -> None:
     """Mutation: make `location_id` of MOBILITY_WEATHER_HOURLY nullable → red."""
-    for table, model in ROW_MODELS.items():
-        contract = GOLD_CONTRACTS[table]
+    for model, contract in MODELS:
+        table = contract.name
         schema = model.model_json_schema()
         assert schema["description"] == contract.description
         assert schema["required"] == list(contract.column_names)
@@ -26,7 +33,7 @@ def test_row_models_carry_the_contract_types_nullability_and_descriptions() -> N
 
 
 def test_row_models_validate_their_examples_and_refuse_extra_fields() -> None:
-    for model in ROW_MODELS.values():
+    for model, _ in MODELS:
         example = model.model_json_schema()["example"]
         model.model_validate(example)
         with pytest.raises(ValidationError, match="extra"):

@@ -11,8 +11,12 @@ def test_public_api_is_pinned() -> None:
 
 
 def test_queries_api_is_pinned() -> None:
+    # DAILY_TABLES, GRAINS, Grain: `umwi kpi --grain` and the API's `grain` share them.
     assert sorted(umwi_api.queries.__all__) == [
+        "DAILY_TABLES",
+        "GRAINS",
         "GoldReader",
+        "Grain",
         "KPI_TABLES",
         "KpiFilters",
         "MAX_OFFSET",
@@ -32,12 +36,15 @@ def test_deps_and_routes_are_pinned() -> None:
     # deps: what routes (and tests overriding `get_reader`) declare; routes: one router each.
     assert sorted(umwi_api.deps.__all__) == [
         "FiltersDependency",
+        "GrainDependency",
         "PageRequest",
         "ReaderDep",
         "correlation_filters",
         "get_reader",
+        "hour_or_day",
         "hourly_filters",
+        "hourly_only",
         "impact_filters",
         "paging",
     ]
-    assert sorted(umwi_api.routes.__all__) == ["freshness", "health", "kpi", "lines"]
+    assert sorted(umwi_api.routes.__all__) == ["coverage", "freshness", "health", "kpi", "lines"]

@@ -50,6 +50,7 @@ def _operations(settings: Settings) -> list[Any]:
         "/kpi/correlation",
         "/correlation",
         "/freshness",
+        "/coverage",
         "/health",
         "/lines",
     }

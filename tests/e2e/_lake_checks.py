@@ -2,7 +2,8 @@
 
 `check_readable` is what any reader sees at any moment (also right after a SIGKILL):
 the published pointer names Delta versions and serving copies that exist, open and agree;
-every silver and quarantine Delta table opens; silver has no duplicate key.
+every silver and quarantine Delta table opens; neither silver nor published gold has a
+duplicate key. `api_publication` is what the API serves at that moment.
 `snapshot` / `assert_same_data` compare two lakes' silver and published gold on every
 column but the ones that record when and by which run a row was written.
 """
@@ -16,9 +17,11 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from umwi_core.contracts import SILVER_TABLES
+from umwi_core.contracts import GOLD_CONTRACTS, SILVER_TABLES
 from umwi_core.lake import Lake
 from umwi_core.publication import GOLD_TABLES, read_publication
+from umwi_core.resources import build_resources
+from umwi_core.settings import Settings
 from umwi_transform import open_delta
 
 #: Columns that say when and by which run a row was written: they differ between runs.
@@ -63,19 +66,36 @@ def check_readable(lake: Lake) -> Readable:
                 f"{publication.publication_id}: {name} rows: pointer {entry.rows}, "
                 f"serving {serving.num_rows}, Delta v{entry.version} {delta.num_rows}"
             )
+            _assert_unique(delta, GOLD_CONTRACTS[name].key, f"gold/{name} v{entry.version}")
             result.gold_rows[name] = entry.rows
     for layer in ("silver", "quarantine"):
         for name, contract in SILVER_TABLES.items():
             rows = _delta_rows(lake, layer, name)
             if rows is None or layer == "quarantine":
                 continue
-            keys = rows.select(list(contract.key))
-            distinct = keys.group_by(list(contract.key)).aggregate([]).num_rows
-            assert distinct == rows.num_rows, (
-                f"silver/{name}: {rows.num_rows - distinct} duplicate keys {contract.key}"
-            )
+            _assert_unique(rows, contract.key, f"silver/{name}")
             result.silver_rows[name] = rows.num_rows
     return result
+
+
+def _assert_unique(rows: pa.Table, key: tuple[str, ...], what: str) -> None:
+    # Arrow's group_by puts nulls in one group, as a key with a nullable part needs.
+    distinct = rows.select(list(key)).group_by(list(key)).aggregate([]).num_rows
+    assert distinct == rows.num_rows, f"{what}: {rows.num_rows - distinct} duplicate keys {key}"
+
+
+def api_publication(settings: Settings) -> str | None:
+    """The publication the API serves now (its ETag); None when it answers that nothing is
+    published yet. Any other answer (an error a reader would see) fails the check."""
+    from fastapi.testclient import TestClient
+    from umwi_api import create_app
+
+    with TestClient(create_app(build_resources(settings), serve_web=False)) as client:
+        response = client.get("/kpi/weather-impact", params={"line_id": "*", "period": "all"})
+    if response.status_code == 503 and "retry-after" in response.headers:
+        return None
+    assert response.status_code == 200, f"the API answered {response.status_code}: {response.text}"
+    return str(response.headers["etag"]).strip('"')
 
 
 def _comparable(table: pa.Table) -> pa.Table:
@@ -138,6 +158,7 @@ __all__ = [
     "FLOAT_TOLERANCE",
     "RUN_COLUMNS",
     "Readable",
+    "api_publication",
     "assert_same_data",
     "check_readable",
     "snapshot",

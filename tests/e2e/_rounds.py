@@ -1,7 +1,8 @@
 """Day-by-day `umwi run`s of the sample city: the uninterrupted baseline and killed rounds.
 
-Each round runs one new day, so every kill lands on real work (ingest, build, gate or
-publication) instead of on a run with nothing left to do.
+Two kinds of kill: at a seeded random moment (`kill_rounds`), and at a named failpoint
+(`phase_rounds`, `umwi_core.failpoints`), where the test also asserts what the killed run
+had and had not changed. Each round runs one new day, so every kill lands on real work.
 """
 
 from __future__ import annotations
@@ -11,19 +12,20 @@ import statistics
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
 from umwi_core.contracts import SILVER_TABLES
+from umwi_core.failpoints import ENVIRONMENT_VARIABLE, parse
 from umwi_core.lake import Lake
-from umwi_core.ledger import Ledger
+from umwi_core.ledger import Ledger, WindowStatus
 from umwi_core.publication import GOLD_TABLES, read_publication
 from umwi_core.resources import make_lake, make_ledger
-from umwi_core.settings import load_settings
+from umwi_core.settings import Settings, load_settings
 from umwi_transform import open_delta
 
-from tests.e2e._lake_checks import check_readable, snapshot
+from tests.e2e._lake_checks import api_publication, assert_same_data, check_readable, snapshot
 from tests.e2e._support import (
     SAMPLE_START,
     child_env,
@@ -33,8 +35,8 @@ from tests.e2e._support import (
     sample_config,
 )
 
-#: Days the baseline covers: the most any test replays (6 local kills, one day each).
-BASELINE_DAYS = 6
+#: Days the baseline covers: day 0 takes the random kills, day 1 the failpoint kills.
+BASELINE_DAYS = 2
 RUN_TIMEOUT_S = 300
 #: A killed run's windows stay claimed until their lease ends; short here so the next run
 #: (the resume) may start right after the kill instead of 15 minutes later.
@@ -60,16 +62,20 @@ def local_env(prefect_api: str, folder: Path) -> dict[str, str]:
     )
 
 
+def local_settings(folder: Path) -> Settings:
+    return load_settings(state_dir=folder / "state", lake_uri=None)
+
+
 def local_lake(folder: Path) -> Lake:
-    return make_lake(load_settings(state_dir=folder / "state", lake_uri=None))
+    return make_lake(local_settings(folder))
 
 
 def local_ledger(folder: Path) -> Ledger:
-    return make_ledger(load_settings(state_dir=folder / "state", lake_uri=None))
+    return make_ledger(local_settings(folder))
 
 
-#: The baseline runs two days at a time and keeps the data after each of these days.
-BASELINE_STEP_DAYS = 2
+#: The baseline runs one day at a time and keeps the data after each day.
+BASELINE_STEP_DAYS = 1
 
 
 @dataclass
@@ -105,12 +111,15 @@ def _version(lake: Lake, layer: str, table: str) -> int:
 def progress(lake: Lake, ledger: Ledger) -> dict[str, object]:
     """How far the pipeline got, one marker per stage, in pipeline order."""
     found = read_publication(lake)
+    records = ledger.records()
     return {
-        "ledger claim": tuple((r.window, r.run_id) for r in ledger.records()),
+        "ledger claim": tuple((r.window, r.run_id) for r in records),
         "bronze": sum(1 for _ in lake.list("bronze/")),
         "silver": tuple(_version(lake, "silver", table) for table in SILVER_TABLES),
+        "ledger done": tuple(r.window for r in records if r.status is WindowStatus.DONE),
         "gold": tuple(_version(lake, "gold", table) for table in GOLD_TABLES),
         "quality": sum(1 for key in lake.list("quality/") if key.endswith("results.json")),
+        "serving": sum(1 for _ in lake.list("gold/_serving/")),
         "published": None if found is None else found[0].publication_id,
     }
 
@@ -123,6 +132,20 @@ def landed(before: Mapping[str, object], after: Mapping[str, object]) -> str:
     return f"after {reached[-1]}"
 
 
+@dataclass(frozen=True)
+class Kill:
+    """A kill at a failpoint (`UMWI_TEST_KILL_AT` value `at`) and where the killed run
+    must have stopped: the `progress` markers it changed and those it left alone."""
+
+    at: str
+    changed: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    #: (marker, n): of that marker's tables exactly n changed, the others did not.
+    partly: tuple[str, int] | None = None
+    #: Silver equals the uninterrupted run's after this kill.
+    silver_complete: bool = False
+
+
 @dataclass
 class KillReport:
     mode: str
@@ -133,37 +156,80 @@ class KillReport:
 
     def line(self) -> str:
         where = ", ".join(f"{count} {stage}" for stage, count in sorted(self.landings.items()))
+        mean = f"mean {statistics.fmean(self.resume_s):.1f} s" if self.resume_s else "none"
         return (
             f"{self.mode}: {self.kills} SIGKILLs ({where}); {self.finished_first} runs beat "
-            f"their kill; every next run completed "
-            f"(mean {statistics.fmean(self.resume_s):.1f} s)"
+            f"their kill; every next run completed ({mean})"
         )
 
 
+@dataclass(frozen=True)
+class Target:
+    """The lake and ledger under test, the children's environment and folder, and the
+    settings a reader (the API) opens them with."""
+
+    mode: str
+    env: Mapping[str, str]
+    lake: Lake
+    ledger: Ledger
+    settings: Settings
+    folder: Path
+
+
+def _readers_see(target: Target, allowed: set[str | None]) -> str | None:
+    """Check what any reader sees now; returns the published id, one of `allowed`."""
+    readable = check_readable(target.lake)
+    served = api_publication(target.settings)
+    assert served == readable.publication_id, (
+        f"the API serves {served}, the pointer names {readable.publication_id}"
+    )
+    assert readable.publication_id in allowed, (
+        f"readers see {readable.publication_id}, neither of {sorted(map(str, allowed))}"
+    )
+    return readable.publication_id
+
+
+def _wait_for_leases(ledger: Ledger) -> None:
+    """Until no window is held by a live lease: a killed run's claims end with their lease."""
+    held = [r.lease_until for r in ledger.records() if r.status is WindowStatus.RUNNING]
+    if held:
+        time.sleep(max(0.0, (max(held) - datetime.now(UTC)).total_seconds()) + 0.2)
+
+
+def _resume(target: Target, index: int, after: str) -> float:
+    _wait_for_leases(target.ledger)
+    resumed = run_umwi(day_args(index), target.env, target.folder, RUN_TIMEOUT_S)
+    assert resumed.returncode == 0, (
+        f"{target.mode} day {index}: the run after {after} failed: "
+        f"{last_line(resumed.output)}\n{resumed.output[-3000:]}"
+    )
+    _readers_see(target, {read_publication_id(target.lake)})
+    return resumed.seconds
+
+
+def read_publication_id(lake: Lake) -> str | None:
+    found = read_publication(lake)
+    return None if found is None else found[0].publication_id
+
+
 def kill_rounds(
-    *,
-    mode: str,
-    days: int,
-    env: Mapping[str, str],
-    lake: Lake,
-    ledger: Ledger,
-    folder: Path,
-    horizon_s: float,
-    seed: int,
+    target: Target, *, index: int, kills: int, horizon_s: float, seed: int
 ) -> KillReport:
-    """Per day: SIGKILL a run at a seeded random moment, check what readers see, resume."""
+    """SIGKILL runs of day `index` at seeded random moments, one after the other, checking
+    what readers see after each; then run the day to its end."""
     rng = random.Random(seed)
-    report = KillReport(mode)
-    for index in range(days):
+    report = KillReport(f"{target.mode} random")
+    for _ in range(kills):
         # A run that beats its kill is not a kill: the same day is run again with --force
         # (the same work, idempotently) and killed earlier, so every round has its kill.
         for attempt in range(3):
             delay = rng.uniform(0, horizon_s / (1 + attempt))
             args = day_args(index) + (["--force"] if attempt else [])
-            before = progress(lake, ledger)
-            killed = run_and_kill(args, env, folder, delay)
-            after = progress(lake, ledger)
-            check_readable(lake)
+            before = progress(target.lake, target.ledger)
+            _wait_for_leases(target.ledger)
+            killed = run_and_kill(args, target.env, target.folder, delay)
+            after = progress(target.lake, target.ledger)
+            _readers_see(target, {before["published"], after["published"]})  # type: ignore[arg-type]
             if killed.returncode == -9:
                 report.kills += 1
                 stage = landed(before, after)
@@ -171,36 +237,85 @@ def kill_rounds(
                 break
             assert killed.returncode == 0, killed.output[-3000:]
             report.finished_first += 1
-        # The killed run's windows resume once their lease is over.
-        time.sleep(LEASE_S)
-        resumed = run_umwi(day_args(index), env, folder, RUN_TIMEOUT_S)
-        assert resumed.returncode == 0, (
-            f"{mode} day {index}: the run after a kill at {delay:.1f} s failed: "
-            f"{last_line(resumed.output)}\n{resumed.output[-3000:]}"
+    report.resume_s.append(_resume(target, index, f"{kills} random kills"))
+    _assert_leases_honoured(target.ledger)
+    return report
+
+
+def _assert_landing(kill: Kill, before: dict[str, object], after: dict[str, object]) -> None:
+    moved = [marker for marker in before if before[marker] != after[marker]]
+    for marker in kill.changed:
+        assert marker in moved, f"killed at {kill.at}, yet {marker} did not change (moved: {moved})"
+    for marker in kill.unchanged:
+        assert marker not in moved, f"killed at {kill.at}, yet {marker} changed (moved: {moved})"
+    if kill.partly is not None:
+        marker, wanted = kill.partly
+        old, new = before[marker], after[marker]
+        assert isinstance(old, tuple)
+        assert isinstance(new, tuple)
+        differ = sum(1 for a, b in zip(old, new, strict=True) if a != b)
+        assert differ == wanted, f"killed at {kill.at}: {differ} of {marker} {new} changed"
+
+
+def phase_rounds(
+    target: Target, *, index: int, kills: list[Kill], expected: dict[str, pa.Table]
+) -> KillReport:
+    """Run day `index` killed at each failpoint of `kills` in turn, each run resuming what
+    the previous one left; assert where each kill landed and what readers see after it;
+    then run the day to its end. `expected` is the uninterrupted runs' `snapshot` after
+    the day."""
+    report = KillReport(f"{target.mode} failpoints")
+    for kill in kills:
+        phase, count = parse(kill.at)
+        _wait_for_leases(target.ledger)
+        before = progress(target.lake, target.ledger)
+        env = {**target.env, ENVIRONMENT_VARIABLE: kill.at}
+        killed = run_and_kill(day_args(index), env, target.folder, RUN_TIMEOUT_S)
+        assert killed.returncode == -9, (
+            f"{target.mode}: the run to be killed at {kill.at} ended with "
+            f"{killed.returncode}: {last_line(killed.output)}\n{killed.output[-3000:]}"
         )
-        report.resume_s.append(resumed.seconds)
-        check_readable(lake)
+        assert f"umwi failpoint {phase}:{count}: SIGKILL" in killed.output, killed.output[-3000:]
+        after = progress(target.lake, target.ledger)
+        _assert_landing(kill, before, after)
+        if kill.silver_complete:
+            silver = {name: table for name, table in expected.items() if name.startswith("silver/")}
+            found = snapshot(target.lake)
+            assert_same_data({name: found[name] for name in silver}, silver)
+        _readers_see(target, {before["published"], after["published"]})  # type: ignore[arg-type]
+        report.kills += 1
+        report.landings[kill.at] = 1
+    report.resume_s.append(_resume(target, index, f"the kill at {kills[-1].at}"))
+    _assert_leases_honoured(target.ledger)
+    return report
+
+
+def _assert_leases_honoured(ledger: Ledger) -> None:
     for record in ledger.records():
         # The runs honoured UMWI_LEDGER_LEASE_S; with the 15-minute default a killed run's
         # windows would have stayed claimed and the next run would have skipped them.
         # The lease is renewed after each batch, so it ends a few seconds after ingestion.
         held = record.lease_until - record.claimed_at
         assert held < timedelta(seconds=300), f"{record.window} leased for {held}"
-    return report
 
 
 __all__ = [
     "BASELINE_DAYS",
     "BASELINE_STEP_DAYS",
     "LEASE_S",
+    "RUN_TIMEOUT_S",
     "Baseline",
+    "Kill",
     "KillReport",
+    "Target",
     "day_args",
     "kill_rounds",
     "landed",
     "local_env",
     "local_lake",
     "local_ledger",
+    "local_settings",
+    "phase_rounds",
     "progress",
     "run_baseline",
 ]

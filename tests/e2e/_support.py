@@ -8,6 +8,7 @@ SIGKILL takes down everything it started, as when a container dies.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import free_port
+from tests.conftest import reserved_port
 
 SAMPLE_START = "2026-01-05"
 SAMPLE_SEED = 7
@@ -103,19 +104,24 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 @contextmanager
 def prefect_server(home: Path) -> Iterator[str]:
     """A Prefect server for the children; yields its API URL."""
-    port = free_port()
     home.mkdir(parents=True, exist_ok=True)
     env = child_env({"PREFECT_HOME": str(home), "PREFECT_SERVER_LOGGING_LEVEL": "WARNING"})
     log = (home / "server.log").open("wb")
-    process = subprocess.Popen(
-        [*PREFECT_SERVER, "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with reserved_port() as port:
+        process = subprocess.Popen(
+            [*PREFECT_SERVER, "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            _wait_until_up(f"http://127.0.0.1:{port}/api/health", process, 120)
+        except BaseException:
+            _stop(process)
+            log.close()
+            raise
     try:
-        _wait_until_up(f"http://127.0.0.1:{port}/api/health", process, 120)
         yield f"http://127.0.0.1:{port}/api"
     finally:
         _stop(process)
@@ -166,6 +172,9 @@ def run_and_kill(args: list[str], env: Mapping[str, str], cwd: Path, after_s: fl
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        # A child that killed itself (a failpoint) may leave processes it started.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
     return Finished(process.returncode, log.read_text(errors="replace"), time.monotonic() - began)
 
 

@@ -1,47 +1,144 @@
-"""SIGKILL `umwi run` at seeded random moments, in local and aws mode.
+"""SIGKILL `umwi run` at named phases (failpoints) and at seeded random moments, in local
+and aws mode.
 
-After every kill a reader sees no partial table (the published pointer names versions and
-serving copies that exist and agree; silver opens without duplicate keys), the next run
-completes, and at the end silver and published gold equal an uninterrupted run's on every
-column but `as_of`, `ingested_at` and `run_id`. The counts go to the test report.
+Day 0 takes random kills, then runs to its end; day 1 is killed at one failpoint after
+another (each run resuming what the previous kill left), then runs to its end. After every
+kill: the killed run stopped where it was told to (the child's own failpoint line, and the
+lake markers it did and did not move), a reader sees the previous or the new publication
+and never an error (the published pointer names versions and serving copies that exist and
+agree; neither silver nor published gold has a duplicate key; the API answers with that
+publication's ETag). After each day, silver and published gold equal an uninterrupted
+run's on every column but `as_of`, `ingested_at` and `run_id`.
+
+Local mode runs every failpoint; aws mode (moto) the four whose writes differ there: a
+silver MERGE window (Delta on S3, the DynamoDB ledger's claim taken over), gold half
+written, the serving copies written and the pointer replaced (S3's conditional write).
 """
 
 from __future__ import annotations
 
 import pytest
+from umwi_core.failpoints import PHASES, parse
 from umwi_core.resources import make_lake, make_ledger
 
 from tests.e2e._lake_checks import assert_same_data, snapshot
 from tests.e2e._rounds import (
     Baseline,
+    Kill,
     KillReport,
+    Target,
     kill_rounds,
     local_env,
     local_lake,
     local_ledger,
+    local_settings,
+    phase_rounds,
 )
 from tests.e2e._support import umwi_variables
 from tests.support.aws import AwsResources
 
-# Dozens of `umwi run`s in a row: far over the suite's per-test default on a busy machine.
+# A dozen `umwi run`s in a row: far over the suite's per-test default on a busy machine.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
-LOCAL_KILLS = 6
-AWS_KILLS = 4
+_AFTER_SILVER = ("gold", "quality", "serving", "published")
+
+#: Every failpoint in pipeline order, each run resuming the previous one's leftovers.
+LOCAL_KILLS = [
+    Kill(
+        "bronze.landed",
+        changed=("ledger claim", "bronze"),
+        unchanged=("silver", "ledger done", *_AFTER_SILVER),
+    ),
+    Kill(
+        "silver.merge.window",
+        changed=("ledger claim", "bronze"),
+        unchanged=("ledger done", *_AFTER_SILVER),
+        partly=("silver", 1),
+    ),
+    Kill(
+        "silver.committed",
+        changed=("ledger claim", "bronze", "silver"),
+        unchanged=("ledger done", *_AFTER_SILVER),
+        silver_complete=True,
+    ),
+    # A re-ingest of what silver holds commits nothing: silver keeps its versions.
+    Kill(
+        "gold.table.written:2",
+        changed=("ledger done",),
+        unchanged=("silver", "quality", "serving", "published"),
+        partly=("gold", 2),
+    ),
+    Kill(
+        "gate.running",
+        changed=("gold",),
+        unchanged=("ledger claim", "silver", "quality", "serving", "published"),
+    ),
+    Kill(
+        "publish.serving.written",
+        changed=("quality", "serving"),
+        unchanged=("ledger claim", "silver", "gold", "published"),
+    ),
+    Kill(
+        "publish.pointer.replaced",
+        changed=("quality", "serving", "published"),
+        unchanged=("ledger claim", "silver", "gold"),
+    ),
+]
+
+AWS_KILLS = [
+    Kill(
+        "silver.merge.window",
+        changed=("ledger claim", "bronze"),
+        unchanged=("ledger done", *_AFTER_SILVER),
+        partly=("silver", 1),
+    ),
+    Kill(
+        "gold.table.written:2",
+        changed=("ledger done", "silver"),
+        unchanged=("quality", "serving", "published"),
+        partly=("gold", 2),
+    ),
+    Kill(
+        "publish.serving.written",
+        changed=("gold", "quality", "serving"),
+        unchanged=("silver", "published"),
+    ),
+    Kill(
+        "publish.pointer.replaced",
+        changed=("quality", "serving", "published"),
+        unchanged=("silver", "gold"),
+    ),
+]
+
+LOCAL_RANDOM_KILLS = 2
+AWS_RANDOM_KILLS = 1
 
 
-def _report(
-    capsys: pytest.CaptureFixture[str], report: KillReport, rows: int, baseline: Baseline
-) -> None:
+def _report(capsys: pytest.CaptureFixture[str], *reports: KillReport, rows: int) -> None:
     with capsys.disabled():
-        print(
-            f"\n[crash safety] {report.line()}; {rows} rows of silver and gold equal an "
-            f"uninterrupted run's (kills drawn in [0, {baseline.kill_horizon_s:.1f} s))"
-        )
+        for report in reports:
+            print(f"\n[crash safety] {report.line()}")
+        print(f"[crash safety] {rows} rows of silver and gold equal an uninterrupted run's")
 
 
-def _assert_killed(report: KillReport, wanted: int) -> None:
-    assert report.kills == wanted, report.line()
+def _rounds(
+    target: Target, baseline: Baseline, kills: list[Kill], random_kills: int, seed: int
+) -> tuple[KillReport, KillReport, int]:
+    randomly = kill_rounds(
+        target, index=0, kills=random_kills, horizon_s=baseline.kill_horizon_s, seed=seed
+    )
+    assert randomly.kills == random_kills, randomly.line()
+    rows = assert_same_data(snapshot(target.lake), baseline.after_day[1])
+    named = phase_rounds(target, index=1, kills=kills, expected=baseline.after_day[2])
+    assert named.landings == {kill.at: 1 for kill in kills}, named.line()
+    rows += assert_same_data(snapshot(target.lake), baseline.after_day[2])
+    return randomly, named, rows
+
+
+def test_the_local_kills_cover_every_failpoint() -> None:
+    """A new failpoint needs its kill here. Mutation: dropping a `Kill` from LOCAL_KILLS."""
+    assert [parse(kill.at)[0] for kill in LOCAL_KILLS] == list(PHASES)
+    assert {parse(kill.at)[0] for kill in AWS_KILLS} < set(PHASES)
 
 
 def test_sigkill_local(
@@ -50,21 +147,23 @@ def test_sigkill_local(
     tmp_path_factory: pytest.TempPathFactory,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """Mutations that turn it red, one at a time: in `umwi_transform._publish`,
+    `serving_key(publication_id, table)` → `serving_key("pub-fixed", table)` (the killed
+    run overwrites the serving copies readers follow; checked: red at the
+    `publish.serving.written` kill); in `umwi_flows._ingest`, the windows completed in the
+    ledger before `loader.finish()` (after the `silver.merge.window` kill `ledger done` has
+    moved); `failpoint("gate.running")` deleted (that run ends 0 instead of being killed)."""
     folder = tmp_path_factory.mktemp("crash-local")
-    lake = local_lake(folder)
-    report = kill_rounds(
+    target = Target(
         mode="local",
-        days=LOCAL_KILLS,
         env=local_env(prefect_api, folder),
-        lake=lake,
+        lake=local_lake(folder),
         ledger=local_ledger(folder),
+        settings=local_settings(folder),
         folder=folder,
-        horizon_s=baseline.kill_horizon_s,
-        seed=9,
     )
-    rows = assert_same_data(snapshot(lake), baseline.after_day[LOCAL_KILLS])
-    _report(capsys, report, rows, baseline)
-    _assert_killed(report, LOCAL_KILLS)
+    randomly, named, rows = _rounds(target, baseline, LOCAL_KILLS, LOCAL_RANDOM_KILLS, seed=9)
+    _report(capsys, randomly, named, rows=rows)
 
 
 def test_sigkill_aws(
@@ -74,20 +173,18 @@ def test_sigkill_aws(
     tmp_path_factory: pytest.TempPathFactory,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """Mutations: in `umwi_flows._ingest`, the windows completed in the ledger before
+    `loader.finish()` (after the `silver.merge.window` kill `ledger done` has moved, and
+    the next run would skip the day); the fixed serving key of `test_sigkill_local`."""
     folder = tmp_path_factory.mktemp("crash-aws")
     aws = {key: value for key, value in umwi_variables().items() if key != "UMWI_STATE_DIR"}
-    env = local_env(prefect_api, folder) | aws
-    lake = make_lake(aws_resources.settings)
-    report = kill_rounds(
+    target = Target(
         mode="aws",
-        days=AWS_KILLS,
-        env=env,
-        lake=lake,
+        env=local_env(prefect_api, folder) | aws,
+        lake=make_lake(aws_resources.settings),
         ledger=make_ledger(aws_resources.settings),
+        settings=aws_resources.settings,
         folder=folder,
-        horizon_s=baseline.kill_horizon_s,
-        seed=10,
     )
-    rows = assert_same_data(snapshot(lake), baseline.after_day[AWS_KILLS])
-    _report(capsys, report, rows, baseline)
-    _assert_killed(report, AWS_KILLS)
+    randomly, named, rows = _rounds(target, baseline, AWS_KILLS, AWS_RANDOM_KILLS, seed=10)
+    _report(capsys, randomly, named, rows=rows)

@@ -19,7 +19,7 @@ from umwi_core.resources import make_lake
 from tests.e2e._fault_proxy import FaultProxy
 from tests.e2e._lake_checks import assert_same_data, check_readable, snapshot
 from tests.e2e._rounds import (
-    BASELINE_STEP_DAYS,
+    BASELINE_DAYS,
     RUN_TIMEOUT_S,
     Baseline,
     day_args,
@@ -28,7 +28,7 @@ from tests.e2e._rounds import (
 from tests.e2e._support import last_line, run_umwi, umwi_variables
 from tests.support.aws import REGION, AwsResources
 
-DAYS = BASELINE_STEP_DAYS
+DAYS = BASELINE_DAYS
 FAULT_SHARE = 0.08
 
 

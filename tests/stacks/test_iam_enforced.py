@@ -334,6 +334,11 @@ def api_role(
     values |= {"UMWI_AWS_ENDPOINT_URL": server.endpoint, "UMWI_STATE_DIR": str(tmp_path)}
     for name, value in values.items():
         monkeypatch.setenv(name, value)
+    # boto3's default session keeps the credentials it resolved first (another test's): a
+    # Lambda container starts with none, so neither does this one.
+    import boto3
+
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     return applied
 
 

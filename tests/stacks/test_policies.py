@@ -199,7 +199,7 @@ def test_prefect_tags_describes_and_registers_only_what_it_must(
     """
     for stack, policy in (
         (dev, "prefect-worker-policy"),
-        (prod, "prefect-push-policy"),
+        (prod, "prefect-worker-policy"),
         (dev_private, "prefect-push-policy"),
     ):
         statements = _by_sid(stack, policy)
@@ -223,7 +223,9 @@ def _renamed(document: str, env: str) -> str:
     return document.replace(f"umwi-{env}", "umwi-<env>").replace(f"/umwi/{env}/", "/umwi/<env>/")
 
 
-def test_dev_and_prod_roles_differ_only_in_names(dev: Stack, prod: Stack) -> None:
+def test_dev_and_prod_roles_differ_only_in_names(
+    dev: Stack, prod: Stack, dev_private: Stack
+) -> None:
     """test_iam_enforced.py runs the pipeline and the API as the prod roles only; this is
     what makes that proof hold for dev too.
 
@@ -233,7 +235,10 @@ def test_dev_and_prod_roles_differ_only_in_names(dev: Stack, prod: Stack) -> Non
         dev_document = dev.inputs("iam/rolePolicy:RolePolicy", policy)["policy"]
         prod_document = prod.inputs("iam/rolePolicy:RolePolicy", policy)["policy"]
         assert _renamed(dev_document, "dev") == _renamed(prod_document, "prod"), policy
-    # The Prefect side: the worker's role (dev) may do what the push pool's role (prod) may.
+    # The Prefect side: the worker's role is the same in both; the push pool's role (opt-in)
+    # may do what the worker's may, so the worker's IAM-enforced run covers it too.
     worker = dev.inputs("iam/rolePolicy:RolePolicy", "prefect-worker-policy")["policy"]
-    push = prod.inputs("iam/rolePolicy:RolePolicy", "prefect-push-policy")["policy"]
-    assert _renamed(worker, "dev") == _renamed(push, "prod")
+    prod_worker = prod.inputs("iam/rolePolicy:RolePolicy", "prefect-worker-policy")["policy"]
+    assert _renamed(worker, "dev") == _renamed(prod_worker, "prod")
+    push = dev_private.inputs("iam/rolePolicy:RolePolicy", "prefect-push-policy")["policy"]
+    assert push == worker

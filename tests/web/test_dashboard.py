@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pandas as pd
 import pytest
 import uvicorn
 from umwi_api import create_app
@@ -20,7 +22,7 @@ from umwi_core.resources import build_resources
 from umwi_core.settings import Settings
 
 from tests.api.gold_sample import LINES, NETWORK, write_sample_gold
-from tests.conftest import free_port
+from tests.api.gold_year import SHORT, YEAR, write_year_gold
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -39,11 +41,16 @@ CHROMIUM_ARGS = [
 
 class LiveServer:
     def __init__(self, app: Any) -> None:
-        self.port = free_port()
+        # The server gets the bound socket itself: no port is free between two binds.
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = int(self.socket.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(app, log_level="warning")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
+        )
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
@@ -57,6 +64,7 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        self.socket.close()
 
 
 def _web_copy(tmp_path: Path, line_names: dict[str, dict[str, str]]) -> Path:
@@ -249,6 +257,94 @@ def test_dashboard_shows_the_api_numbers_and_follows_the_selectors(
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    assert errors == []
+
+
+def _minute(moment: Any) -> str:
+    return pd.Timestamp(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _series(page: Any) -> tuple[list[str], list[float | None]]:
+    labels = _chart(page, "series-chart", "chart.data.labels")
+    delays = _chart(page, "series-chart", "chart.data.datasets[0].data")
+    return labels, delays
+
+
+def test_a_year_shows_its_data_span_and_daily_points(
+    browser: Any, settings: Settings, lake: Lake, tmp_path: Path
+) -> None:
+    """The header's dates are the data's first and last hour, the publication time is
+    apart, and a year is drawn one point per day (the API's daily rows) while a week or a
+    ten-day network stays hourly.
+
+    Mutations: in app.js `freshness()`, show the newest table `updated_at` or
+    `published_at` as the span → the header assertion is red; make `seriesGrain` answer
+    "hour" → ~13,000 points, red; weight the daily delay by departures instead of
+    departures − cancelled in `_daily.py` → the first day's delay differs, red.
+    """
+    publication, tables = write_year_gold(lake)
+    departures = tables["punctuality_hourly"]
+    hourly = tables["mobility_weather_hourly"]
+    errors: list[str] = []
+    site = _web_copy(tmp_path, {})
+    with LiveServer(create_app(build_resources(settings), web_dir=site)) as server:
+        page = browser.new_page(viewport={"width": 1280, "height": 1300})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server.url + "/")
+        _wait_ready(page, f"{YEAR}|*|all|precipitation_mm|0|raw||")
+
+        # The span of the data, not of the publication.
+        year = departures[departures["network"] == YEAR]["hour"]
+        weather = hourly[hourly["network"] == YEAR]["hour"]
+        span = page.locator("#data-span").inner_text()
+        assert span == (
+            f"Data {_minute(year.min())} – {_minute(year.max())} UTC "
+            f"(with weather {_minute(weather.min())} – {_minute(weather.max())})"
+        )
+        assert span.startswith("Data 2025-01-01 04:00 – 2025-12-31 22:00 UTC")
+        published = page.locator("#published").inner_text()
+        assert f"published {_minute(publication.published_at)} UTC" in published
+        assert _minute(publication.published_at) not in span
+        assert "gate passed" in published
+
+        # A year: one point per UTC day, aggregated by the API.
+        assert page.locator("main").get_attribute("data-grain") == "day"
+        labels, delays = _series(page)
+        all_lines = hourly[(hourly["network"] == YEAR) & (hourly["line_id"] == "*")]
+        days = all_lines["hour"].dt.strftime("%Y-%m-%d")
+        assert labels == sorted(days.unique())
+        assert len(labels) <= 400
+        first_day = all_lines[days == labels[0]]
+        kept = first_day["departures"] - first_day["cancelled"]
+        expected = float((first_day["mean_delay_s"] * kept).sum() / kept.sum())
+        assert delays[0] == pytest.approx(expected, rel=1e-9)
+        assert _painted(page, "series-chart") > 1000
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-year.png"), full_page=True)
+
+        # A week of the same network: hourly again.
+        page.fill("#start", "2025-03-03")
+        page.fill("#end", "2025-03-10")
+        page.locator("#end").dispatch_event("change")
+        _wait_ready(page, f"{YEAR}|*|all|precipitation_mm|0|raw|2025-03-03|2025-03-10")
+        assert page.locator("main").get_attribute("data-grain") == "hour"
+        labels, _ = _series(page)
+        assert len(labels) == 7 * 18  # service hours 05:00-22:00
+        assert labels[0] == "2025-03-03 05h"
+
+        # Another network: its own span, ten days of hours.
+        page.fill("#start", "")
+        page.fill("#end", "")
+        page.select_option("#network", SHORT)
+        _wait_ready(page, f"{SHORT}|*|all|precipitation_mm|0|raw||")
+        short = departures[departures["network"] == SHORT]["hour"]
+        assert page.locator("#data-span").inner_text() == (
+            f"Data {_minute(short.min())} – {_minute(short.max())} UTC"
+        )
+        assert page.locator("main").get_attribute("data-grain") == "hour"
+        labels, _ = _series(page)
+        assert len(labels) == short.nunique() == 10 * 16
     assert errors == []
 
 

@@ -16,7 +16,7 @@ from umwi_api._errors import install_error_handlers
 from umwi_api._fastpath import FastPath
 from umwi_api._request_id import RequestIdMiddleware
 from umwi_api.queries import GoldReader
-from umwi_api.routes import freshness, health, kpi, lines
+from umwi_api.routes import coverage, freshness, health, kpi, lines
 
 DESCRIPTION = """\
 KPIs of public-transport punctuality against the weather, read from the **published gold**
@@ -70,7 +70,7 @@ def create_app(
     add_cors(app, settings.api_cors_origins)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(kpi.router(settings.api_max_limit))
-    for router in (health.router, freshness.router, lines.router):
+    for router in (health.router, freshness.router, coverage.router, lines.router):
         app.include_router(router)
     if serve_web:
         from umwi_api._docs import install_docs

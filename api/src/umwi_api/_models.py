@@ -13,6 +13,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from umwi_core.contracts import GOLD_CONTRACTS, ColumnType, TableContract
 
+from umwi_api._daily import MOBILITY_WEATHER_DAILY
+
 _PYTHON_TYPES: dict[ColumnType, type] = {
     "string": str,
     "timestamp_us_utc": datetime,
@@ -122,11 +124,63 @@ HourlyRow = ROW_MODELS["mobility_weather_hourly"]
 WeatherImpactRow = ROW_MODELS["weather_impact"]
 CorrelationRow = ROW_MODELS["correlation"]
 
+#: `/kpi/hourly?grain=day`: one row per network, line, location and UTC day.
+DailyRow = row_model(
+    MOBILITY_WEATHER_DAILY,
+    "DailyRow",
+    {
+        "network": "auckland",
+        "line_id": "*",
+        "location_id": "akl-cbd",
+        "day": "2024-03-01T00:00:00Z",
+        "hours": 19,
+        "departures": 6120,
+        "cancelled": 41,
+        "on_time": 5012,
+        "cancellation_rate": 0.0067,
+        "on_time_rate": 0.8245,
+        "reliability_rate": 0.819,
+        "mean_delay_s": 131.7,
+        "latitude": -36.85,
+        "longitude": 174.76,
+        "temperature_c": 17.9,
+        "temperature_min_c": 14.1,
+        "temperature_max_c": 21.6,
+        "precipitation_mm": 6.2,
+        "rain_mm": 6.2,
+        "snowfall_cm": 0.0,
+        "wind_speed_kmh": 18.3,
+        "wind_speed_max_kmh": 31.0,
+        "weather_code": 63,
+        "visibility_m": 8700.0,
+        "visibility_min_m": 4200.0,
+        "wet_hours": 5,
+    },
+)
+
 
 class LineRow(BaseModel):
     network: str
     line_id: str
     line_name: str | None = Field(description="Display name where gold carries one.")
+
+
+class Coverage(BaseModel):
+    network: str
+    first_hour: datetime = Field(
+        description="First UTC hour with at least one departure (punctuality_hourly)."
+    )
+    last_hour: datetime = Field(
+        description="Last UTC hour with a departure: its start (the data ends an hour later)."
+    )
+    hours: int = Field(description="Hours with data; fewer than the span holds when it has gaps.")
+    weather_first_hour: datetime | None = Field(
+        description="First hour with departures and known weather (mobility_weather_hourly, "
+        "what /kpi/hourly answers); null when none."
+    )
+    weather_last_hour: datetime | None = Field(
+        description="Last hour with departures and known weather; null when none."
+    )
 
 
 class TableFreshness(BaseModel):
@@ -158,6 +212,8 @@ class ErrorBody(BaseModel):
 __all__ = [
     "ROW_MODELS",
     "CorrelationRow",
+    "Coverage",
+    "DailyRow",
     "ErrorBody",
     "Freshness",
     "Health",

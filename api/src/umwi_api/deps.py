@@ -20,6 +20,7 @@ from umwi_api.queries import (
     MAX_TEXT,
     PERIOD_PATTERN,
     GoldReader,
+    Grain,
     KpiFilters,
     parse_time,
 )
@@ -91,6 +92,16 @@ YKind = Annotated[
     ),
 ]
 
+GrainParameter = Annotated[
+    Grain,
+    Query(
+        description="`hour`: the hourly rows (default). `day`: one row per network, line, "
+        "location and UTC day, aggregated from the hourly rows within start/end (counts and "
+        "precipitation summed, rates and mean delay departure-weighted; DESIGN.md §7).",
+        examples=["day"],
+    ),
+]
+
 
 def _time(value: str | None, parameter: str) -> datetime | None:
     return None if value is None else parse_time(value, parameter)
@@ -129,6 +140,17 @@ async def correlation_filters(
 
 
 FiltersDependency = Callable[..., Awaitable[KpiFilters]]
+GrainDependency = Callable[..., Awaitable[Grain]]
+
+
+async def hour_or_day(grain: GrainParameter = "hour") -> Grain:
+    """The `grain` parameter, for the tables that answer daily rows too."""
+    return grain
+
+
+async def hourly_only() -> Grain:
+    """No `grain` parameter: the table's rows as published."""
+    return "hour"
 
 
 class PageRequest(NamedTuple):
@@ -161,11 +183,14 @@ def paging(max_limit: int) -> Callable[..., Awaitable[PageRequest]]:
 
 __all__ = [
     "FiltersDependency",
+    "GrainDependency",
     "PageRequest",
     "ReaderDep",
     "correlation_filters",
     "get_reader",
+    "hour_or_day",
     "hourly_filters",
+    "hourly_only",
     "impact_filters",
     "paging",
 ]

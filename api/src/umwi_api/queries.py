@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from umwi_core.cache import MemoryCache, ResultCache
 from umwi_core.contracts import (
@@ -26,11 +26,13 @@ from umwi_core.contracts import (
     GOLD_COLUMNS,
     GOLD_CONTRACTS,
     Y_KINDS,
+    TableContract,
 )
 from umwi_core.errors import UmwiError
 from umwi_core.publication import PUBLISHED_KEY, Publication, read_publication
 from umwi_core.resources import Resources
 
+from umwi_api._daily import HOURLY_TABLE, MOBILITY_WEATHER_DAILY, daily_sql
 from umwi_api._store import ServingStore
 
 #: `umwi kpi <name>` and `/kpi/<name>` → gold table.
@@ -70,6 +72,12 @@ PERIOD_PATTERN = r"^(all|[0-9]{4}-(0[1-9]|1[0-2]))$"
 _PERIOD = re.compile(PERIOD_PATTERN)
 MAX_TEXT = 200
 MAX_OFFSET = 10_000_000
+
+Grain = Literal["hour", "day"]
+#: Row grains of a KPI answer: `hour` (the gold rows as published) or `day` (aggregated).
+GRAINS: tuple[Grain, ...] = ("hour", "day")
+#: The tables that also answer daily rows, and those rows' contract.
+DAILY_TABLES: dict[str, TableContract] = {HOURLY_TABLE: MOBILITY_WEATHER_DAILY}
 
 
 class QueryError(UmwiError):
@@ -187,6 +195,7 @@ class GoldReader:
         self._pointer_ttl_s = resources.pointer_ttl_s if pointer_ttl_s is None else pointer_ttl_s
         self._pointer: tuple[float, Publication, tuple[int, int, int] | None] | None = None
         self._lock = threading.Lock()
+        self._coverage: tuple[str, list[dict[str, Any]]] | None = None
         self._pointer_path = self.lake.local_path(PUBLISHED_KEY)
 
     def _pointer_signature(self) -> tuple[int, int, int] | None:
@@ -224,11 +233,16 @@ class GoldReader:
         return self._local_io and isinstance(self.cache, MemoryCache)
 
     def _prepare(
-        self, kpi: str, filters: KpiFilters, limit: int | None, offset: int
+        self, kpi: str, filters: KpiFilters, grain: str, limit: int | None, offset: int
     ) -> tuple[str, int, Publication, str]:
         table = KPI_TABLES.get(kpi, kpi)
         if table not in GOLD_COLUMNS:
             raise QueryError("kpi", f"unknown table {kpi!r} (use {', '.join(KPI_TABLES)})")
+        if grain not in GRAINS:
+            raise QueryError("grain", f"{grain!r} is not one of {', '.join(GRAINS)}")
+        if grain == "day" and table not in DAILY_TABLES:
+            daily = ", ".join(name for name, table in KPI_TABLES.items() if table in DAILY_TABLES)
+            raise QueryError("grain", f"day applies to {daily} only, not {table}")
         limit = self.settings.api_max_limit if limit is None else limit
         if not 1 <= limit <= self.settings.api_max_limit:
             raise QueryError("limit", f"must be between 1 and {self.settings.api_max_limit}")
@@ -236,48 +250,65 @@ class GoldReader:
             raise QueryError("offset", f"must be between 0 and {MAX_OFFSET}")
         filters.check(table)
         publication = self.publication()
-        key = self._cache_key(publication.publication_id, table, filters, limit, offset)
+        key = self._cache_key(publication.publication_id, table, filters, grain, limit, offset)
         return table, limit, publication, key
 
     def cached(
-        self, kpi: str, filters: KpiFilters, *, limit: int | None = None, offset: int = 0
+        self,
+        kpi: str,
+        filters: KpiFilters,
+        *,
+        grain: str = "hour",
+        limit: int | None = None,
+        offset: int = 0,
     ) -> Page | None:
         """The page if the cache holds it (validating the filters either way), else None."""
-        _, _, publication, key = self._prepare(kpi, filters, limit, offset)
+        _, _, publication, key = self._prepare(kpi, filters, grain, limit, offset)
         hit = self.cache.get(key)
         return None if hit is None else Page(hit[0], hit[1], publication.publication_id)
 
     def page(
-        self, kpi: str, filters: KpiFilters, *, limit: int | None = None, offset: int = 0
+        self,
+        kpi: str,
+        filters: KpiFilters,
+        *,
+        grain: str = "hour",
+        limit: int | None = None,
+        offset: int = 0,
     ) -> Page:
-        """Rows of the KPI table `kpi` (a `KPI_TABLES` key or a gold table name)."""
-        table, limit, publication, key = self._prepare(kpi, filters, limit, offset)
+        """Rows of the KPI table `kpi` (a `KPI_TABLES` key or a gold table name): its gold
+        rows, or with `grain="day"` its daily rows (`DAILY_TABLES`)."""
+        table, limit, publication, key = self._prepare(kpi, filters, grain, limit, offset)
         hit = self.cache.get(key)
         if hit is not None:
             return Page(hit[0], hit[1], publication.publication_id)
-        rows, total = self._query(publication, table, filters, limit, offset)
+        if grain == "day":
+            rows, total = self._daily_query(publication, table, filters, limit, offset)
+        else:
+            rows, total = self._query(publication, table, filters, limit, offset)
         body = encode_rows(rows)
         self.cache.put(key, body, total)
         return Page(body, total, publication.publication_id)
 
     @staticmethod
     def _cache_key(
-        publication_id: str, table: str, filters: KpiFilters, limit: int, offset: int
+        publication_id: str,
+        table: str,
+        filters: KpiFilters,
+        grain: str,
+        limit: int,
+        offset: int,
     ) -> str:
         given = {name: _jsonable(value) for name, value in sorted(filters.given().items())}
-        text = json.dumps([publication_id, table, given, limit, offset], sort_keys=True)
+        # Hourly keys stay as they were before daily rows existed.
+        shape = [table] if grain == "hour" else [table, grain]
+        text = json.dumps([publication_id, *shape, given, limit, offset], sort_keys=True)
         # The publication id leads the key, so a republish can never serve an old result.
         return f"{publication_id}#{hashlib.sha256(text.encode()).hexdigest()}"
 
-    def _query(
-        self,
-        publication: Publication,
-        table: str,
-        filters: KpiFilters,
-        limit: int,
-        offset: int,
-    ) -> tuple[list[dict[str, Any]], int]:
-        relation = self.store.relation(publication, table)
+    @staticmethod
+    def _where(table: str, filters: KpiFilters) -> tuple[str, list[Any]]:
+        """The ` WHERE …` clause of `filters` on `table` (empty when none) and its values."""
         conditions: list[str] = []
         values: list[Any] = []
         for name, value in filters.given().items():
@@ -292,6 +323,18 @@ class GoldReader:
                 conditions.append(f"{name} = ?")
                 values.append(value)
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        return where, values
+
+    def _query(
+        self,
+        publication: Publication,
+        table: str,
+        filters: KpiFilters,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[dict[str, Any]], int]:
+        relation = self.store.relation(publication, table)
+        where, values = self._where(table, filters)
         columns = GOLD_COLUMNS[table]
         order = ", ".join(TABLE_ORDER[table])
         selected = ", ".join(
@@ -314,6 +357,28 @@ class GoldReader:
         ]
         return rows, total
 
+    def _daily_query(
+        self,
+        publication: Publication,
+        table: str,
+        filters: KpiFilters,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[dict[str, Any]], int]:
+        relation = self.store.relation(publication, table)
+        where, values = self._where(table, filters)
+        count_sql, page_sql = daily_sql(relation, where, ISO_FORMAT)
+        columns = DAILY_TABLES[table].column_names
+        with self.store.cursor() as cursor:
+            count_row = cursor.execute(count_sql, values).fetchone()
+            total = int(count_row[0]) if count_row else 0
+            fetched = cursor.execute(page_sql, [*values, limit, offset]).fetchall()
+        rows = [
+            {name: _jsonable(value) for name, value in zip(columns, record, strict=True)}
+            for record in fetched
+        ]
+        return rows, total
+
     def lines(self) -> list[dict[str, Any]]:
         """Every (network, line_id) in published gold, with `line_name` where gold has one."""
         publication = self.publication()
@@ -329,6 +394,46 @@ class GoldReader:
             {"network": network, "line_id": line_id, "line_name": line_name}
             for network, line_id, line_name in fetched
         ]
+
+    def coverage(self) -> list[dict[str, Any]]:
+        """Per network, the first and last hour with data and how many hours have any:
+        departures (`punctuality_hourly`) and departures with known weather
+        (`mobility_weather_hourly`, what `/kpi/hourly` answers). Computed once per
+        publication, which never changes."""
+        publication = self.publication()
+        found = self._coverage
+        if found is not None and found[0] == publication.publication_id:
+            return found[1]
+        rows = self._coverage_query(publication)
+        self._coverage = (publication.publication_id, rows)
+        return rows
+
+    def _coverage_query(self, publication: Publication) -> list[dict[str, Any]]:
+        departures = self.store.relation(publication, "punctuality_hourly")
+        weather = self.store.relation(publication, "mobility_weather_hourly")
+
+        def iso(column: str) -> str:
+            return f"strftime({column} AT TIME ZONE 'UTC', '{ISO_FORMAT}')"
+
+        with self.store.cursor() as cursor:
+            fetched = cursor.execute(
+                "WITH d AS (SELECT network, min(hour) AS first_hour, max(hour) AS last_hour, "
+                f"count(DISTINCT hour) AS hours FROM {departures} GROUP BY network), "
+                "w AS (SELECT network, min(hour) AS first_hour, max(hour) AS last_hour "
+                f"FROM {weather} GROUP BY network) "
+                f"SELECT d.network, {iso('d.first_hour')}, {iso('d.last_hour')}, d.hours, "
+                f"{iso('w.first_hour')}, {iso('w.last_hour')} "
+                "FROM d LEFT JOIN w ON w.network = d.network ORDER BY d.network"
+            ).fetchall()
+        names = (
+            "network",
+            "first_hour",
+            "last_hour",
+            "hours",
+            "weather_first_hour",
+            "weather_last_hour",
+        )
+        return [dict(zip(names, record, strict=True)) for record in fetched]
 
     def freshness(self, now: datetime | None = None) -> dict[str, Any]:
         """Age of each published gold table, the publishing run and the gate's status."""
@@ -359,6 +464,8 @@ class GoldReader:
 
 
 __all__ = [
+    "DAILY_TABLES",
+    "GRAINS",
     "KPI_TABLES",
     "MAX_OFFSET",
     "MAX_TEXT",
@@ -366,6 +473,7 @@ __all__ = [
     "TABLE_FILTERS",
     "TABLE_ORDER",
     "GoldReader",
+    "Grain",
     "KpiFilters",
     "NotPublishedError",
     "Page",

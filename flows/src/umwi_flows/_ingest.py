@@ -18,6 +18,7 @@ from time import perf_counter
 from umwi_connectors import Batches, SourceJob, Span
 from umwi_core.arrow import StagedBatch
 from umwi_core.days import day_spans
+from umwi_core.failpoints import failpoint
 from umwi_core.lake import Lake
 from umwi_core.ledger import Ledger
 from umwi_core.redact import redact
@@ -155,6 +156,7 @@ def ingest_job(
                     for table, counts in loader.finish().items():
                         previous = outcome.counts.get(table, TableCounts())
                         outcome.counts[table] = previous + counts
+                failpoint("silver.committed")
                 for window in span.windows:
                     closes = complete_at(job, window)
                     if closes is not None and closes > moment:

@@ -83,3 +83,65 @@ def test_repeats_are_answered_before_routing(
         == 304
     )
     assert len(routed) == 2
+
+
+def test_daily_rows_page_like_hourly_ones(client: TestClient) -> None:
+    """`grain=day` pages with `limit`/`offset`, counts in `X-Total-Count`, and carries the
+    publication as its `ETag` (a 304 for it), as the hourly rows do.
+
+    Mutation: count the hourly rows for `X-Total-Count` of a daily page → red.
+    """
+    params = {"grain": "day", "line_id": "*"}
+    whole = client.get("/kpi/hourly", params={**params, "limit": 1000})
+    assert whole.status_code == 200
+    assert whole.headers["X-Total-Count"] == "28"  # two locations × 14 days
+    rows = whole.json()
+    assert len(rows) == 28
+    assert rows[0]["day"] == "2024-03-25T00:00:00Z"
+    pages = []
+    for offset in range(0, 28, 5):
+        page = client.get("/kpi/hourly", params={**params, "limit": 5, "offset": offset})
+        assert page.headers["X-Total-Count"] == "28"
+        assert page.headers["ETag"] == whole.headers["ETag"]
+        pages += page.json()
+    assert pages == rows
+    again = client.get(
+        "/kpi/hourly", params=params, headers={"If-None-Match": whole.headers["ETag"]}
+    )
+    assert again.status_code == 304
+    # A filter narrows the days; the default grain is the hourly rows, unchanged.
+    narrowed = client.get("/kpi/hourly", params={**params, "start": "2024-04-01"})
+    assert narrowed.headers["X-Total-Count"] == "14"
+    hourly = client.get("/kpi/hourly", params={"line_id": "*", "limit": 3})
+    assert client.get(
+        "/kpi/hourly", params={"line_id": "*", "limit": 3, "grain": "hour"}
+    ).content == (hourly.content)
+    assert "hour" in hourly.json()[0]
+
+
+@pytest.mark.parametrize("grain", ["week", "DAY", ""])
+def test_an_unknown_grain_is_422_naming_it(client: TestClient, grain: str) -> None:
+    response = client.get("/kpi/hourly", params={"grain": grain})
+    assert response.status_code == 422
+    assert response.json()["error"].startswith("invalid parameter grain: ")
+
+
+def test_openapi_documents_grain_and_the_daily_row(client: TestClient) -> None:
+    """Mutation: give `/kpi/hourly` the hourly-only grain dependency → no `grain`, red."""
+    from umwi_api._daily import MOBILITY_WEATHER_DAILY
+
+    schema = client.get("/openapi.json").json()
+    parameters = {p["name"]: p for p in schema["paths"]["/kpi/hourly"]["get"]["parameters"]}
+    grain = parameters["grain"]
+    assert grain["schema"]["enum"] == ["hour", "day"]
+    assert grain["schema"]["default"] == "hour"
+    assert "departure-weighted" in grain["description"]
+    body = schema["paths"]["/kpi/hourly"]["get"]["responses"]["200"]["content"]
+    refs = [option["items"]["$ref"] for option in body["application/json"]["schema"]["anyOf"]]
+    assert refs == ["#/components/schemas/HourlyRow", "#/components/schemas/DailyRow"]
+    daily = schema["components"]["schemas"]["DailyRow"]
+    assert list(daily["properties"]) == list(MOBILITY_WEATHER_DAILY.column_names)
+    assert daily["required"] == list(MOBILITY_WEATHER_DAILY.column_names)
+    # Only the table with daily rows takes the parameter.
+    punctuality = schema["paths"]["/kpi/punctuality"]["get"]["parameters"]
+    assert "grain" not in {p["name"] for p in punctuality}

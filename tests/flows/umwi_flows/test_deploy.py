@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from umwi_flows._deploy import (
     image_reference,
 )
 
-from tests.conftest import free_port
+from tests.conftest import reserved_port
 
 ROOT = Path(__file__).resolve().parents[3]
 CONFIG = load_config(ROOT / "umwi.toml.example")
@@ -240,7 +241,9 @@ def test_every_flow_has_a_deployment_per_environment() -> None:
 def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`prefect server start` on 127.0.0.1, its home and database in a temporary folder."""
     home = tmp_path_factory.mktemp("prefect-server")
-    port = free_port()
+    # Held until the server answers: no one else gets the port meanwhile.
+    holding = ExitStack()
+    port = holding.enter_context(reserved_port())
     env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")} | {
         "PREFECT_HOME": str(home),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -277,8 +280,10 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError((home / "server.log").read_text()[-2000:])
             time.sleep(0.5)
+        holding.close()
         yield url
     finally:
+        holding.close()
         server.terminate()
         try:
             server.wait(timeout=20)

@@ -44,6 +44,7 @@ def _stage(table: pa.Table, name: str, key: str) -> StagedBatch:
     for column, values in (
         ("_raw", pa.array(["{}"] * n, pa.string())),
         ("_reason", pa.nulls(n, pa.string())),
+        ("_reason_code", pa.nulls(n, pa.string())),
         ("_input", pa.array([key] * n, pa.string())),
         ("_seq", pa.array(np.arange(n, dtype=np.int64))),
     ):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 from umwi_api import create_app
@@ -47,6 +49,11 @@ def _settings_from_this_test(settings: Settings, monkeypatch: pytest.MonkeyPatch
             ],
             "/kpi/hourly",
             {"network": "sample-city", "line_id": "L2", "limit": 30, "offset": 10},
+        ),
+        (
+            ["hourly", "--grain", "day", "--line-id", "*", "--start", "2024-03-30"],
+            "/kpi/hourly",
+            {"grain": "day", "line_id": "*", "start": "2024-03-30"},
         ),
         (
             ["correlation", "--variable", "rain_mm", "--lag-h", "2", "--y-kind", "anomaly"],
@@ -94,6 +101,7 @@ def test_table_output(
         (["correlation", "--period", "2024-3"], "umwi: --period: '2024-3' is not 'all'"),
         (["hourly", "--limit", "0"], "umwi: --limit: must be at least 1"),
         (["hourly", "--offset", "-1"], "umwi: --offset: must be between 0 and"),
+        (["punctuality", "--grain", "day"], "umwi: --grain: day applies to hourly only"),
     ],
 )
 def test_bad_options_fail_with_one_line(
@@ -121,3 +129,44 @@ def test_before_any_publication(
 def test_unknown_table(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(monkeypatch, "kpi", "weather") == 2
     assert "weather-impact" in capsys.readouterr().err
+
+
+def test_daily_rows_read_every_page_and_export_times_as_timestamps(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    lake: Lake,
+    tmp_path: Path,
+) -> None:
+    """`--grain day` pages like the hourly rows, and a Parquet export holds the same rows
+    with real timestamps.
+
+    Mutation: drop `_with_times` for Parquet → the export fails (ISO text is not a
+    timestamp), red.
+    """
+    write_sample_gold(lake)
+    whole = _json(monkeypatch, capsys, "hourly", "--grain", "day")
+    assert len(whole) == 84  # lines × locations × days
+    monkeypatch.setenv("UMWI_API_MAX_LIMIT", "10")
+    assert _json(monkeypatch, capsys, "hourly", "--grain", "day") == whole
+    monkeypatch.delenv("UMWI_API_MAX_LIMIT")
+    for grain, time in (("day", "day"), ("hour", "hour")):
+        rows = _json(monkeypatch, capsys, "hourly", "--grain", grain)
+        target = tmp_path / f"{grain}.parquet"
+        args = ("kpi", "hourly", "--grain", grain, "--format", "parquet", "-o", str(target))
+        assert run_cli(monkeypatch, *args) == 0
+        table = pq.read_table(target)
+        assert table.column_names == list(rows[0])
+        assert str(table.schema.field(time).type) == "timestamp[us, tz=UTC]"
+        stamps = [
+            moment.strftime("%Y-%m-%dT%H:%M:%SZ") for moment in table.column(time).to_pylist()
+        ]
+        assert stamps == [row[time] for row in rows]
+        assert table.column("departures").to_pylist() == [row["departures"] for row in rows]
+
+
+def _json(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> list[dict[str, object]]:
+    assert run_cli(monkeypatch, "kpi", *args, "--format", "json") == 0
+    rows: list[dict[str, object]] = json.loads(capsys.readouterr().out)
+    return rows

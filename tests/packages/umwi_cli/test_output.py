@@ -210,3 +210,27 @@ def test_kpi_and_sql_tables_at_80_columns(
     query = "select " + ", ".join(f"1234567 + {i} as {name}" for i, name in enumerate(names))
     assert run_cli(monkeypatch, "sql", query + " from range(3)") == 0
     _assert_whole(capsys.readouterr().out, names, ["1234567", "1234571"])
+
+
+def test_every_table_goes_through_show_table() -> None:
+    """A table printed directly is cut at 80 columns. Mutation: `Console().print(
+    ingest_table(summary))` in `ingest.py` (as it was) turns this red."""
+    import ast
+
+    import umwi.cli
+
+    offenders = []
+    for path in sorted(Path(umwi.cli.__file__).parent.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "print"
+                and node.args
+            ):
+                continue
+            shown = ast.unparse(node.args[0])
+            if "table" in shown.lower() and path.name != "_output.py":
+                offenders.append(f"{path.name}:{node.lineno}: {ast.unparse(node)}")
+    assert offenders == []

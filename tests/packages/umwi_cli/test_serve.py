@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -14,7 +15,7 @@ from umwi_core.lake import Lake
 from umwi_core.settings import Settings
 
 from tests.api.gold_sample import write_sample_gold
-from tests.conftest import free_port
+from tests.conftest import reserved_port
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +29,9 @@ def _environment(settings: Settings) -> dict[str, str]:
 
 def test_serve_answers_api_and_dashboard(settings: Settings, lake: Lake, tmp_path: Path) -> None:
     publication = write_sample_gold(lake)
-    port = free_port()
+    # Held until the server answers: no one else gets the port meanwhile.
+    holding = ExitStack()
+    port = holding.enter_context(reserved_port())
     process = subprocess.Popen(
         [sys.executable, "-m", "umwi", "serve", "--port", str(port)],
         cwd=tmp_path,
@@ -49,6 +52,7 @@ def test_serve_answers_api_and_dashboard(settings: Settings, lake: Lake, tmp_pat
             assert process.poll() is None, process.communicate()[1]
             assert time.monotonic() < deadline, "umwi serve did not start"
             time.sleep(0.1)
+        holding.close()
         page = httpx.get(base + "/")
         assert page.status_code == 200
         assert 'src="vendor/chart.umd.min.js"' in page.text
@@ -58,6 +62,7 @@ def test_serve_answers_api_and_dashboard(settings: Settings, lake: Lake, tmp_pat
         assert kpi.headers["etag"] == f'"{publication.publication_id}"'
         assert httpx.get(base + "/openapi.json").json()["info"]["title"] == "umwi KPI API"
     finally:
+        holding.close()
         process.terminate()
         _, err = process.communicate(timeout=15)
     assert f"http://127.0.0.1:{port}/" in err

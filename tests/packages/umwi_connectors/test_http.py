@@ -209,9 +209,28 @@ def test_rate_limiter_refuses_a_weight_above_the_quota() -> None:
 
 
 def test_rate_limiter_survives_several_event_loops() -> None:
-    limiter = RateLimiter([(100, 1.0)])
-    asyncio.run(limiter.acquire())
-    asyncio.run(limiter.acquire())
+    """One limiter serves one sync run after another, each with its own event loop, and
+    its quota spans them. Acquires contend for its lock in each loop, which binds an
+    asyncio lock to that loop.
+
+    Mutations: one lock for every loop (`loop = 0` in `_lock`) raises "bound to a
+    different event loop" in the second run; a fresh log per run (`self._log.clear()` in
+    `_lock` on a new loop) lets the second run's first request through at once."""
+    clock = FakeClock()
+
+    async def sleep(seconds: float) -> None:
+        await clock.sleep(seconds)
+        await asyncio.sleep(0)  # let the other acquire run, and wait on the lock
+
+    limiter = RateLimiter([(1, 60.0)], clock=clock, sleep=sleep)
+
+    async def three() -> None:
+        await asyncio.gather(limiter.acquire(), limiter.acquire(), limiter.acquire())
+
+    asyncio.run(three())
+    asyncio.run(three())
+    # One request a minute: every acquire after the very first waits a whole minute.
+    assert clock.waits == [pytest.approx(60.0)] * 5
 
 
 def test_ordered_gather_keeps_order_and_bounds_flight() -> None:

@@ -156,6 +156,74 @@ def test_stop_schedules_on_the_fall_back_day() -> None:
     assert all(r["as_of"] == utc(2026, 10, 24, 23, 40) for r in rows)
 
 
+# --- the recorded SNCF responses (real field shapes; tests/fixtures/navitia/sncf) ----------
+
+#: Europe/Paris is UTC+2 all through May: a local wall time minus 2 h is its UTC time.
+CEST = timedelta(hours=2)
+
+
+def _local(text: str) -> datetime:
+    """A Navitia `YYYYMMDDTHHMMSS` Paris time in May, in UTC, by hand."""
+    return datetime.strptime(text, "%Y%m%dT%H%M%S").replace(tzinfo=UTC) - CEST
+
+
+def test_a_real_sncf_departures_response() -> None:
+    """The 10 departures of RER B at Saint-Rémy-lès-Chevreuse as SNCF's Navitia sent them:
+    string coordinates, nested `links`, `context`, `pagination`, every time base_schedule.
+
+    Mutations: reading local times as UTC in `_navitia_parse` (every time 2 h late);
+    reading `coord` only when it holds numbers (the coordinates become null)."""
+    document = load_navitia_fixture("sncf/sncf-departures-2024-05-19.json")
+    rows = _stage(document)
+    assert len(rows) == 10
+    assert [r["_reason"] for r in rows] == [None] * 10
+    departures = document["departures"]
+    assert [r["scheduled_at"] for r in rows] == [
+        _local(d["stop_date_time"]["base_departure_date_time"]) for d in departures
+    ]
+    assert [r["trip_id"] for r in rows] == [
+        next(link["id"] for link in d["links"] if link["type"] == "vehicle_journey")
+        for d in departures
+    ]
+    first = rows[0]
+    assert first["scheduled_at"] == utc(2024, 5, 19, 12, 8)  # 14:08 in Paris
+    assert first["trip_id"] == "vehicle_journey:SNCF:2024-05-19:EPAU69:1187:RapidTransit"
+    assert first["stop_id"] == "stop_point:SNCF:87758896:RapidTransit"
+    assert first["stop_name"] == "Saint-Rémy-lès-Chevreuse"
+    assert (first["line_id"], first["line_name"]) == ("line:SNCF:B", "B")
+    assert (first["stop_lat"], first["stop_lon"]) == (48.702722, 2.070924)
+    assert all(r["as_of"] == utc(2024, 5, 19, 12, 5, 49) for r in rows)  # 14:05:49 in Paris
+    assert all(r["network"] == DEFAULT_REGION for r in rows)
+    # base_schedule only: no real-time value, and nothing cancelled.
+    assert {(r["observed_at"], r["delay_s"], r["cancelled"]) for r in rows} == {(None, None, False)}
+
+
+def test_a_real_sncf_stop_schedules_response() -> None:
+    """The 72 date times of one SNCF stop schedule, running past midnight into the next
+    service day, one of them on a whole second (12:08:15).
+
+    Mutations: as above, local times read as UTC; the trip read from the first link
+    whatever its type (the 42nd date time's first link is a `destination`)."""
+    document = load_navitia_fixture("sncf/sncf-stop-schedules-2024-05-19.json")
+    rows = _stage(document, "stop_schedules")
+    assert len(rows) == 72
+    assert [r["_reason"] for r in rows] == [None] * 72
+    (schedule,) = document["stop_schedules"]
+    times = schedule["date_times"]
+    assert [r["scheduled_at"] for r in rows] == [_local(t["base_date_time"]) for t in times]
+    assert [r["trip_id"] for r in rows] == [
+        next(link["id"] for link in t["links"] if link["type"] == "vehicle_journey") for t in times
+    ]
+    assert rows[0]["scheduled_at"] == utc(2024, 5, 19, 10, 23)
+    assert rows[-1]["scheduled_at"] == utc(2024, 5, 20, 10, 8, 15)
+    assert rows[-1]["trip_id"] == "vehicle_journey:SNCF:2024-05-20:EPAU21:1187:RapidTransit"
+    assert all(r["as_of"] == utc(2024, 5, 19, 10, 15, 5) for r in rows)
+    assert {(r["line_id"], r["stop_lat"], r["stop_lon"]) for r in rows} == {
+        ("line:SNCF:B", 48.702722, 2.070924)
+    }
+    assert {(r["observed_at"], r["delay_s"], r["cancelled"]) for r in rows} == {(None, None, False)}
+
+
 def test_missing_and_null_fields() -> None:
     document = load_navitia_fixture("departures_dst.json")
     base = document["departures"][0]

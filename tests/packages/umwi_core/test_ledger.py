@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import threading
-import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from umwi_core import _dynamo_ledger, _sqlite_ledger
 from umwi_core.errors import LedgerError
 from umwi_core.ledger import Ledger, WindowStatus
 from umwi_core.resources import make_ledger
@@ -39,10 +40,23 @@ def test_failed_window_is_retried(ledger: Ledger) -> None:
     assert ledger.claim("navitia", "w1", "run-b")
 
 
-def test_expired_lease_lets_another_run_resume(ledger: Ledger) -> None:
-    assert ledger.claim("weather", "w", "crashed-run", lease_s=0.2)
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
+    """The ledgers' clock, set by the test: a lease ends when the test says, not when a
+    request to a busy moto server happens to return."""
+    now = [datetime(2026, 1, 5, 8, tzinfo=UTC)]
+    for module in (_sqlite_ledger, _dynamo_ledger):
+        monkeypatch.setattr(module, "utc_now", lambda: now[0])
+    return now
+
+
+def test_expired_lease_lets_another_run_resume(ledger: Ledger, clock: list[datetime]) -> None:
+    """Mutation: claiming only when the holder's `lease_until` is later than now (the
+    comparison reversed) turns both halves red."""
+    assert ledger.claim("weather", "w", "crashed-run", lease_s=60)
+    clock[0] += timedelta(seconds=59)
     assert not ledger.claim("weather", "w", "run-b")
-    time.sleep(0.3)
+    clock[0] += timedelta(seconds=2)
     assert ledger.claim("weather", "w", "run-b")
     with pytest.raises(LedgerError, match="does not hold"):
         ledger.complete("weather", "w", "crashed-run", {})

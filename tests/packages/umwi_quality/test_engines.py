@@ -1,8 +1,10 @@
-"""GE suites and Soda contracts: all pass on data the transform built, and each one fails
-on the crafted bad copy (every check has a row made to trip it)."""
+"""GE suites and Soda contracts: all pass on data the transform built, and each rule's
+own spoiler (`spoilers.py`: the good view with one row or column made to break that rule
+alone) fails exactly the checks that state that rule, one per engine, and nothing else."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -10,16 +12,21 @@ import pyarrow as pa
 import pytest
 from umwi_core.resources import make_lake
 from umwi_core.settings import load_settings
-from umwi_quality import CheckResult
+from umwi_quality import CheckResult, _ge
 from umwi_quality._ge import run_expectations
-from umwi_quality._ge_suites import SUITES, SuiteContext
+from umwi_quality._ge_suites import _ACROSS_TABLES, SUITES, Suite, SuiteContext, contract_suite
 from umwi_quality._soda import contract_names, verify_contracts
+from umwi_quality._views import VIEW_CONTRACTS
 
-from tests.packages.umwi_quality.factory import NOW, fill, read_tables, spoil_all, workspace_of
+from tests.packages.umwi_quality.factory import NOW, fill, read_tables, workspace_of
+from tests.packages.umwi_quality.spoilers import Spoiler, expected_checks, spoilers
 
 pytestmark = pytest.mark.slow
 
 WINDOW = "SELECT DISTINCT date_trunc('hour', scheduled_at) AS hour FROM silver_departures"
+BOTH = {"great_expectations", "soda"}
+#: Rules only GE states: the cross-table rules, and column types to the integer width.
+GE_ONLY = ("across", "schema types")
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +55,57 @@ def _run(tables: dict[str, pa.Table], site: Path) -> list[CheckResult]:
 
 @pytest.fixture(scope="module")
 def runs(good: dict[str, pa.Table], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    good_site = tmp_path_factory.mktemp("site-good")
-    bad_site = tmp_path_factory.mktemp("site-bad")
-    return {
-        "good": _run(good, good_site),
-        "bad": _run(spoil_all(good), bad_site),
-        "bad_site": bad_site,
-    }
+    return {"good": _run(good, tmp_path_factory.mktemp("site-good"))}
+
+
+def _aliased_suite(view: str, alias: str) -> Suite:
+    """`view`'s suite on the table `alias` (the schema rule names its table)."""
+    across = _ACROSS_TABLES.get(view)
+
+    def suite(context: SuiteContext) -> list[Any]:
+        return [
+            *contract_suite(VIEW_CONTRACTS[view], alias, context),
+            *(across(context) if across else []),
+        ]
+
+    return suite
+
+
+@dataclass
+class Spoiled:
+    spoiler: Spoiler
+    checks: list[CheckResult]
+
+
+@pytest.fixture(scope="module")
+def spoiled(good: dict[str, pa.Table], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every spoiler through both engines, each on its own: GE in one checkpoint where each
+    spoiler is a table of its own checked with its view's suite; Soda in a workspace per
+    spoiler where it is the view. The other views and the history are the good data."""
+    site = tmp_path_factory.mktemp("site-spoiled")
+    settings = load_settings(state_dir=site / "state")
+    context = SuiteContext(now=NOW, settings=settings, totals_window=WINDOW)
+    aliases = {f"spoiled_{n:03d}": s for n, s in enumerate(spoilers(good, context))}
+    workspace = workspace_of(good)
+    try:
+        for alias, spoiler in aliases.items():
+            workspace.register(alias, spoiler.table)
+        with pytest.MonkeyPatch.context() as patch:
+            for alias, spoiler in aliases.items():
+                patch.setitem(_ge.SUITES, alias, _aliased_suite(spoiler.view, alias))
+            expectations = run_expectations(workspace, list(aliases), context, site)
+    finally:
+        workspace.close()
+    results = []
+    for alias, spoiler in aliases.items():
+        ge = [replace(c, table=spoiler.view) for c in expectations if c.table == alias]
+        own = workspace_of({**good, spoiler.view: spoiler.table}, whole=good)
+        try:
+            soda = verify_contracts(own, [spoiler.view], {"FUTURE_LIMIT": context.future_limit})
+        finally:
+            own.close()
+        results.append(Spoiled(spoiler, ge + soda))
+    return {"results": results, "site": site}
 
 
 def _key(check: CheckResult) -> tuple[str, str, str]:
@@ -74,30 +125,73 @@ def test_every_check_passes_on_good_data(runs: dict[str, Any]) -> None:
     assert not failing, failing
 
 
-def test_every_check_fails_on_its_bad_batch(runs: dict[str, Any]) -> None:
-    bad = {_key(c): c for c in runs["bad"]}
-    assert not [c for c in runs["bad"] if c.status == "error"]
-    not_tripped = [key for key in map(_key, runs["good"]) if bad[key].status != "failed"]
-    assert not not_tripped, not_tripped
+def test_each_rule_fails_exactly_its_checks_on_its_spoiler(
+    runs: dict[str, Any], spoiled: dict[str, Any]
+) -> None:
+    """One spoiler per rule, and on it exactly the checks stating that rule fail: one of
+    each engine (GE only for `GE_ONLY`), nothing else, no error.
+
+    Mutations: `_between(column.name, low, high, …)` → `_between(column.name, low, None,
+    …)` in `_ge_suites.contract_suite` (GE's range checks miss the row past the upper end);
+    `valid_max` dropped from one column of a Soda contract YAML (the same for Soda); the
+    `ingested_at` rule's SQL made `scheduled_at > …` in `contracts` (it no longer fails on
+    its spoiler, and fails on the scheduled_at one)."""
+    good: list[CheckResult] = runs["good"]
+    problems = []
+    for item in spoiled["results"]:
+        spoiler, checks = item.spoiler, item.checks
+        errors = [(c.engine, c.check, c.message[:120]) for c in checks if c.status == "error"]
+        failing = {(c.engine, c.check) for c in checks if c.status == "failed"}
+        expected = expected_checks(spoiler.view, spoiler.rule, good)
+        engines = {engine for engine, _ in expected}
+        wanted = {"great_expectations"} if spoiler.rule[0] in GE_ONLY else BOTH
+        # Each check counts every spoiled row (both ends of a range, not just one).
+        miscounted = [
+            (c.engine, c.check, c.observed)
+            for c in checks
+            if spoiler.rows and c.status == "failed" and c.observed != spoiler.rows
+        ]
+        if errors or failing != expected or engines != wanted or miscounted:
+            problems.append(
+                f"{spoiler.name}: failed {sorted(failing)}, expected {sorted(expected)}"
+                + (f", errors {errors}" if errors else "")
+                + (f", counted {miscounted} of {spoiler.rows} rows" if miscounted else "")
+            )
+    assert not problems, "\n".join(problems)
 
 
-def test_failures_report_counts_and_thresholds(runs: dict[str, Any]) -> None:
-    bad = {_key(c): c for c in runs["bad"]}
-    code = bad[
-        ("great_expectations", "silver_weather_hourly", "weather_code is a WMO 4677 code (0-99)")
-    ]
-    assert code.observed == 1
-    assert code.threshold is not None
-    assert code.threshold.startswith("in {0, 1, 2")
-    soda_code = bad[("soda", "silver_weather_hourly", "weather_code: No invalid values")]
-    assert soda_code.observed == 1
-    # One copied row, plus the rows that null a required non-key column of that row.
-    unique = bad[("soda", "silver_departures", "key unique")]
-    assert unique.observed == 1 + 6
+def test_every_check_has_a_spoiler(runs: dict[str, Any], spoiled: dict[str, Any]) -> None:
+    """Every check of both engines states a rule some spoiler breaks (a check no spoiler
+    reaches would be untested). Mutation: a new expectation in `_ge_suites` that no
+    contract rule states (it is left uncovered here)."""
+    covered = {
+        (engine, item.spoiler.view, check)
+        for item in spoiled["results"]
+        for engine, check in expected_checks(item.spoiler.view, item.spoiler.rule, runs["good"])
+    }
+    assert {_key(c) for c in runs["good"]} - covered == set()
 
 
-def test_data_docs_name_the_failed_expectation(runs: dict[str, Any]) -> None:
-    site: Path = runs["bad_site"]
+def _only(spoiled: dict[str, Any], view: str, *rule: str) -> list[CheckResult]:
+    (item,) = [i for i in spoiled["results"] if (i.spoiler.view, i.spoiler.rule) == (view, rule)]
+    return [c for c in item.checks if c.status == "failed"]
+
+
+def test_failures_report_counts_and_thresholds(spoiled: dict[str, Any]) -> None:
+    code = {c.engine: c for c in _only(spoiled, "silver_weather_hourly", "value", "weather_code")}
+    assert code["great_expectations"].check == "weather_code is a WMO 4677 code (0-99)"
+    assert code["great_expectations"].observed == 1
+    threshold = code["great_expectations"].threshold
+    assert threshold is not None
+    assert threshold.startswith("in {0, 1, 2")
+    assert code["soda"].check == "weather_code: No invalid values"
+    assert code["soda"].observed == 1
+    key = {c.engine: c for c in _only(spoiled, "silver_departures", "key")}
+    assert key["soda"].observed == key["great_expectations"].observed == 1
+
+
+def test_data_docs_name_the_failed_expectation(spoiled: dict[str, Any]) -> None:
+    site: Path = spoiled["site"]
     assert (site / "index.html").is_file()
     pages = [path.read_text() for path in (site / "validations").rglob("*.html")]
     assert any("weather_code is a WMO 4677 code (0-99)" in page for page in pages)

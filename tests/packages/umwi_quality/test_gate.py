@@ -17,7 +17,7 @@ from umwi_core.settings import Settings
 from umwi_quality import check_tables, docs_key, results_key, run_gate
 from umwi_transform import build_gold, commit_batch, read_gold
 
-from tests.packages.umwi_quality.factory import NOW, fill, future_departures
+from tests.packages.umwi_quality.factory import fill, future_departures, gate_clock
 from tests.packages.umwi_transform.factory import departures_batch
 
 pytestmark = pytest.mark.slow
@@ -41,7 +41,7 @@ def _future_batch(lake: Lake, settings: Settings) -> dict[str, Any]:
 
 def test_a_passing_gate_publishes_and_records_every_result(lake: Lake, settings: Settings) -> None:
     candidates = fill(lake, settings)
-    result = run_gate(lake, settings, "gate-1", candidates, _sink(settings), now=NOW)
+    result = run_gate(lake, settings, "gate-1", candidates, _sink(settings), now=gate_clock())
     assert result.passed, result.blocking
     assert result.publication is not None
     stored, _ = read_publication(lake)  # type: ignore[misc]
@@ -67,8 +67,8 @@ def test_a_gate_with_nothing_new_since_the_publication_passes(
     lake: Lake, settings: Settings
 ) -> None:
     candidates = fill(lake, settings)
-    assert run_gate(lake, settings, "gate-1", candidates, _sink(settings), now=NOW).passed
-    again = run_gate(lake, settings, "gate-2", candidates, _sink(settings), now=NOW)
+    assert run_gate(lake, settings, "gate-1", candidates, _sink(settings), now=gate_clock()).passed
+    again = run_gate(lake, settings, "gate-2", candidates, _sink(settings), now=gate_clock())
     assert again.passed, again.blocking
     record = json.loads(lake.read_bytes(again.report_key))
     assert record["rows"]["silver_departures"] == 0
@@ -79,13 +79,15 @@ def test_a_gate_with_nothing_new_since_the_publication_passes(
 def test_a_failing_gate_changes_nothing_readers_see_and_alerts_once(
     lake: Lake, settings: Settings
 ) -> None:
-    first = run_gate(lake, settings, "gate-1", fill(lake, settings), _sink(settings), now=NOW)
+    first = run_gate(
+        lake, settings, "gate-1", fill(lake, settings), _sink(settings), now=gate_clock()
+    )
     assert first.passed
     before = _reader_view(lake)
     alerts_before = len(_sink(settings).read())
 
     result = run_gate(
-        lake, settings, "gate-2", _future_batch(lake, settings), _sink(settings), now=NOW
+        lake, settings, "gate-2", _future_batch(lake, settings), _sink(settings), now=gate_clock()
     )
 
     assert not result.passed
@@ -117,7 +119,7 @@ def test_a_failing_gate_changes_nothing_readers_see_and_alerts_once(
 
 def test_check_tables_audits_without_publishing(lake: Lake, settings: Settings) -> None:
     fill(lake, settings)
-    result = check_tables(lake, settings, "audit-1", ["silver_weather_hourly"], now=NOW)
+    result = check_tables(lake, settings, "audit-1", ["silver_weather_hourly"], now=gate_clock())
     assert result.passed
     assert result.publication is None
     assert not lake.exists(PUBLISHED_KEY)
@@ -135,7 +137,7 @@ def test_umwi_quality_counts_the_quarantine_by_cause(lake: Lake, settings: Setti
 
     rejects = [departure(trip="", delay=1), departure(trip="X", delay=None, cancelled=False)]
     fill(lake, settings, extra=rejects)
-    result = check_tables(lake, settings, "audit-3", ["silver_departures"], now=NOW)
+    result = check_tables(lake, settings, "audit-3", ["silver_departures"], now=gate_clock())
     (share,) = [
         c
         for c in result.checks
@@ -147,7 +149,7 @@ def test_umwi_quality_counts_the_quarantine_by_cause(lake: Lake, settings: Setti
 
 def test_check_tables_names_an_unknown_table(lake: Lake, settings: Settings) -> None:
     with pytest.raises(InputError, match="--table 'gold_nope'"):
-        check_tables(lake, settings, "audit-2", ["gold_nope"], now=NOW)
+        check_tables(lake, settings, "audit-2", ["gold_nope"], now=gate_clock())
 
 
 def test_aws_gate_alerts_through_sns_and_reports_to_s3(aws_resources: Any) -> None:
@@ -168,7 +170,9 @@ def test_aws_gate_alerts_through_sns_and_reports_to_s3(aws_resources: Any) -> No
     # One build only: an incremental gold build on moto S3 takes minutes.
     candidates = fill(lake, settings, extra=future_departures())
 
-    result = run_gate(lake, settings, "gate-aws", candidates, make_alerts(settings), now=NOW)
+    result = run_gate(
+        lake, settings, "gate-aws", candidates, make_alerts(settings), now=gate_clock()
+    )
 
     assert not result.passed
     assert not lake.exists(PUBLISHED_KEY)
@@ -194,9 +198,11 @@ def test_after_a_publication_the_gate_judges_only_what_changed(
     only as far back as the checks reach); on top of an unpublished build, everything.
 
     Mutation: `changed_scopes` returning `{}` judges whole tables every time: red."""
-    assert run_gate(lake, settings, "g1", fill(lake, settings), _sink(settings), now=NOW).passed
+    assert run_gate(
+        lake, settings, "g1", fill(lake, settings), _sink(settings), now=gate_clock()
+    ).passed
     candidates = fill(lake, settings, days=range(40, 41))  # 2026-04-11, another month
-    scoped = run_gate(lake, settings, "g2", candidates, _sink(settings), now=NOW)
+    scoped = run_gate(lake, settings, "g2", candidates, _sink(settings), now=gate_clock())
     assert scoped.passed, scoped.blocking
     rows = json.loads(lake.read_bytes(scoped.report_key))["rows"]
     whole = read_gold(lake, "punctuality_hourly", candidates["punctuality_hourly"].version)
@@ -208,7 +214,7 @@ def test_after_a_publication_the_gate_judges_only_what_changed(
 
     fill(lake, settings, days=range(41, 42))  # built, never gated: nothing published
     candidates = fill(lake, settings, days=range(42, 43))
-    again = run_gate(lake, settings, "g3", candidates, _sink(settings), now=NOW)
+    again = run_gate(lake, settings, "g3", candidates, _sink(settings), now=gate_clock())
     assert again.passed, again.blocking
     rows = json.loads(lake.read_bytes(again.report_key))["rows"]
     assert rows["gold_punctuality_hourly"] == candidates["punctuality_hourly"].rows

@@ -121,6 +121,35 @@ def punctuality(d: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: The weather row's columns `mobility_weather_hourly` carries beside the punctuality.
+WEATHER_COLUMNS = [
+    "latitude",
+    "longitude",
+    "temperature_c",
+    "precipitation_mm",
+    "rain_mm",
+    "snowfall_cm",
+    "wind_speed_kmh",
+    "weather_code",
+    "visibility_m",
+]
+
+
+def mobility_weather(d: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
+    """The punctuality rows of known weather, each with its location-hour's weather row
+    and that row's class."""
+    hourly = punctuality(d)
+    known = hourly[hourly["location_id"] != "~"].reset_index(drop=True)
+    w = weather.set_index(["location_id", "hour"])
+    rows = []
+    for row in known.to_dict("records"):
+        found = w.loc[(row["location_id"], row["hour"])]
+        values = {column: found[column] for column in WEATHER_COLUMNS}
+        klass = _class(values["precipitation_mm"], values["snowfall_cm"])
+        rows.append({**row, **values, "weather_class": klass})
+    return pd.DataFrame(rows)
+
+
 def weather_impact(d: pd.DataFrame) -> pd.DataFrame:
     both = _with_all_lines(d)
     periods = pd.concat([both.assign(period="all"), both], ignore_index=True)

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyarrow as pa
 import pytest
 from umwi_core.lake import Lake
 from umwi_core.runs import read_manifest
 from umwi_core.settings import Settings
-from umwi_transform import commit_batch, ingest_batches, open_delta, read_quarantine, read_silver
+from umwi_transform import (
+    _silver,
+    commit_batch,
+    ingest_batches,
+    open_delta,
+    read_quarantine,
+    read_silver,
+)
 
 from tests.packages.umwi_transform.factory import (
     AS_OF,
@@ -174,7 +183,48 @@ def test_ingest_batches_records_a_failure(lake: Lake, settings: Settings) -> Non
     assert stored.counts["departures"].inserted == 1
 
 
-def test_concurrent_commits_retry_and_lose_nothing(lake: Lake, settings: Settings) -> None:
+def test_a_lost_commit_is_retried_and_loses_nothing(
+    lake: Lake,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Another writer commits between this MERGE's read and its commit: the commit fails,
+    is retried on the table as it now is, and both writers' rows are kept, the newer record
+    of a key they share winning.
+
+    Mutations: `COMMIT_ATTEMPTS = 1` (the conflict is raised as a LakeError); planning
+    once outside `attempt` in `merge_silver` and dropping the `s.as_of >= t.as_of` guard
+    (the retry overwrites the other writer's newer `shared` row with the older one)."""
+    commit_batch(departures_batch([departure(trip="seed")]), lake, settings, "r0")
+    real = _silver.ensure_table
+    calls: list[str] = []
+
+    def ensure_then_interlope(*args: Any, **kwargs: Any) -> Any:
+        table = real(*args, **kwargs)
+        calls.append("ensure")
+        # The 2nd call is the MERGE's own open, after its plan read the table.
+        if len(calls) == 2:
+            newer = departure(trip="shared", delay=77, as_of=AS_OF + timedelta(hours=1))
+            batch = departures_batch([departure(trip="other"), newer])
+            commit_batch(batch, lake, settings, "run-other")
+        return table
+
+    monkeypatch.setattr(_silver, "ensure_table", ensure_then_interlope)
+    with caplog.at_level(logging.INFO, logger="umwi.transform"):
+        mine = commit_batch(
+            departures_batch([departure(trip="mine"), departure(trip="shared", delay=1)]),
+            lake,
+            settings,
+            "run-mine",
+        )
+    retries = [r.getMessage() for r in caplog.records if "commit conflict" in r.getMessage()]
+    assert retries == ["silver/departures: commit conflict, retrying (1)"]
+    assert (mine.inserted, mine.superseded) == (1, 1)
+    assert _delays(lake) == {"seed": 0, "mine": 0, "other": 0, "shared": 77}
+
+
+def test_racing_writers_lose_nothing(lake: Lake, settings: Settings) -> None:
     commit_batch(departures_batch([departure(trip="seed")]), lake, settings, "r0")
     errors: list[BaseException] = []
 

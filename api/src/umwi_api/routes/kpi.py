@@ -8,50 +8,66 @@ lives in `umwi_api.queries`, which `umwi kpi` shares.
 # which name dependencies chosen per route.
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from types import GenericAlias
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from umwi_api._etag import not_modified, version_headers
-from umwi_api._models import ROW_MODELS
+from umwi_api._models import ROW_MODELS, DailyRow
 from umwi_api._responses import LIST_HEADERS, NOT_MODIFIED, TOTAL_HEADER, UNAVAILABLE
 from umwi_api.deps import (
     FiltersDependency,
+    GrainDependency,
     PageRequest,
     ReaderDep,
     correlation_filters,
+    hour_or_day,
     hourly_filters,
+    hourly_only,
     impact_filters,
     paging,
 )
-from umwi_api.queries import KPI_TABLES, GoldReader, KpiFilters
+from umwi_api.queries import DAILY_TABLES, KPI_TABLES, GoldReader, Grain, KpiFilters
 
 PagingDependency = Callable[..., Awaitable[PageRequest]]
 EndpointType = Callable[..., Awaitable[Response]]
 
-#: path, KPI name, its filters, summary.
-ROUTES: tuple[tuple[str, str, FiltersDependency, str], ...] = (
-    (
+
+class Route(NamedTuple):
+    """A KPI route: its path, KPI name, filters, summary, and whether it takes `grain`."""
+
+    path: str
+    kpi: str
+    filters: FiltersDependency
+    summary: str
+    grain: GrainDependency = hourly_only
+
+
+ROUTES: tuple[Route, ...] = (
+    Route(
         "/kpi/weather-impact",
         "weather-impact",
         impact_filters,
         "Punctuality by weather class (with the pooled `wet` row and the uplift over dry).",
     ),
-    (
+    Route(
         "/kpi/punctuality",
         "punctuality",
         hourly_filters,
         "Hourly punctuality per line and weather location (unknown weather included).",
     ),
-    (
+    Route(
         "/kpi/hourly",
         "hourly",
         hourly_filters,
-        "Hourly punctuality joined with the hour's weather (known weather only).",
+        "Hourly punctuality joined with the hour's weather (known weather only); with "
+        "`grain=day`, one row per UTC day aggregated by the API.",
+        hour_or_day,
     ),
     *(
-        (
+        Route(
             path,
             "correlation",
             correlation_filters,
@@ -62,14 +78,17 @@ ROUTES: tuple[tuple[str, str, FiltersDependency, str], ...] = (
 )
 
 
+class Selection(NamedTuple):
+    """What one request asks for: the table, its filters, the row grain and the page."""
+
+    kpi: str
+    filters: KpiFilters
+    grain: Grain
+    page: PageRequest
+
+
 def _page_response(
-    request: Request,
-    reader: GoldReader,
-    kpi: str,
-    filters: KpiFilters,
-    page: PageRequest,
-    *,
-    cache_only: bool,
+    request: Request, reader: GoldReader, asked: Selection, *, cache_only: bool
 ) -> Response | None:
     """The answer (a 304 when the client has this version); None when `cache_only` and the
     page is not cached."""
@@ -77,12 +96,13 @@ def _page_response(
     unchanged = not_modified(request, version_headers(reader.publication().publication_id, ttl_s))
     if unchanged is not None:
         return unchanged
+    kpi, filters, grain, page = asked
     if cache_only:
-        found = reader.cached(kpi, filters, limit=page.limit, offset=page.offset)
+        found = reader.cached(kpi, filters, grain=grain, limit=page.limit, offset=page.offset)
         if found is None:
             return None
     else:
-        found = reader.page(kpi, filters, limit=page.limit, offset=page.offset)
+        found = reader.page(kpi, filters, grain=grain, limit=page.limit, offset=page.offset)
     # The page's own version: a republish may have happened since the check above.
     return kpi_response(found.body, found.total, found.publication_id, ttl_s)
 
@@ -94,54 +114,58 @@ def kpi_response(body: bytes, total: int, publication_id: str, cache_ttl_s: int)
     return Response(content=body, media_type="application/json", headers=headers)
 
 
-async def answer(
-    request: Request, reader: GoldReader, kpi: str, filters: KpiFilters, page: PageRequest
-) -> Response:
+async def answer(request: Request, reader: GoldReader, asked: Selection) -> Response:
     """A local cache hit is answered on the event loop; anything that may block (DuckDB, S3,
     DynamoDB) runs in the thread pool."""
     if reader.nonblocking:
-        found = _page_response(request, reader, kpi, filters, page, cache_only=True)
+        found = _page_response(request, reader, asked, cache_only=True)
         if found is not None:
             return found
-    response = await run_in_threadpool(
-        _page_response, request, reader, kpi, filters, page, cache_only=False
-    )
+    response = await run_in_threadpool(_page_response, request, reader, asked, cache_only=False)
     assert response is not None  # only `cache_only` answers None
     return response
 
 
-def _endpoint(
-    kpi: str, filters_dependency: FiltersDependency, paging_dependency: PagingDependency
-) -> EndpointType:
+def _endpoint(route: Route, paging_dependency: PagingDependency) -> EndpointType:
     async def endpoint(
         request: Request,
         reader: ReaderDep,
-        filters: Annotated[KpiFilters, Depends(filters_dependency)],
+        filters: Annotated[KpiFilters, Depends(route.filters)],
+        grain: Annotated[Grain, Depends(route.grain)],
         page: Annotated[PageRequest, Depends(paging_dependency)],
     ) -> Response:
-        return await answer(request, reader, kpi, filters, page)
+        return await answer(request, reader, Selection(route.kpi, filters, grain, page))
 
     # FastAPI names the operation (its OpenAPI operationId) after the function.
-    endpoint.__name__ = "get_" + kpi.replace("-", "_")
+    endpoint.__name__ = "get_" + route.kpi.replace("-", "_")
     return endpoint
+
+
+def _response_model(route: Route) -> Any:
+    """The body's schema: a list of the table's rows, or of its daily rows when the route
+    takes `grain`."""
+    table = KPI_TABLES[route.kpi]
+    # `list[model]` spelled as a call: the model is chosen per route, held in a variable.
+    rows = GenericAlias(list, (ROW_MODELS[table],))
+    if route.grain is hourly_only or table not in DAILY_TABLES:
+        return rows
+    return rows | GenericAlias(list, (DailyRow,))
 
 
 def router(max_limit: int) -> APIRouter:
     """The KPI routes; `max_limit` bounds `limit` (and the OpenAPI schema says so)."""
     routes = APIRouter(tags=["kpi"])
     paging_dependency = paging(max_limit)
-    for path, kpi, filters_dependency, summary in ROUTES:
-        model = ROW_MODELS[KPI_TABLES[kpi]]
+    for route in ROUTES:
         routes.add_api_route(
-            path,
-            _endpoint(kpi, filters_dependency, paging_dependency),
+            route.path,
+            _endpoint(route, paging_dependency),
             methods=["GET"],
-            summary=summary,
-            # A row model chosen per route: mypy cannot check a type held in a variable.
-            response_model=list[model],  # type: ignore[valid-type]
+            summary=route.summary,
+            response_model=_response_model(route),
             responses={200: {"headers": LIST_HEADERS}, **NOT_MODIFIED, **UNAVAILABLE},
         )
     return routes
 
 
-__all__ = ["ROUTES", "answer", "kpi_response", "router"]
+__all__ = ["ROUTES", "Route", "Selection", "answer", "kpi_response", "router"]

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from umwi_core import Lake, LakeError, redact
+from umwi_core.failpoints import failpoint
 
 __all__ = ["BRONZE_PREFIX", "bronze_key", "land", "meta_key", "read_meta"]
 
@@ -120,6 +121,7 @@ def land(
         if isinstance(error, Exception) and not isinstance(error, LakeError):
             raise LakeError(f"could not write the metadata of {key}: {error}") from error
         raise
+    failpoint("bronze.landed")
     return key
 
 

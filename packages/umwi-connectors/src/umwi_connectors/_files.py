@@ -393,7 +393,7 @@ def stage_file(
                 seq += len(bad_rows)
                 bad_rows.clear()
             yield StagedBatch(spec.table, SOURCE, pa.concat_tables(tables), (input_key,))
-    except (pa.ArrowInvalid, OSError) as error:
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as error:
         raise InputError(f"{input_key}: cannot read the {spec.fmt} file: {error}") from None
     if bad_rows:
         yield StagedBatch(
@@ -420,7 +420,8 @@ def _read_file(
         raise InputError(f"{path}: no such file")
     try:
         names = _header(str(path), spec.fmt, _contract(table))
-    except (pa.ArrowInvalid, OSError) as error:
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as error:
+        # A header that is not UTF-8 fails in the decoding of its names.
         raise InputError(f"{path}: cannot read the {spec.fmt} file: {error}") from None
     _check_columns(names, spec, str(path))
     part = re.sub(r"[^A-Za-z0-9_=+-]+", "-", path.name.split(".")[0]).strip("-") or "file"

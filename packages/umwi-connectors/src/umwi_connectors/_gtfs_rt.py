@@ -46,7 +46,12 @@ def feed_time(feed: gtfs_realtime_pb2.FeedMessage, where: str) -> datetime:
     """`as_of`: the header timestamp (a feed without one cannot be placed in time)."""
     if not feed.header.HasField("timestamp") or feed.header.timestamp == 0:
         raise SourceError(f"{where}: the feed header has no timestamp, so as_of is unknown")
-    return datetime.fromtimestamp(feed.header.timestamp, UTC)
+    try:
+        return datetime.fromtimestamp(feed.header.timestamp, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise SourceError(
+            f"{where}: the feed header timestamp {feed.header.timestamp} is not a time"
+        ) from None
 
 
 def _service_day(
@@ -287,7 +292,12 @@ def _known_trip_rows(
             scheduled_event = stop_time.scheduled_s
         offset, delay = _event_offset(event, scheduled_event, service, static)
         if offset is not None:
-            values["observed_at"] = scheduled + timedelta(seconds=offset)
+            try:
+                values["observed_at"] = scheduled + timedelta(seconds=offset)
+            except OverflowError:
+                text = f"stop time {event.time} is out of the range of dates"
+                yield values, raw, Rejection(code="bad_time", text=text)
+                continue
         if delay is not None:
             values["delay_s"] = delay
         yield values, raw, None

@@ -94,10 +94,10 @@ def _local(value: object, zone: ZoneInfo, field: str) -> datetime:
 
 def _links(*objects: Any) -> Iterator[dict[str, Any]]:
     for obj in objects:
-        if isinstance(obj, dict):
-            for link in obj.get("links") or ():
-                if isinstance(link, dict):
-                    yield link
+        links = obj.get("links") if isinstance(obj, dict) else None
+        for link in links if isinstance(links, list) else ():
+            if isinstance(link, dict):
+                yield link
 
 
 def _linked(kind: str, *objects: Any) -> list[str]:
@@ -189,7 +189,11 @@ def _items(document: dict[str, Any], endpoint: str) -> Iterator[tuple[Any, dict[
         if not isinstance(schedule, dict):
             yield schedule, {"item": schedule, "sdt": {}}
             continue
-        for dt in schedule.get("date_times") or ():
+        times = schedule.get("date_times") or []
+        if not isinstance(times, list):
+            yield schedule, {"item": schedule, "sdt": {}, "bad": "date_times is not a list"}
+            continue
+        for dt in times:
             record = {**{k: v for k, v in schedule.items() if k != "date_times"}, "date_time": dt}
             sdt = dt if isinstance(dt, dict) else {}
             flat = {
@@ -265,6 +269,8 @@ def _fill(
     item = view["item"]
     if not isinstance(item, dict):
         raise _Bad("record is not a JSON object", code="bad_value")
+    if "bad" in view:
+        raise _Bad(view["bad"], code="bad_value")
     sdt: dict[str, Any] = view["sdt"]
     display = item.get("display_informations") or {}
     route = item.get("route") or {}

@@ -105,9 +105,13 @@ def _time(value: object, offset: timedelta) -> datetime:
         naive = datetime.fromisoformat(value)
     except ValueError:
         raise _BadValue(f"time {value!r} is not ISO 8601", code="bad_time") from None
-    if naive.tzinfo is not None:
-        return naive.astimezone(UTC)
-    return (naive - offset).replace(tzinfo=UTC)
+    try:
+        if naive.tzinfo is not None:
+            return naive.astimezone(UTC)
+        return (naive - offset).replace(tzinfo=UTC)
+    except OverflowError:
+        text = f"time {value!r} is out of the range of dates in UTC"
+        raise _BadValue(text, code="bad_time") from None
 
 
 def _series(hourly: dict[str, Any], name: str, length: int, where: str) -> list[Any]:
@@ -174,6 +178,8 @@ def parse_openmeteo(
         offset_s = block.get("utc_offset_seconds", 0)
         if isinstance(offset_s, bool) or not isinstance(offset_s, int):
             raise SourceError(f"{here}: utc_offset_seconds is {offset_s!r}, not an integer")
+        if abs(offset_s) >= 86_400:
+            raise SourceError(f"{here}: utc_offset_seconds {offset_s} is not within a day")
         offset = timedelta(seconds=offset_s)
         series = {
             name: _series(hourly, name, len(times), here) for name in (*INSTANT, *ACCUMULATED)

@@ -14,6 +14,7 @@ from typing import Any
 from umwi_core.alerts import Alert, AlertSink
 from umwi_core.contracts import SILVER_TABLES
 from umwi_core.errors import InputError
+from umwi_core.failpoints import failpoint
 from umwi_core.lake import Lake
 from umwi_core.publication import GOLD_TABLES, read_publication
 from umwi_core.settings import Settings
@@ -76,6 +77,7 @@ def _check(
             lambda: run_expectations(workspace, views, context, Path(site)),
         )
         timings["great_expectations"] = perf_counter() - began
+        failpoint("gate.running")
         began = perf_counter()
         soda_views = [view for view in views if view in contract_names()]
         checks += _guarded(

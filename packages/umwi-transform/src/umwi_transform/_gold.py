@@ -33,6 +33,7 @@ from pydantic import BaseModel
 from umwi_core.arrow import arrow_schema
 from umwi_core.contracts import CORRELATION_VARIABLES, DEPARTURES, WEATHER_HOURLY
 from umwi_core.days import day_spans
+from umwi_core.failpoints import failpoint
 from umwi_core.lake import Lake
 from umwi_core.publication import GOLD_TABLES
 from umwi_core.settings import Settings
@@ -208,6 +209,7 @@ def _write(
             predicate=predicate,
             storage_options=lake.storage_options(),
         )
+        failpoint("gold.table.written")
         return DeltaTable(uri, storage_options=lake.storage_options())
 
     return with_commit_retry(f"gold/{table}", attempt)

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from umwi_core.arrow import StagedBatch, arrow_schema
 from umwi_core.contracts import SILVER_TABLES, TableContract
+from umwi_core.failpoints import failpoint
 from umwi_core.lake import Lake
 from umwi_core.runs import RunManifest, RunStatus, TableCounts, recorded_run
 from umwi_core.settings import Settings
@@ -227,6 +228,7 @@ class SilverLoader:
                 f"SELECT * FROM {scan} WHERE {column} >= ? AND {column} < ?", [start, end]
             ).to_arrow_table()
             total += merge_silver(self._lake, contract, rows.cast(schema), (start, end))
+            failpoint("silver.merge.window")
         return total
 
 

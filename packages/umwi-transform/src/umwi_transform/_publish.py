@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from umwi_core.errors import LakeError
+from umwi_core.failpoints import failpoint
 from umwi_core.lake import Lake
 from umwi_core.publication import (
     GOLD_TABLES,
@@ -105,6 +106,7 @@ def publish_gold(
             rows=data.num_rows,
             updated_at=candidate.updated_at,
         )
+    failpoint("publish.serving.written")
     publication = Publication(
         publication_id=publication_id,
         published_at=datetime.now(UTC),
@@ -114,4 +116,5 @@ def publish_gold(
         gate=gate,
     )
     write_publication(lake, publication, token)
+    failpoint("publish.pointer.replaced")
     return publication

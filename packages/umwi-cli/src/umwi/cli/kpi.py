@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 from umwi_core.errors import UmwiError
@@ -15,6 +15,7 @@ from umwi.cli._output import FORMAT_OPTION, OUTPUT_OPTION, Chunks, OutputFormat,
 
 if TYPE_CHECKING:
     from umwi_api.queries import GoldReader, KpiFilters, QueryError
+    from umwi_core.contracts import TableContract
 
 
 class KpiOptionError(UmwiError):
@@ -23,6 +24,11 @@ class KpiOptionError(UmwiError):
 
 class KpiRepublishedError(UmwiError):
     """A new publication replaced the one being read: pages would mix two versions."""
+
+
+class KpiGrain(StrEnum):
+    HOUR = "hour"
+    DAY = "day"
 
 
 class KpiTable(StrEnum):
@@ -56,12 +62,26 @@ def kpi(
         None, "--limit", help="At most this many rows (default: every matching row)."
     ),
     offset: int = typer.Option(0, "--offset", help="Rows to skip."),
+    grain: Annotated[
+        KpiGrain,
+        typer.Option(
+            "--grain",
+            help="hourly only: hour (the gold rows) or day (one row per UTC day, aggregated).",
+        ),
+    ] = KpiGrain.HOUR,
     output: OutputFormat = FORMAT_OPTION,
     path: Path | None = OUTPUT_OPTION,
 ) -> None:
     """Show published gold KPI rows (the same objects as the HTTP API returns)."""
-    from umwi_api.queries import KPI_TABLES, GoldReader, KpiFilters, QueryError, parse_time
-    from umwi_core.contracts import GOLD_COLUMNS
+    from umwi_api.queries import (
+        DAILY_TABLES,
+        KPI_TABLES,
+        GoldReader,
+        KpiFilters,
+        QueryError,
+        parse_time,
+    )
+    from umwi_core.contracts import GOLD_CONTRACTS
     from umwi_transform import GOLD_SCHEMAS
 
     if limit is not None and limit < 1:
@@ -78,17 +98,24 @@ def kpi(
             y_kind=y_kind,
         )
         reader = GoldReader(state.resources)
-        first = reader.page(table.value, filters, limit=_page_size(reader, limit), offset=offset)
+        asked = _Asked(table.value, filters, grain.value)
+        first = reader.page(
+            table.value,
+            filters,
+            grain=grain.value,
+            limit=_page_size(reader, limit),
+            offset=offset,
+        )
     except QueryError as error:
         raise _option_error(error) from None
     gold_table = KPI_TABLES[table.value]
     wanted = max(0, first.total - offset) if limit is None else min(limit, first.total - offset)
-    chunks = Chunks(
-        GOLD_COLUMNS[gold_table],
-        rows=_pages(reader, table.value, filters, first, offset, max(0, wanted)),
-        arrow_schema=GOLD_SCHEMAS[gold_table],
-    )
-    written = emit(chunks, output, path=path, title=f"{gold_table} ({first.total} rows)")
+    rows = _pages(reader, asked, first, offset, max(0, wanted))
+    contract = DAILY_TABLES[gold_table] if grain is KpiGrain.DAY else GOLD_CONTRACTS[gold_table]
+    schema = _arrow_schema(contract) if grain is KpiGrain.DAY else GOLD_SCHEMAS[gold_table]
+    chunks = Chunks(contract.column_names, rows=rows, arrow_schema=schema)
+    title = f"{contract.name} ({first.total} rows)"
+    written = emit(chunks, output, path=path, title=title)
     if written < first.total and output is not OutputFormat.TABLE:
         typer.echo(
             f"umwi: {written} of {first.total} rows (--offset {offset}"
@@ -96,6 +123,22 @@ def kpi(
             + "); change them to get the rest",
             err=True,
         )
+
+
+class _Asked(NamedTuple):
+    kpi: str
+    filters: KpiFilters
+    grain: str
+
+
+def _arrow_schema(contract: TableContract) -> Any:
+    """Daily rows' Parquet schema, from their contract as the gold schemas are."""
+    import pyarrow as pa
+    from umwi_core.arrow import arrow_type
+
+    return pa.schema(
+        [pa.field(column.name, arrow_type(column.type)) for column in contract.columns]
+    )
 
 
 def _option_error(error: QueryError) -> KpiOptionError:
@@ -111,12 +154,7 @@ def _page_size(reader: GoldReader, limit: int | None) -> int:
 
 
 def _pages(
-    reader: GoldReader,
-    kpi: str,
-    filters: KpiFilters,
-    first: Any,
-    offset: int,
-    wanted: int,
+    reader: GoldReader, asked: _Asked, first: Any, offset: int, wanted: int
 ) -> Iterator[list[dict[str, Any]]]:
     """`wanted` rows from `offset` on, page by page, all from one publication."""
     from umwi_api.queries import QueryError
@@ -131,7 +169,11 @@ def _pages(
             return
         try:
             page = reader.page(
-                kpi, filters, limit=_page_size(reader, wanted - given), offset=offset + given
+                asked.kpi,
+                asked.filters,
+                grain=asked.grain,
+                limit=_page_size(reader, wanted - given),
+                offset=offset + given,
             )
         except QueryError as error:
             raise _option_error(error) from None
