@@ -343,14 +343,27 @@ class GoldReader:
             else name
             for name in columns
         )
+        count_sql = f"SELECT count(*) FROM {relation}{where}"
+        page_sql = (
+            f"SELECT {selected} FROM {relation}{where} "
+            f"ORDER BY {order} NULLS FIRST LIMIT ? OFFSET ?"
+        )
+        return self._fetch_page(count_sql, page_sql, values, columns, limit, offset)
+
+    def _fetch_page(
+        self,
+        count_sql: str,
+        page_sql: str,
+        values: list[Any],
+        columns: tuple[str, ...],
+        limit: int,
+        offset: int,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The matching row count and one page of rows as JSON-ready dicts."""
         with self.store.cursor() as cursor:
-            count_row = cursor.execute(f"SELECT count(*) FROM {relation}{where}", values).fetchone()
+            count_row = cursor.execute(count_sql, values).fetchone()
             total = int(count_row[0]) if count_row else 0
-            fetched = cursor.execute(
-                f"SELECT {selected} FROM {relation}{where} "
-                f"ORDER BY {order} NULLS FIRST LIMIT ? OFFSET ?",
-                [*values, limit, offset],
-            ).fetchall()
+            fetched = cursor.execute(page_sql, [*values, limit, offset]).fetchall()
         rows = [
             {name: _jsonable(value) for name, value in zip(columns, record, strict=True)}
             for record in fetched
@@ -369,15 +382,7 @@ class GoldReader:
         where, values = self._where(table, filters)
         count_sql, page_sql = daily_sql(relation, where, ISO_FORMAT)
         columns = DAILY_TABLES[table].column_names
-        with self.store.cursor() as cursor:
-            count_row = cursor.execute(count_sql, values).fetchone()
-            total = int(count_row[0]) if count_row else 0
-            fetched = cursor.execute(page_sql, [*values, limit, offset]).fetchall()
-        rows = [
-            {name: _jsonable(value) for name, value in zip(columns, record, strict=True)}
-            for record in fetched
-        ]
-        return rows, total
+        return self._fetch_page(count_sql, page_sql, values, columns, limit, offset)
 
     def lines(self) -> list[dict[str, Any]]:
         """Every (network, line_id) in published gold, with `line_name` where gold has one."""
