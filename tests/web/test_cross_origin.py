@@ -4,7 +4,6 @@ Gateway), with the allow-list that `umwi_core.cors.cors_policy` gives both sides
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +19,6 @@ from umwi_core.settings import load_settings
 
 from tests.api.gold_sample import LINES, NETWORK, write_sample_gold
 from tests.web.test_dashboard import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     LiveServer,
     _check_cards,
     _wait_ready,
@@ -29,22 +26,6 @@ from tests.web.test_dashboard import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian chromium is required at /usr/bin/chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @dataclass
@@ -85,14 +66,14 @@ def _collect_errors(page: Any) -> list[str]:
 
 
 def test_dashboard_reads_the_api_across_origins(
-    chromium: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Mutation: leave the dashboard's origin out of `cors_policy` (umwi_core/cors.py), or
     `X-Total-Count` out of EXPOSED_HEADERS, and this fails."""
     with ExitStack() as stack:
         origins = _start(tmp_path, monkeypatch, allow_dashboard=True, stack=stack)
         assert origins.site.port != origins.api.port
-        page = chromium.new_page(viewport={"width": 1280, "height": 1300})
+        page = browser.new_page(viewport={"width": 1280, "height": 1300})
         errors = _collect_errors(page)
         page.goto(origins.site.url + "/")
         _wait_ready(page, f"{NETWORK}|*|all|precipitation_mm|0|raw||")
@@ -113,12 +94,12 @@ def test_dashboard_reads_the_api_across_origins(
 
 
 def test_dashboard_of_another_origin_is_refused(
-    chromium: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same set-up with a policy for another dashboard: the browser blocks the API."""
     with ExitStack() as stack:
         origins = _start(tmp_path, monkeypatch, allow_dashboard=False, stack=stack)
-        page = chromium.new_page()
+        page = browser.new_page()
         errors = _collect_errors(page)
         page.goto(origins.site.url + "/")
         page.wait_for_selector('#status[data-state="error"]', state="attached", timeout=15_000)

@@ -76,22 +76,6 @@ def _web_copy(tmp_path: Path, line_names: dict[str, dict[str, str]]) -> Path:
 
 
 @pytest.fixture
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian chromium is required at /usr/bin/chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture
 def live(settings: Settings, lake: Lake, tmp_path: Path) -> Iterator[LiveServer]:
     write_sample_gold(lake)
     site = _web_copy(tmp_path, {NETWORK: {"L1": LINES["L1"]}})
