@@ -234,18 +234,54 @@ def correlation(d: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
                                     g["x"].to_numpy(float),
                                     g[y_column].to_numpy(float),
                                     g[key].to_numpy(float),
+                                    g[["location_id", "hour"]],
                                 ),
                             }
                         )
     return pd.DataFrame(rows)
 
 
-def _statistics(x: np.ndarray, y: np.ndarray, y_key: np.ndarray) -> dict[str, float]:
-    """`y_key` is what the ranks order (and what "y varies" is judged on)."""
+#: Hour distances of the n_eff sum (DESIGN.md §5), restated here.
+NEFF_MAX_LAG_H = 24
+
+
+def effective_n(x: np.ndarray, y: np.ndarray, where: pd.DataFrame) -> float:
+    """Bartlett's n_eff over every ordered pair of distinct cells, listed: by (same
+    place or not, hours apart k ≤ 24), within one calendar month; the class's
+    correlation is its mean product of deviations over the variance, and
+    n / n_eff = 1 + (1/n) Σ pairs · ρ̄x · ρ̄y, at most n."""
+    n = len(x)
+    dx, dy = x - x.mean(), y - y.mean()
+    epoch = pd.Timestamp(0, tz="UTC")
+    hours = ((where["hour"] - epoch) // pd.Timedelta(hours=1)).to_numpy()
+    months = where["hour"].dt.strftime("%Y-%m").to_numpy()
+    places = where["location_id"].to_numpy()
+    distance = np.abs(hours[:, None] - hours[None, :])
+    eligible = (months[:, None] == months[None, :]) & ~np.eye(n, dtype=bool)
+    same_place = places[:, None] == places[None, :]
+    product_x, product_y = dx[:, None] * dx[None, :], dy[:, None] * dy[None, :]
+    total = 0.0
+    for k in range(NEFF_MAX_LAG_H + 1):
+        for place_class in (same_place, ~same_place):
+            chosen = eligible & (distance == k) & place_class
+            pairs = int(chosen.sum())
+            if pairs:
+                rho_x = product_x[chosen].sum() / pairs / dx.var()
+                rho_y = product_y[chosen].sum() / pairs / dy.var()
+                total += pairs * rho_x * rho_y
+    return float(n / max(1.0, 1.0 + total / n))
+
+
+def _statistics(
+    x: np.ndarray, y: np.ndarray, y_key: np.ndarray, where: pd.DataFrame
+) -> dict[str, float]:
+    """`y_key` is what the ranks order (and what "y varies" is judged on); `where` holds
+    each cell's location_id and hour."""
     n = len(x)
     nulls = dict.fromkeys(
         ["pearson_r", "ci_low", "ci_high", "p_value", "spearman_rho", "slope", "intercept"], np.nan
     )
+    nulls.update(dict.fromkeys(["n_eff", "ci_low_adj", "ci_high_adj", "p_value_adj"], np.nan))
     if n < 4 or np.ptp(x) == 0 or np.ptp(y_key) == 0:
         return {"n": n, **nulls}
     pearson = stats.pearsonr(x, y)
@@ -261,4 +297,19 @@ def _statistics(x: np.ndarray, y: np.ndarray, y_key: np.ndarray) -> dict[str, fl
         "spearman_rho": stats.spearmanr(x, y_key).statistic,
         "slope": fit.slope,
         "intercept": fit.intercept,
+        **_adjusted(pearson.statistic, effective_n(x, y, where)),
+    }
+
+
+def _adjusted(r: float, n_eff: float) -> dict[str, float]:
+    """Fisher-z interval with n_eff − 3, Student-t p with n_eff − 2 df; null at n_eff ≤ 3."""
+    if n_eff <= 3:
+        return {"n_eff": n_eff, "ci_low_adj": np.nan, "ci_high_adj": np.nan, "p_value_adj": np.nan}
+    half = stats.norm.ppf(0.975) / np.sqrt(n_eff - 3)
+    t = r * np.sqrt((n_eff - 2) / (1 - r * r)) if abs(r) < 1 else np.inf
+    return {
+        "n_eff": n_eff,
+        "ci_low_adj": np.tanh(np.arctanh(r) - half),
+        "ci_high_adj": np.tanh(np.arctanh(r) + half),
+        "p_value_adj": 2 * stats.t.sf(abs(t), n_eff - 2),
     }

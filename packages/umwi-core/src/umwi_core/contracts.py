@@ -555,6 +555,22 @@ CORRELATION = TableContract(
         Column("spearman_rho", "float64", description="Spearman rank correlation.", range=_UNIT),
         Column("slope", "float64", description="Least-squares slope of y on x (s per unit)."),
         Column("intercept", "float64", description="Least-squares intercept (s)."),
+        # Issue 19: inference corrected for autocorrelation and shared weather.
+        Column(
+            "n_eff",
+            "float64",
+            description="Effective sample size: n corrected for serial and same-hour "
+            "dependence of x and y (Bartlett), at most n.",
+            range=_NOT_NEGATIVE,
+        ),
+        Column("ci_low_adj", "float64", description="95 % CI low (Fisher z with n_eff − 3)."),
+        Column("ci_high_adj", "float64", description="95 % CI high (Fisher z with n_eff − 3)."),
+        Column(
+            "p_value_adj",
+            "float64",
+            description="Two-sided p (Student's t, n_eff − 2 df).",
+            range=Range(0, 1),
+        ),
     ),
     key=_CORRELATION_KEY,
     rules=(
@@ -562,6 +578,11 @@ CORRELATION = TableContract(
             "ci_low <= pearson_r <= ci_high",
             "pearson_r < ci_low - 1e-9 OR pearson_r > ci_high + 1e-9",
         ),
+        RowRule(
+            "ci_low_adj <= pearson_r <= ci_high_adj",
+            "pearson_r < ci_low_adj - 1e-9 OR pearson_r > ci_high_adj + 1e-9",
+        ),
+        RowRule("n_eff <= n", "n_eff > n * (1 + 1e-9)"),
     ),
     description="Correlation of delay with each weather variable, lag and y kind.",
     filters=_CORRELATION_KEY,
@@ -571,7 +592,12 @@ CORRELATION = TableContract(
 #: The gold tables in build and publication order.
 GOLD_CONTRACTS: dict[str, TableContract] = {
     contract.name: contract
-    for contract in (PUNCTUALITY_HOURLY, MOBILITY_WEATHER_HOURLY, WEATHER_IMPACT, CORRELATION)
+    for contract in (
+        PUNCTUALITY_HOURLY,
+        MOBILITY_WEATHER_HOURLY,
+        WEATHER_IMPACT,
+        CORRELATION,
+    )
 }
 GOLD_TABLES: tuple[str, ...] = tuple(GOLD_CONTRACTS)
 GOLD_COLUMNS: dict[str, tuple[str, ...]] = {

@@ -207,6 +207,9 @@ def _write(
             data if isinstance(data, pa.Table) else data(),
             mode="overwrite",
             predicate=predicate,
+            # A whole-table rewrite may bring a contract's new columns (a lake built
+            # before them); a partial one must match the table's schema.
+            schema_mode="overwrite" if predicate is None else None,
             storage_options=lake.storage_options(),
         )
         failpoint("gold.table.written")
