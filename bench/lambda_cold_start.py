@@ -13,15 +13,12 @@ goal (≤ 250 ms on an idle machine) and the dated figure are in api/README.md.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import zipfile
 from pathlib import Path
-from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = """
@@ -54,29 +51,15 @@ print(f"{elapsed * 1000:.1f} {len(compiled)}")
 """
 
 
-def _builder() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("build_lambda", ROOT / "api" / "build_lambda.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def unzip_as_lambda(bundle: Path, target: Path) -> None:
-    with zipfile.ZipFile(bundle) as archive:
-        archive.extractall(target)
-    moment = 1_700_000_000  # one fixed time for every file, none of them the build's
-    for path in target.rglob("*"):
-        os.utime(path, (moment, moment))
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--zip", type=Path, help="An existing bundle (default: build one).")
     parser.add_argument("--runs", type=int, default=7)
     options = parser.parse_args()
-    builder = _builder()
+    sys.path.insert(0, str(ROOT))
+    from tests.support.lambda_bundle import load_build_lambda, unzip_as_lambda
+
+    builder = load_build_lambda()
     interpreter = builder.find_python("3.12")
     if interpreter is None:
         sys.stderr.write("lambda_cold_start: no CPython 3.12 on this machine\n")
