@@ -34,6 +34,22 @@ _DIGEST_IMAGE = re.compile(r"^[\w.:/-]+@sha256:[0-9a-f]{64}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _KMS_KEY = re.compile(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+#: Optional settings that must match a pattern: the key, the pattern, the error (`{!r}`
+#: standing for the value given). `load_config` reads them in this order.
+_PATTERNED = (
+    ("githubRepository", _REPOSITORY, "must be owner/name (got {!r})"),
+    (
+        "githubOidcProviderArn",
+        _OIDC_PROVIDER,
+        "must be the ARN of the token.actions.githubusercontent.com identity provider",
+    ),
+    ("pulumiStateBucket", _BUCKET, "{!r} is not an S3 bucket name"),
+    (
+        "pulumiSecretsKeyArn",
+        _KMS_KEY,
+        "must be the ARN of the KMS key of the stack's awskms:// secrets provider",
+    ),
+)
 
 PrefectMode = Literal["push", "worker"]
 
@@ -260,19 +276,8 @@ def load_config(project_root: Path) -> StackConfig:
     if glacier is not None and glacier <= ia_days:
         raise _fail("umwi:bronzeGlacierDays", "must come after umwi:bronzeInfrequentAccessDays")
 
-    repository = _matching(config, "githubRepository", _REPOSITORY, "must be owner/name (got {!r})")
-    oidc_provider = _matching(
-        config,
-        "githubOidcProviderArn",
-        _OIDC_PROVIDER,
-        "must be the ARN of the token.actions.githubusercontent.com identity provider",
-    )
-    state_bucket = _matching(config, "pulumiStateBucket", _BUCKET, "{!r} is not an S3 bucket name")
-    secrets_key = _matching(
-        config,
-        "pulumiSecretsKeyArn",
-        _KMS_KEY,
-        "must be the ARN of the KMS key of the stack's awskms:// secrets provider",
+    repository, oidc_provider, state_bucket, secrets_key = (
+        _matching(config, key, pattern, problem) for key, pattern, problem in _PATTERNED
     )
 
     reserved = _int(config, "apiReservedConcurrency", 5, 1, 1000)
