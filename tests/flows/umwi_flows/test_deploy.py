@@ -129,7 +129,7 @@ def test_build_and_push_steps_are_declared() -> None:
     dockerfile = Path(image.dockerfile)
     assert dockerfile == ROOT / "flows" / "Dockerfile"
     text = dockerfile.read_text()
-    assert re.search(r"^FROM .*python3\.11", text, re.MULTILINE)
+    assert re.search(r"^FROM python:3\.11-", text, re.MULTILINE)
     assert "uv sync --locked --no-dev" in text
     assert "USER umwi" in text
     # Every path the Dockerfile copies exists in the build context (the repo root).
