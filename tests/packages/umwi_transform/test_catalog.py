@@ -47,12 +47,15 @@ VIEWS = (
     "gold_mobility_weather_hourly",
     "gold_weather_impact",
     "gold_correlation",
+    "gold_line_sensitivity",
 )
 
 
 def _fill(lake: Lake, settings: Any) -> None:
-    """A few departures on two lines over eight hours, their weather, some rejects, and
-    published gold."""
+    """A few departures on two lines over eight hours and four of the next day (two days:
+    line_sensitivity's day-clustered intervals), their weather, some rejects, and
+    published gold (ranks from one wet hour on)."""
+    settings = settings.model_copy(update={"sensitivity_min_wet_hours": 1})
     rows = [
         departure(
             trip=f"{line}-{h}",
@@ -67,7 +70,7 @@ def _fill(lake: Lake, settings: Any) -> None:
             stop_name="Gare d'Est" if h % 2 else "Halle",
         )
         for line in ("L1", "L2")
-        for h in range(8)
+        for h in (*range(8), *range(24, 28))
     ]
     rejects = [departure(trip="", delay=5), departure(trip="T9", delay=None, cancelled=False)]
     commit_batch(departures_batch([*rows, *rejects]), lake, settings, "run-d")
@@ -77,7 +80,7 @@ def _fill(lake: Lake, settings: Any) -> None:
             precipitation=float(h % 3),
             temperature_c=None if h == 2 else 5.0 + h,
         )
-        for h in range(-1, 9)
+        for h in (*range(-1, 9), *range(23, 29))
     ]
     commit_batch(
         weather_batch([*hours, weather(location="W2", precipitation=-1.0)]), lake, settings, "w"

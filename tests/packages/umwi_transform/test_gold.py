@@ -28,6 +28,7 @@ KEYS = {
     "mobility_weather_hourly": ["network", "line_id", "location_id", "hour"],
     "weather_impact": ["network", "line_id", "period", "weather_class"],
     "correlation": ["network", "line_id", "period", "variable", "lag_h", "y_kind"],
+    "line_sensitivity": ["network", "line_id", "period"],
 }
 
 

@@ -46,7 +46,14 @@ _DELTA_TYPES = {
         "string",
     ),
     "timestamp": (["hour"], "timestamp[us, tz=UTC]"),
-    "int64": (["departures", "cancelled", "on_time", "cells", "n"], "int64"),
+    "int64": (
+        [
+            *("departures", "cancelled", "on_time", "cells", "n"),
+            # Issue 19's line_sensitivity counts and rank.
+            *("wet_hours", "dry_hours", "wet_days", "days", "rank"),
+        ],
+        "int64",
+    ),
     "int32": (["lag_h"], "int32"),
     "int16": (["weather_code"], "int16"),
 }
