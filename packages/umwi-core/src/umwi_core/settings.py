@@ -32,6 +32,13 @@ class Environment(StrEnum):
     AWS = "aws"
 
 
+class Engine(StrEnum):
+    """What builds gold: DuckDB in process, or Spark (local mode or Spark Connect)."""
+
+    DUCKDB = "duckdb"
+    SPARK = "spark"
+
+
 def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -129,6 +136,16 @@ class Settings(BaseSettings):
         "DuckDB spills to the temp folder.",
     )
 
+    engine: Engine = Field(
+        Engine.DUCKDB,
+        description="What `umwi build` builds gold with: `duckdb` (in process) or `spark`.",
+    )
+    spark_remote: str | None = Field(
+        None,
+        description="Spark Connect server of the `spark` engine, `sc://host:port`; "
+        "unset: Spark local mode in this process.",
+    )
+
     # --- KPIs ------------------------------------------------------------------------
     on_time_threshold_s: int = Field(300, ge=0, le=86_400, description="Latest on-time delay.")
     early_tolerance_s: int = Field(60, ge=0, le=86_400, description="Earliest on-time advance.")
@@ -211,6 +228,15 @@ class Settings(BaseSettings):
                 raise ValueError(f"origin {origin!r} must start with http:// or https://")
         return value
 
+    @field_validator("spark_remote")
+    @classmethod
+    def _spark_connect_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith("sc://") or len(value) <= len("sc://"):
+            raise ValueError("must be a Spark Connect URL, sc://host:port")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
@@ -281,7 +307,11 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """The secrets set, for redacting messages that might echo them."""
         values = [self.navitia_token, self.openmeteo_api_key]
-        return [value.get_secret_value() for value in values if value is not None]
+        found = [value.get_secret_value() for value in values if value is not None]
+        # A Spark Connect URL may carry a bearer token (`sc://host:port/;token=…`).
+        if self.spark_remote is not None and ";token=" in self.spark_remote:
+            found.append(self.spark_remote)
+        return found
 
     @property
     def prefect_home(self) -> Path:

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from umwi.cli._app import app, state
 from umwi.cli._output import show_table
+from umwi.cli.build import EngineOption, engine_name
 from umwi.cli.run import SOURCE_HELP, source_names
 
 
@@ -24,6 +25,7 @@ def backfill(
         None, "--chunk-days", min=1, max=92, help="Days per chunk (umwi.toml [backfill])."
     ),
     force: bool = typer.Option(False, "--force", help="Redo windows already done."),
+    engine: EngineOption = None,
 ) -> None:
     """Ingest [start, end) in day chunks, then build; a re-run resumes where it stopped."""
     from umwi_flows import load_config, load_flows
@@ -39,6 +41,7 @@ def backfill(
             end=end,
             only=source_names(source),
             force=force,
+            engine=engine_name(engine),
             chunk_days=chunk_days or defaults.chunk_days,
             concurrency=concurrency or defaults.concurrency,
         )

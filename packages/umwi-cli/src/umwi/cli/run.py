@@ -9,6 +9,7 @@ from rich.console import Console
 
 from umwi.cli._app import app, state
 from umwi.cli._output import show_table
+from umwi.cli.build import EngineOption, engine_name
 
 # The names come from the source registry, which `umwi run --help` does not load (it is slow).
 SOURCE_HELP = "Only this configured source (repeatable): a name `umwi ingest --help` lists."
@@ -28,6 +29,7 @@ def run(
         2, "--lookback-days", min=0, help="Without --start/--end: the last N days and today."
     ),
     force: bool = typer.Option(False, "--force", help="Redo windows already done."),
+    engine: EngineOption = None,
 ) -> None:
     """Ingest from the sources configured in umwi.toml, then build, gate and publish gold."""
     from umwi_flows import load_flows
@@ -43,6 +45,7 @@ def run(
             end=end,
             only=source_names(source),
             force=force,
+            engine=engine_name(engine),
             lookback_days=lookback_days if start is None else None,
         )
     console = Console()
