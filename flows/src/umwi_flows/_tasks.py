@@ -95,6 +95,12 @@ def build_task(
         from umwi_transform.spark import build_candidates
 
         candidates = build_candidates(resources.lake, resources.settings, run_id)
+    elif engine is Engine.EMR_SERVERLESS:
+        from umwi_transform.emr import job_candidates, submit_and_wait
+
+        job = submit_and_wait(resources.settings, run_id)
+        get_run_logger().info("EMR Serverless job %s done", job)
+        candidates = job_candidates(resources.lake, run_id)
     else:
         from umwi_transform import build_gold
 

@@ -132,7 +132,9 @@ def test_an_unknown_engine_is_refused_before_anything_is_ingested(
 ) -> None:
     from umwi_flows import build_flow, pipeline_flow
 
-    with pytest.raises(InputError, match=r"^engine: 'polars' is not one of 'duckdb', 'spark'$"):
+    with pytest.raises(
+        InputError, match=r"^engine: 'polars' is not one of 'duckdb', 'spark', 'emr-serverless'$"
+    ):
         pipeline_flow(sources=small_city, engine="polars", **RANGE)
     with pytest.raises(InputError, match=r"^engine: 'polars' is not one of"):
         build_flow(engine="polars")

@@ -37,6 +37,8 @@ class Engine(StrEnum):
 
     DUCKDB = "duckdb"
     SPARK = "spark"
+    #: a job on the stack's EMR Serverless application (aws mode, `umwi:sparkEngine`)
+    EMR_SERVERLESS = "emr-serverless"
 
 
 def _split_csv(value: object) -> object:
@@ -138,12 +140,27 @@ class Settings(BaseSettings):
 
     engine: Engine = Field(
         Engine.DUCKDB,
-        description="What `umwi build` builds gold with: `duckdb` (in process) or `spark`.",
+        description="What `umwi build` builds gold with: `duckdb` (in process), `spark` "
+        "or `emr-serverless` (a job on the stack's application).",
     )
     spark_remote: str | None = Field(
         None,
         description="Spark Connect server of the `spark` engine, `sc://host:port`; "
         "unset: Spark local mode in this process.",
+    )
+    emr_application_id: str | None = Field(
+        None, description="EMR Serverless application of the `emr-serverless` engine (stack)."
+    )
+    emr_job_role_arn: str | None = Field(
+        None, description="Execution role of the EMR Serverless build job (stack)."
+    )
+    emr_entry_point: str | None = Field(
+        None, description="s3:// URI of the build job's entry script (uploaded by the stack)."
+    )
+    emr_spark_parameters: str = Field(
+        "",
+        description="Extra spark-submit parameters of the job, e.g. the packed Python "
+        "environment (`--conf spark.archives=s3://…#environment …`).",
     )
 
     # --- KPIs ------------------------------------------------------------------------
@@ -280,6 +297,16 @@ class Settings(BaseSettings):
                 raise ValueError("UMWI_LAKE_URI: must be s3://bucket/prefix when UMWI_ENV=aws")
             if not str(self.alerts_topic_arn).startswith("arn:"):
                 raise ValueError("UMWI_ALERTS_TOPIC_ARN: must be an SNS topic ARN")
+        if self.engine is Engine.EMR_SERVERLESS:
+            for name, value in (
+                ("UMWI_EMR_APPLICATION_ID", self.emr_application_id),
+                ("UMWI_EMR_JOB_ROLE_ARN", self.emr_job_role_arn),
+                ("UMWI_EMR_ENTRY_POINT", self.emr_entry_point),
+            ):
+                if not value:
+                    raise ValueError(f"{name}: required when UMWI_ENGINE=emr-serverless")
+            if not str(self.emr_entry_point).startswith("s3://"):
+                raise ValueError("UMWI_EMR_ENTRY_POINT: must be an s3:// URI")
         if self.early_tolerance_s > self.on_time_threshold_s + 86_400:
             raise ValueError("UMWI_EARLY_TOLERANCE_S: unreasonably large")
         return self
