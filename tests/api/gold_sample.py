@@ -178,31 +178,31 @@ def _correlation(hourly: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
                 for period in ["all", *sorted(by_line["month"].unique())]:
                     scope = by_line if period == "all" else by_line[by_line["month"] == period]
                     for y_kind, column in (("raw", "mean_delay_s"), ("anomaly", "anomaly")):
+                        key = {"network": NETWORK, "line_id": line, "period": period,
+                               "variable": variable, "lag_h": lag, "y_kind": y_kind}  # fmt: skip
                         x, y = scope["x"].to_numpy(), scope[column].to_numpy()
-                        row = {
-                            "network": NETWORK,
-                            "line_id": line,
-                            "period": period,
-                            "variable": variable,
-                            "lag_h": lag,
-                            "y_kind": y_kind,
-                            "n": len(x),
-                        }
-                        if len(x) >= 4 and x.std() > 0 and y.std() > 0:
-                            r, p = stats.pearsonr(x, y)
-                            z, half = np.arctanh(r), 1.959963984540054 / np.sqrt(len(x) - 3)
-                            fit = stats.linregress(x, y)
-                            row |= {
-                                "pearson_r": float(r),
-                                "ci_low": float(np.tanh(z - half)),
-                                "ci_high": float(np.tanh(z + half)),
-                                "p_value": float(p),
-                                "spearman_rho": float(stats.spearmanr(x, y)[0]),
-                                "slope": float(fit.slope),
-                                "intercept": float(fit.intercept),
-                            }
-                        rows.append(row)
+                        rows.append(correlation_row(key, x, y))
     return pd.DataFrame(rows)
+
+
+def correlation_row(key: dict[str, object], x: np.ndarray, y: np.ndarray) -> dict[str, object]:
+    """One `correlation` row: `key`, the pair count and, when both sides vary over at least
+    four pairs, the statistics DESIGN.md §5 names (Fisher-z 95 % interval)."""
+    row = key | {"n": len(x)}
+    if len(x) >= 4 and x.std() > 0 and y.std() > 0:
+        r, p = stats.pearsonr(x, y)
+        z, half = np.arctanh(r), 1.959963984540054 / np.sqrt(len(x) - 3)
+        fit = stats.linregress(x, y)
+        row |= {
+            "pearson_r": float(r),
+            "ci_low": float(np.tanh(z - half)),
+            "ci_high": float(np.tanh(z + half)),
+            "p_value": float(p),
+            "spearman_rho": float(stats.spearmanr(x, y)[0]),
+            "slope": float(fit.slope),
+            "intercept": float(fit.intercept),
+        }
+    return row
 
 
 def to_parquet(frame: pd.DataFrame, table: str) -> bytes:

@@ -16,21 +16,13 @@ from umwi_core.lake import Lake
 from umwi_core.settings import Settings
 
 from tests.api.gold_sample import write_sample_gold
-from tests.packages.umwi_cli.in_process import run_cli, use_settings
+from tests.packages.umwi_cli.in_process import kpi_json, run_cli, use_settings
 
 
 @pytest.fixture(autouse=True)
 def _settings_from_this_test(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     use_settings(settings, monkeypatch)
     monkeypatch.setenv("COLUMNS", "80")
-
-
-def kpi_json(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> list[dict[str, object]]:
-    assert run_cli(monkeypatch, "kpi", *args, "--format", "json") == 0
-    rows: list[dict[str, object]] = json.loads(capsys.readouterr().out)
-    return rows
 
 
 def test_kpi_reads_every_page(
@@ -173,6 +165,26 @@ def test_wide_tables_stay_readable_at_80_columns() -> None:
     console = Console(width=80, record=True, file=io.StringIO())
     show_table(data_table(rows, columns, "wide"), console)
     _assert_whole(console.export_text(), columns, ["1234567", "1234575"])
+
+
+def test_cells_of_several_words_are_never_cut() -> None:
+    """A table whose cells hold phrases is measured by their whole width, not their
+    longest word. Mutation: `fits` comparing `needed.minimum` (wrapping is off, so the
+    table prints cut to `sev…`) turns this red."""
+    columns = ["check", "table", "severity", "status", "threshold"]
+    phrase = "|median shift| <= 300 s against the previous 28 days"
+    row = dict(
+        zip(
+            columns,
+            ["delay_s drift (sample)", "silver_departures", "warn", "skipped", phrase],
+            strict=True,
+        )
+    )
+    console = Console(width=80, record=True, file=io.StringIO())
+    show_table(data_table([row], columns), console)
+    out = console.export_text()
+    assert phrase in out, out
+    _assert_whole(out, columns, [])
 
 
 def test_narrow_tables_stay_tables() -> None:

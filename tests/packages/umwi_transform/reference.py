@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+from umwi_core.contracts import MOBILITY_WEATHER_HOURLY, PUNCTUALITY_HOURLY
 
 R_KM = 6371.0088
 VARIABLES = [
@@ -121,17 +122,12 @@ def punctuality(d: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-#: The weather row's columns `mobility_weather_hourly` carries beside the punctuality.
+#: The weather row's columns `mobility_weather_hourly` carries beside the punctuality (its
+#: contract's, in order; the class is computed here, not read from the weather row).
 WEATHER_COLUMNS = [
-    "latitude",
-    "longitude",
-    "temperature_c",
-    "precipitation_mm",
-    "rain_mm",
-    "snowfall_cm",
-    "wind_speed_kmh",
-    "weather_code",
-    "visibility_m",
+    name
+    for name in MOBILITY_WEATHER_HOURLY.column_names
+    if name not in PUNCTUALITY_HOURLY.column_names and name != "weather_class"
 ]
 
 
