@@ -66,15 +66,10 @@ def _job_key(run_id: str) -> str:
 
 
 def _setting_values(settings: Settings) -> dict[str, str]:
-    values = {
-        "UMWI_ENV": settings.env.value,
-        "UMWI_AWS_REGION": settings.aws_region,
-        "UMWI_LAKE_URI": settings.resolved_lake_uri,
-        "UMWI_LEDGER_TABLE": settings.ledger_table or "",
-        "UMWI_CACHE_TABLE": settings.cache_table or "",
-        "UMWI_ALERTS_TOPIC_ARN": settings.alerts_topic_arn or "",
-    }
-    return {name: values[name] for name in _JOB_SETTINGS if values[name]}
+    # Passed on as they are: the job runs in whatever environment the orchestrator does.
+    values = {name: getattr(settings, name.removeprefix("UMWI_").lower()) for name in _JOB_SETTINGS}
+    values["UMWI_LAKE_URI"] = settings.resolved_lake_uri  # absolute, as the job must see it
+    return {name: str(value) for name, value in values.items() if value}
 
 
 def job_request(settings: Settings, run_id: str) -> dict[str, Any]:
