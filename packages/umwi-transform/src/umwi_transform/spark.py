@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import re
 import tempfile
 import time
@@ -87,6 +88,10 @@ def local_session(work_dir: Path | None = None, *, cores: int = 2) -> SparkSessi
     """
     from pyspark.sql import SparkSession
 
+    # pyspark marks the whole process as Spark Connect once any Connect session was made
+    # (SPARK_CONNECT_MODE_ENABLED, never unset), after which the classic builder below
+    # would ask for a Connect URL; a local session is classic by definition.
+    os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
     base = Path(tempfile.mkdtemp(prefix="umwi-spark-")) if work_dir is None else work_dir
     base.mkdir(parents=True, exist_ok=True)
     builder: Any = SparkSession.builder
