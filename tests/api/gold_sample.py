@@ -181,7 +181,10 @@ def _correlation(hourly: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
                         key = {"network": NETWORK, "line_id": line, "period": period,
                                "variable": variable, "lag_h": lag, "y_kind": y_kind}  # fmt: skip
                         x, y = scope["x"].to_numpy(), scope[column].to_numpy()
-                        rows.append(correlation_row(key, x, y))
+                        row = correlation_row(key, x, y)
+                        if "pearson_r" in row:
+                            row |= _adjusted(stats.pearsonr(x, y)[0], scope, x, y)
+                        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -205,6 +208,67 @@ def correlation_row(key: dict[str, object], x: np.ndarray, y: np.ndarray) -> dic
     return row
 
 
+def _adjusted(r: float, scope: pd.DataFrame, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """n_eff and the adjusted interval and p, by the transform's own lag sums (this is a
+    fixture for the API; their truth is tested in tests/packages/umwi_transform)."""
+    from umwi_transform._autocorr import bartlett_excess, effective_n, lag_sums, neighbours
+
+    places = pd.factorize(scope["location_id"])[0].astype(np.int64)
+    months = pd.factorize(scope["month"])[0].astype(np.int64)
+    hours = ((scope["hour"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(hours=1)).to_numpy()
+    dx, dy = x - x.mean(), y - y.mean()
+    # Month groups: pairs never cross a month end; the deviations are about the row's
+    # own mean, so the months' sums add up to the row's.
+    sums = lag_sums(
+        neighbours(months, places, hours), months, int(months.max()) + 1, None, [dx, dy]
+    )
+    one = np.array([float(len(x))])
+    excess = bartlett_excess(
+        one,
+        np.array([dx.var()]),
+        np.array([dy.var()]),
+        sums.gamma[0].sum(axis=1, keepdims=True),
+        sums.gamma[1].sum(axis=1, keepdims=True),
+        sums.pairs.sum(axis=1, keepdims=True),
+        sums.weights,
+    )
+    n_eff = float(effective_n(one, excess)[0])
+    z, half = np.arctanh(r), 1.959963984540054 / np.sqrt(n_eff - 3)
+    t = r * np.sqrt((n_eff - 2) / (1 - r * r))
+    return {
+        "n_eff": n_eff,
+        "ci_low_adj": float(np.tanh(z - half)),
+        "ci_high_adj": float(np.tanh(z + half)),
+        "p_value_adj": float(2 * stats.t.sf(abs(t), n_eff - 2)),
+    }
+
+
+def sensitivity_rows(hourly: pd.DataFrame) -> pd.DataFrame:
+    """`line_sensitivity` by the transform's finisher from per-day sums made here."""
+    from umwi_transform._sensitivity import line_sensitivity
+
+    wet = (hourly["precipitation_mm"] > 0) | (hourly["snowfall_cm"].fillna(0) > 0)
+    kept = hourly["departures"] - hourly["cancelled"]
+    frame = pd.DataFrame(
+        {
+            "network": hourly["network"],
+            "line_id": hourly["line_id"],
+            "day": hourly["hour"].dt.floor("D"),
+        }
+    )
+    for prefix, chosen in (("wet", wet), ("dry", ~wet)):
+        frame[f"{prefix}_cells"] = chosen.astype("int64")
+        frame[f"{prefix}_departures"] = hourly["departures"].where(chosen, 0).astype("int64")
+        frame[f"{prefix}_on_time"] = hourly["on_time"].where(chosen, 0).astype("int64")
+        frame[f"{prefix}_kept"] = kept.where(chosen, 0).astype("int64")
+        frame[f"{prefix}_delay_sum"] = (
+            (hourly["mean_delay_s"] * kept).fillna(0.0).where(chosen, 0.0)
+        )
+    days = frame.groupby(["network", "line_id", "day"], as_index=False).sum()
+    table = pa.Table.from_pandas(days, preserve_index=False)
+    return line_sensitivity(table, 30).to_pandas()
+
+
 def to_parquet(frame: pd.DataFrame, table: str) -> bytes:
     """`frame` as the serving copy of gold `table`: exactly its columns, with gold's types."""
     columns = list(GOLD_COLUMNS[table])
@@ -213,7 +277,10 @@ def to_parquet(frame: pd.DataFrame, table: str) -> bytes:
     for name in columns:
         if name == "hour":
             kind: pa.DataType = pa.timestamp("us", tz="UTC")
-        elif name in ("departures", "cancelled", "on_time", "cells", "n"):
+        elif name in (
+            *("departures", "cancelled", "on_time", "cells", "n"),
+            *("wet_hours", "dry_hours", "wet_days", "days", "rank"),
+        ):
             kind = pa.int64()
         elif name == "lag_h":
             kind = pa.int32()
@@ -247,6 +314,7 @@ def sample_tables(seed: int = 7) -> dict[str, pd.DataFrame]:
         "mobility_weather_hourly": hourly,
         "weather_impact": _impact(hourly),
         "correlation": _correlation(hourly, weather),
+        "line_sensitivity": sensitivity_rows(hourly),
     }
 
 

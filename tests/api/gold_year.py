@@ -19,7 +19,7 @@ from umwi_core.contracts import CORRELATION_VARIABLES
 from umwi_core.lake import Lake
 from umwi_core.publication import Publication
 
-from tests.api.gold_sample import correlation_row, publish, to_parquet
+from tests.api.gold_sample import correlation_row, publish, sensitivity_rows, to_parquet
 
 YEAR = "harbour-city"
 SHORT = "valley-town"
@@ -221,6 +221,7 @@ def year_tables(seed: int = 11) -> dict[str, pd.DataFrame]:
         "mobility_weather_hourly": mobility,
         "weather_impact": _impact(mobility),
         "correlation": _correlation(mobility),
+        "line_sensitivity": sensitivity_rows(mobility),
     }
 
 

@@ -88,6 +88,7 @@ def test_pipeline_end_to_end_and_again_gives_identical_silver_and_gold(
         "mobility_weather_hourly",
         "weather_impact",
         "correlation",
+        "line_sensitivity",
     }
     assert all(table.num_rows > 0 for table in gold.values())
 

@@ -56,6 +56,11 @@ def _settings_from_this_test(settings: Settings, monkeypatch: pytest.MonkeyPatch
             {"grain": "day", "line_id": "*", "start": "2024-03-30"},
         ),
         (
+            ["sensitivity", "--period", "all"],
+            "/kpi/sensitivity",
+            {"period": "all"},
+        ),
+        (
             ["correlation", "--variable", "rain_mm", "--lag-h", "2", "--y-kind", "anomaly"],
             "/correlation",
             {"variable": "rain_mm", "lag_h": 2, "y_kind": "anomaly"},

@@ -66,6 +66,13 @@ ROUTES: tuple[Route, ...] = (
         "`grain=day`, one row per UTC day aggregated by the API.",
         hour_or_day,
     ),
+    Route(
+        "/kpi/sensitivity",
+        "sensitivity",
+        impact_filters,
+        "Weather sensitivity per line: wet-minus-dry mean delay and reliability with "
+        "day-clustered 95 % intervals, ranked by the uplift's lower bound.",
+    ),
     *(
         Route(
             path,

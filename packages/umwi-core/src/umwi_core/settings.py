@@ -169,6 +169,12 @@ class Settings(BaseSettings):
     max_weather_distance_km: float = Field(
         25.0, gt=0, le=500, description="Farthest weather location a stop may take."
     )
+    sensitivity_min_wet_hours: int = Field(
+        30,
+        ge=0,
+        le=1_000_000,
+        description="Wet location-hours a line needs in a period to get a sensitivity rank.",
+    )
 
     # --- quality gate ----------------------------------------------------------------
     quality_volume_drop_pct: float = Field(
