@@ -3,7 +3,6 @@ independent computations over explicit pairs of cells."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -54,7 +53,6 @@ def test_adjusted_interval_covers_the_true_correlation_of_autocorrelated_series(
     Mutation: `weights = np.array([1.0] + [2.0] * …)` in `lag_sums` as all 1.0 (each
     k-hour pair counted once, not for both orders): the adjusted coverage drops to
     about 89 %."""
-    started = time.process_time()
     rng = np.random.default_rng(19)
     replicates, hours, truth = 1200, 30 * 24, 0.4
     x, y = _ar1_pairs(rng, replicates, hours, phi=0.7, rho=truth)
@@ -80,8 +78,6 @@ def test_adjusted_interval_covers_the_true_correlation_of_autocorrelated_series(
     assert 0.92 <= adjusted <= 0.98, adjusted
     assert naive < 0.85, naive
     assert float(np.median(n_eff)) < 0.5 * n[0]  # the dependence is strong enough to matter
-    # CPU time of this process: the budget holds on a machine shared with other jobs.
-    assert time.process_time() - started <= 15.0
 
 
 def test_one_gapless_series_matches_the_textbook_bartlett_sum() -> None:
