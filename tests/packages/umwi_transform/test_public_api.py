@@ -6,19 +6,23 @@ import umwi_transform
 
 
 def test_all_is_pinned() -> None:
+    # build_outlook, land_forecast, outlook_expressions: the punctuality outlook (issue 20).
     assert sorted(umwi_transform.__all__) == [
         "GOLD_SCHEMAS",
         "GoldCandidate",
         "SilverLoader",
         "build_gold",
+        "build_outlook",
         "commit_batch",
         "correlation_table",
         "finish_correlation",
         "gold_expressions",
         "ingest_batches",
+        "land_forecast",
         "maintain",
         "open_delta",
         "open_read_only_catalog",
+        "outlook_expressions",
         "publish_gold",
         "read_gold",
         "read_quarantine",
