@@ -40,6 +40,37 @@ _HOURLY_EXAMPLE: dict[str, Any] = {
 
 #: Gold table → (OpenAPI component name, example row).
 _ROWS: dict[str, tuple[str, dict[str, Any]]] = {
+    "outlook_hourly": (
+        "OutlookRow",
+        {
+            "network": "auckland",
+            "line_id": "*",
+            "location_id": "akl-cbd",
+            "hour": "2024-03-02T08:00:00Z",
+            "issued_at": "2024-03-01T18:04:00Z",
+            "temperature_c": 14.2,
+            "precipitation_mm": 3.1,
+            "rain_mm": 3.1,
+            "snowfall_cm": 0.0,
+            "wind_speed_kmh": 22.0,
+            "weather_code": 63,
+            "visibility_m": 9000.0,
+            "weather_class": "moderate_rain",
+            "baseline_hours": 11,
+            "class_hours": 37,
+            "baseline_mean_delay_s": 96.0,
+            "uplift_s": 48.5,
+            "expected_mean_delay_s": 144.5,
+            "mean_delay_low_s": 121.0,
+            "mean_delay_high_s": 168.0,
+            "expected_on_time_rate": 0.82,
+            "on_time_rate_low": 0.76,
+            "on_time_rate_high": 0.88,
+            "expected_reliability_rate": 0.8,
+            "reliability_rate_low": 0.74,
+            "reliability_rate_high": 0.86,
+        },
+    ),
     "punctuality_hourly": ("PunctualityRow", _HOURLY_EXAMPLE),
     "mobility_weather_hourly": (
         "HourlyRow",
@@ -123,6 +154,7 @@ PunctualityRow = ROW_MODELS["punctuality_hourly"]
 HourlyRow = ROW_MODELS["mobility_weather_hourly"]
 WeatherImpactRow = ROW_MODELS["weather_impact"]
 CorrelationRow = ROW_MODELS["correlation"]
+OutlookRow = ROW_MODELS["outlook_hourly"]
 
 #: `/kpi/hourly?grain=day`: one row per network, line, location and UTC day.
 DailyRow = row_model(
@@ -219,6 +251,7 @@ __all__ = [
     "Health",
     "HourlyRow",
     "LineRow",
+    "OutlookRow",
     "PunctualityRow",
     "WeatherImpactRow",
 ]

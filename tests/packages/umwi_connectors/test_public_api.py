@@ -25,6 +25,7 @@ PUBLIC_API = {
     "read_trip_updates",
     "read_weather_file",
     "replay_bronze",
+    "sample_forecast",
     "sample_tables",
     "stage_trip_updates",
     "write_sample_files",

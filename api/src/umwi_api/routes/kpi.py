@@ -66,6 +66,13 @@ ROUTES: tuple[Route, ...] = (
         "`grain=day`, one row per UTC day aggregated by the API.",
         hour_or_day,
     ),
+    Route(
+        "/kpi/outlook",
+        "outlook",
+        hourly_filters,
+        "Expected punctuality per line and weather location for the 48 h of the latest "
+        "forecast, with 95 % intervals (DESIGN.md §8).",
+    ),
     *(
         Route(
             path,

@@ -21,6 +21,7 @@ from umwi_connectors._registry import (
 from umwi_connectors._replay import replay_bronze
 from umwi_connectors._sample import generate_sample, sample_tables, write_sample_files
 from umwi_connectors._sample_city import SAMPLE_EFFECT, WeatherEffect
+from umwi_connectors._sample_weather import sample_forecast
 from umwi_connectors._source import (
     Batches,
     Cli,
@@ -62,6 +63,7 @@ __all__: list[str] = [
     "register_source",
     "registered_sources",
     "replay_bronze",
+    "sample_forecast",
     "sample_tables",
     "stage_bronze_payload",
     "stage_trip_updates",

@@ -663,7 +663,7 @@ OUTLOOK_BASELINE = TableContract(
     key=("network", "line_id", "location_id", "weekday", "hour_of_day"),
     description="Dry-hour baseline per network, line, weather location, ISO weekday and UTC "
     "hour of day: the outlook's starting point (DESIGN.md §8).",
-    filters=("network", "line_id", "location_id", "weekday", "hour_of_day"),
+    filters=("network", "line_id"),
     order=("network", "line_id", "location_id", "weekday", "hour_of_day"),
 )
 
@@ -726,7 +726,7 @@ OUTLOOK_CLASS_EFFECT = TableContract(
     key=("network", "line_id", "weather_class"),
     description="Uplift of each wet class against the dry baseline per line, shrunk towards "
     "the all-lines uplift when the line has few such hours (DESIGN.md §8).",
-    filters=("network", "line_id", "weather_class"),
+    filters=("network", "line_id"),
     order=("network", "line_id", "weather_class"),
 )
 
@@ -827,7 +827,7 @@ OUTLOOK_HOURLY = TableContract(
     ),
     description="Expected punctuality per line and weather location for the next 48 h of "
     "the latest forecast (DESIGN.md §8).",
-    filters=("network", "line_id", "location_id"),
+    filters=("network", "line_id"),
     time_column="hour",
     order=_HOURLY_ORDER,
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from time import perf_counter
 
 import typer
@@ -101,6 +101,13 @@ def demo(
         f"umwi demo: sample city, {days} days from {start} (seed {seed}); "
         f"state in {settings.state_dir}"
     )
+    # The forecast for the 48 h after the history, issued as it ends (DESIGN.md §8): the
+    # pipeline's build then publishes the outlook with the rest.
+    from umwi_connectors import sample_forecast
+    from umwi_transform import land_forecast
+
+    issued = datetime(end.year, end.month, end.day, tzinfo=UTC)
+    land_forecast(state.resources.lake, sample_forecast(seed, end, issued), "demo-forecast")
     with progress_bar("demo pipeline"):
         summary = flows.pipeline(sources=sources, start=start.isoformat(), end=end.isoformat())
     finished = perf_counter()

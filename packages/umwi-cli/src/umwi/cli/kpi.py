@@ -36,6 +36,7 @@ class KpiTable(StrEnum):
     PUNCTUALITY = "punctuality"
     CORRELATION = "correlation"
     HOURLY = "hourly"
+    OUTLOOK = "outlook"
 
 
 @app.command()
@@ -43,7 +44,8 @@ def kpi(
     table: Annotated[
         KpiTable,
         typer.Argument(
-            help="weather-impact, punctuality, correlation or hourly (mobility_weather_hourly)."
+            help="weather-impact, punctuality, correlation, hourly (mobility_weather_hourly) "
+            "or outlook (outlook_hourly: the next 48 h of the latest forecast)."
         ),
     ],
     network: str | None = typer.Option(None, "--network", help="Network name."),
