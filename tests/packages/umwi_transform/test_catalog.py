@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pytest
-from umwi_core.contracts import QUARANTINE, SILVER_TABLES
+from umwi_core.contracts import QUARANTINE, SILVER_TABLES, WEATHER_FORECAST
 from umwi_core.lake import Lake
 from umwi_core.resources import make_lake
 from umwi_core.settings import load_settings
@@ -24,6 +24,7 @@ from umwi_transform import (
     GOLD_SCHEMAS,
     build_gold,
     commit_batch,
+    land_forecast,
     open_read_only_catalog,
     publish_gold,
 )
@@ -34,6 +35,7 @@ from tests.packages.umwi_transform.factory import (
     at,
     departure,
     departures_batch,
+    forecast_table,
     weather,
     weather_batch,
 )
@@ -47,6 +49,10 @@ VIEWS = (
     "gold_mobility_weather_hourly",
     "gold_weather_impact",
     "gold_correlation",
+    "gold_outlook_baseline",
+    "gold_outlook_class_effect",
+    "gold_outlook_hourly",
+    "silver_weather_forecast",
 )
 
 
@@ -69,6 +75,21 @@ def _fill(lake: Lake, settings: Any) -> None:
         for line in ("L1", "L2")
         for h in range(8)
     ]
+    # Weeks 1-3 of the same hours (dry in weeks 1 and 3, light rain in week 2): enough for
+    # every column of the outlook's tables to hold values.
+    later = [
+        departure(
+            trip=f"{line}-{week}-{h}",
+            line=line,
+            stop="S2",
+            scheduled=at(hours=168 * week + h),
+            delay=20 * h + 15 * week * (line == "L1"),
+        )
+        for week in (1, 2, 3)
+        for line in ("L1", "L2")
+        for h in range(8)
+    ]
+    rows += later
     rejects = [departure(trip="", delay=5), departure(trip="T9", delay=None, cancelled=False)]
     commit_batch(departures_batch([*rows, *rejects]), lake, settings, "run-d")
     hours = [
@@ -79,8 +100,19 @@ def _fill(lake: Lake, settings: Any) -> None:
         )
         for h in range(-1, 9)
     ]
+    hours += [
+        weather(hour=at(hours=168 * week + h), precipitation=float(week == 2) * (1 + h % 2))
+        for week in (1, 2, 3)
+        for h in range(8)
+    ]
     commit_batch(
         weather_batch([*hours, weather(location="W2", precipitation=-1.0)]), lake, settings, "w"
+    )
+    # Week 4's forecast: the outlook's slots are those Mondays'.
+    land_forecast(
+        lake,
+        forecast_table(at(hours=4 * 168 - 1), [(at(hours=4 * 168 + h), h % 2) for h in range(8)]),
+        "f",
     )
     candidates = build_gold(lake, settings, "run-b")
     publish_gold(lake, candidates, run_id="run-b", gate={}, quality_report=None)
@@ -178,7 +210,9 @@ def _columns(view: str) -> list[str]:
     layer, table = view.split("_", 1)
     if layer == "gold":
         return list(GOLD_SCHEMAS[table].names)
-    return list((QUARANTINE if layer == "quarantine" else SILVER_TABLES[table]).column_names)
+    if layer == "quarantine":
+        return list(QUARANTINE.column_names)
+    return list({**SILVER_TABLES, WEATHER_FORECAST.name: WEATHER_FORECAST}[table].column_names)
 
 
 CASES = [(view, column) for view in VIEWS for column in _columns(view)]

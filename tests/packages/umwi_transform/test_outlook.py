@@ -7,7 +7,6 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-import pyarrow as pa
 import pytest
 from umwi_core.errors import InputError
 from umwi_core.lake import Lake
@@ -15,7 +14,14 @@ from umwi_core.settings import Settings
 from umwi_transform import build_gold, land_forecast, read_gold
 from umwi_transform._outlook import Z_95
 
-from tests.packages.umwi_transform.factory import at, build, departure, one, weather
+from tests.packages.umwi_transform.factory import (
+    at,
+    build,
+    departure,
+    forecast_table,
+    one,
+    weather,
+)
 
 WEEK = 24 * 7
 Z = Z_95
@@ -23,27 +29,6 @@ Z = Z_95
 
 def _hour(week: int, hours: float = 0) -> datetime:
     return at(hours=WEEK * week + hours)
-
-
-def forecast(issued_at: datetime, hours: list[tuple[datetime, float | None]]) -> pa.Table:
-    rows: list[dict[str, Any]] = [
-        {
-            "location_id": "W1",
-            "latitude": 48.0,
-            "longitude": 2.0,
-            "issued_at": issued_at,
-            "hour": hour,
-            "precipitation_mm": precipitation,
-            "rain_mm": precipitation,
-            "snowfall_cm": 0.0,
-            "temperature_c": 12.0,
-            "wind_speed_kmh": 9.0,
-            "weather_code": 61 if precipitation else 1,
-            "visibility_m": 20_000.0,
-        }
-        for hour, precipitation in hours
-    ]
-    return pa.Table.from_pylist(rows)
 
 
 def _history() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -69,7 +54,7 @@ def gold(lake: Lake, settings: Settings) -> dict[str, Any]:
     issued = _hour(5, -0.5)  # Monday 07:30 of week 5: the outlook runs 07:00 + 48 h
     land_forecast(
         lake,
-        forecast(
+        forecast_table(
             issued,
             [
                 (_hour(5, -1), 0.0),  # 07:00: no line runs then, so no row
@@ -81,7 +66,7 @@ def gold(lake: Lake, settings: Settings) -> dict[str, Any]:
         "f1",
     )
     # An older issue of the same location: the latest one wins.
-    land_forecast(lake, forecast(issued - timedelta(hours=2), [(_hour(5), 0.0)]), "f0")
+    land_forecast(lake, forecast_table(issued - timedelta(hours=2), [(_hour(5), 0.0)]), "f0")
     departures, weathers = _history()
     shrunk = settings.model_copy(update={"outlook_shrinkage_hours": 2.0})
     return build(lake, shrunk, departures, weathers)
@@ -187,7 +172,7 @@ def test_a_new_forecast_rebuilds_only_the_outlook(lake: Lake, settings: Settings
     first = build(lake, settings, departures, weathers)
     assert len(first["outlook_hourly"]) == 0
     before = build_gold(lake, settings, "again")
-    land_forecast(lake, forecast(_hour(5, -0.5), [(_hour(5), 0.0)]), "f")
+    land_forecast(lake, forecast_table(_hour(5, -0.5), [(_hour(5), 0.0)]), "f")
     after = build_gold(lake, settings, "with forecast")
     for table in ("punctuality_hourly", "correlation", "outlook_baseline"):
         assert after[table].version == before[table].version
@@ -199,6 +184,6 @@ def test_a_new_forecast_rebuilds_only_the_outlook(lake: Lake, settings: Settings
 
 def test_an_impossible_forecast_value_is_refused_naming_it(lake: Lake) -> None:
     """Mutation: skip `_validate` → the negative amount lands: red."""
-    bad = forecast(_hour(5), [(_hour(5), -1.0)])
+    bad = forecast_table(_hour(5), [(_hour(5), -1.0)])
     with pytest.raises(InputError, match=r"precipitation_mm = -1.0 at W1 .* not negative"):
         land_forecast(lake, bad, "bad")

@@ -49,9 +49,16 @@ _DELTA_TYPES = {
         ["network", "line_id", "location_id", "weather_class", "period", "variable", "y_kind"],
         "string",
     ),
-    "timestamp": (["hour"], "timestamp[us, tz=UTC]"),
-    "int64": (["departures", "cancelled", "on_time", "cells", "n"], "int64"),
-    "int32": (["lag_h"], "int32"),
+    "timestamp": (["hour", "issued_at"], "timestamp[us, tz=UTC]"),
+    "int64": (
+        # hours, baseline_hours, class_hours: the outlook's new tables (issue 20).
+        [
+            *("departures", "cancelled", "on_time", "cells", "n"),
+            *("hours", "baseline_hours", "class_hours"),
+        ],
+        "int64",
+    ),
+    "int32": (["lag_h", "weekday", "hour_of_day"], "int32"),
     "int16": (["weather_code"], "int16"),
 }
 

@@ -237,7 +237,7 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
     """Write new gold candidates from silver; a build with no new input commits nothing
     (but `outlook_hourly`, when a forecast landed since it was built)."""
     # Imported here: the outlook's driver reuses this module's writers.
-    from umwi_transform._outlook_build import outlook_candidate, refresh_outlook, write_model
+    from umwi_transform._outlook_build import refresh_outlook, write_model
 
     versions: dict[str, int] = {}
     for table in _SILVER:
@@ -344,7 +344,7 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
     # The outlook's model (DESIGN.md §8): a day moves the baselines of its weekday only.
     weekdays = None if days is None or ranges is None else sorted({d.isoweekday() for d in days})
     written |= write_model(backend, lake, all_mobility, weekdays, settings)
-    outlook, unchanged_since = refresh_outlook(lake, backend, written)
+    outlook = refresh_outlook(lake, backend, written)
     clock.lap("outlook")
     log.info("gold steps: %s", clock)
     # The quality gate usually runs next in this process.
@@ -371,7 +371,9 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
         )
         for t in HISTORY_TABLES
     }
-    candidates[OUTLOOK_HOURLY_TABLE] = outlook_candidate(outlook, unchanged_since)
+    candidates[OUTLOOK_HOURLY_TABLE] = _candidate(
+        OUTLOOK_HOURLY_TABLE, outlook[0], outlook[2], outlook[1]
+    )
     write_state(
         lake,
         BuildState(
@@ -507,7 +509,7 @@ def _unchanged(
     lake: Lake, backend: Backend, gold: dict[str, DeltaTable | None], state: BuildState
 ) -> dict[str, GoldCandidate]:
     """The history as it is; the outlook rebuilt if a new forecast landed since."""
-    from umwi_transform._outlook_build import outlook_candidate, refresh_outlook
+    from umwi_transform._outlook_build import refresh_outlook
 
     result = {}
     model: dict[str, DeltaTable] = {}
@@ -516,8 +518,8 @@ def _unchanged(
         assert delta is not None
         model[table] = delta
         result[table] = _candidate(table, delta, False, state.updated_at[table])
-    outlook, unchanged_since = refresh_outlook(lake, backend, model)
-    result[OUTLOOK_HOURLY_TABLE] = outlook_candidate(outlook, unchanged_since)
+    outlook, built_at, changed = refresh_outlook(lake, backend, model)
+    result[OUTLOOK_HOURLY_TABLE] = _candidate(OUTLOOK_HOURLY_TABLE, outlook, changed, built_at)
     return result
 
 

@@ -164,9 +164,10 @@ def write_model(
 
 def refresh_outlook(
     lake: Lake, backend: Backend, model: dict[str, DeltaTable]
-) -> tuple[DeltaTable, datetime | None]:
+) -> tuple[DeltaTable, datetime, bool]:
     """`outlook_hourly` from the latest forecast and `model`; rewritten only when either
-    changed since it was last built. Returns the table and when its rows last changed."""
+    changed since it was last built. Returns the table, when its rows last changed, and
+    whether this call changed them."""
     forecast = open_delta(lake, "silver", FORECAST)
     forecast_version = -1 if forecast is None else forecast.version()
     wanted = {name: model[name].version() for name in MODEL_TABLES}
@@ -180,7 +181,7 @@ def refresh_outlook(
         and state.forecast_version == forecast_version
         and state.model_versions == wanted
     ):
-        return current, state.built_at
+        return current, state.built_at, False
     forecast_view = _register_delta(
         backend, "silver_weather_forecast", forecast, arrow_schema(WEATHER_FORECAST).empty_table()
     )
@@ -199,19 +200,20 @@ def refresh_outlook(
         OUTLOOK_HOURLY_TABLE,
     )
     written = _write(lake, OUTLOOK_HOURLY_TABLE, rows, None)
+    built_at = datetime.now(UTC)
     lake.write_bytes(
         OUTLOOK_STATE_KEY,
         OutlookState(
             forecast_version=forecast_version,
             model_versions=wanted,
             version=written.version(),
-            built_at=datetime.now(UTC),
+            built_at=built_at,
         )
         .model_dump_json(indent=2)
         .encode(),
     )
     log.info("outlook: %d rows from forecast version %d", rows.num_rows, forecast_version)
-    return written, None
+    return written, built_at, True
 
 
 def build_outlook(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCandidate]:
@@ -228,11 +230,6 @@ def build_outlook(lake: Lake, settings: Settings, run_id: str) -> dict[str, Gold
         assert delta is not None
         model[name] = delta
     backend = connect(settings.duckdb_memory_limit)
-    delta, unchanged_since = refresh_outlook(lake, backend, model)
-    log.info("outlook build (run %s): %s", run_id, "unchanged" if unchanged_since else "rewritten")
-    return {OUTLOOK_HOURLY_TABLE: outlook_candidate(delta, unchanged_since)}
-
-
-def outlook_candidate(delta: DeltaTable, unchanged_since: datetime | None) -> GoldCandidate:
-    at = unchanged_since or datetime.now(UTC)
-    return _candidate(OUTLOOK_HOURLY_TABLE, delta, unchanged_since is None, at)
+    delta, built_at, changed = refresh_outlook(lake, backend, model)
+    log.info("outlook build (run %s): %s", run_id, "rewritten" if changed else "unchanged")
+    return {OUTLOOK_HOURLY_TABLE: _candidate(OUTLOOK_HOURLY_TABLE, delta, changed, built_at)}
