@@ -6,11 +6,12 @@ import umwi_transform
 
 
 def test_all_is_pinned() -> None:
-    # build_outlook, land_forecast, outlook_expressions: the punctuality outlook (issue 20).
+    # backtest, build_outlook, land_forecast, outlook_expressions: the outlook (issue 20).
     assert sorted(umwi_transform.__all__) == [
         "GOLD_SCHEMAS",
         "GoldCandidate",
         "SilverLoader",
+        "backtest",
         "build_gold",
         "build_outlook",
         "commit_batch",

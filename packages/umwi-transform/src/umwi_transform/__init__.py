@@ -10,6 +10,7 @@ the Delta tables compact. `land_forecast` and `build_outlook` feed the punctuali
 
 from umwi_transform import _gold_exprs as gold_expressions
 from umwi_transform import _outlook as outlook_expressions
+from umwi_transform._backtest import backtest
 from umwi_transform._gold import GoldCandidate, build_gold, read_state
 from umwi_transform._loader import SilverLoader, commit_batch, ingest_batches
 from umwi_transform._maintain import maintain
@@ -25,6 +26,7 @@ __all__ = [
     "GOLD_SCHEMAS",
     "GoldCandidate",
     "SilverLoader",
+    "backtest",
     "build_gold",
     "build_outlook",
     "commit_batch",
