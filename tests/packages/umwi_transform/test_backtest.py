@@ -71,7 +71,7 @@ def test_the_model_beats_the_naive_baseline_on_the_sample_city(
     models and the weekday-hour mean ignores.
 
     Mutation: `expected = rows[m] + uplift` → `rows[m]` (no weather) in `outlook_hourly` →
-    the model is a dry-only mean and loses to the naive mean on rainy hours: red."""
+    the model is the dry-only mean, which ties the naive mean on these days: red."""
     start = date(2026, 1, 5)
     batches = generate_sample(lake=lake, run_id="s", start=start, days=14)
     ingest_batches(batches, lake, settings, "s", source="sample", parameters={})

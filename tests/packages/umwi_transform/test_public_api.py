@@ -6,7 +6,7 @@ import umwi_transform
 
 
 def test_all_is_pinned() -> None:
-    # backtest, build_outlook, land_forecast, outlook_expressions: the outlook (issue 20).
+    # backtest, build_outlook, land_forecast, outlook_*: the outlook (issue 20).
     assert sorted(umwi_transform.__all__) == [
         "GOLD_SCHEMAS",
         "GoldCandidate",
@@ -23,6 +23,7 @@ def test_all_is_pinned() -> None:
         "maintain",
         "open_delta",
         "open_read_only_catalog",
+        "outlook_alerts",
         "outlook_expressions",
         "publish_gold",
         "read_gold",

@@ -14,6 +14,7 @@ from umwi_transform._backtest import backtest
 from umwi_transform._gold import GoldCandidate, build_gold, read_state
 from umwi_transform._loader import SilverLoader, commit_batch, ingest_batches
 from umwi_transform._maintain import maintain
+from umwi_transform._outlook_alerts import outlook_alerts
 from umwi_transform._outlook_build import build_outlook, land_forecast
 from umwi_transform._publish import publish_gold, read_gold
 from umwi_transform._rules import record_hash
@@ -38,6 +39,7 @@ __all__ = [
     "maintain",
     "open_delta",
     "open_read_only_catalog",
+    "outlook_alerts",
     "outlook_expressions",
     "publish_gold",
     "read_gold",
