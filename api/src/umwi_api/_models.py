@@ -40,6 +40,42 @@ _HOURLY_EXAMPLE: dict[str, Any] = {
 
 #: Gold table → (OpenAPI component name, example row).
 _ROWS: dict[str, tuple[str, dict[str, Any]]] = {
+    "outlook_baseline": (
+        "OutlookBaselineRow",
+        {
+            "network": "auckland",
+            "line_id": "*",
+            "location_id": "akl-cbd",
+            "weekday": 1,
+            "hour_of_day": 8,
+            "hours": 11,
+            "mean_delay_s": 96.0,
+            "mean_delay_sd_s": 31.5,
+            "on_time_rate": 0.93,
+            "on_time_rate_sd": 0.04,
+            "reliability_rate": 0.91,
+            "reliability_rate_sd": 0.05,
+        },
+    ),
+    "outlook_class_effect": (
+        "OutlookClassEffectRow",
+        {
+            "network": "auckland",
+            "line_id": "L1",
+            "weather_class": "moderate_rain",
+            "hours": 12,
+            "weight": 0.333,
+            "mean_delay_uplift_raw_s": 70.0,
+            "mean_delay_uplift_s": 55.7,
+            "mean_delay_uplift_se_s": 9.1,
+            "on_time_rate_uplift_raw": -0.12,
+            "on_time_rate_uplift": -0.09,
+            "on_time_rate_uplift_se": 0.02,
+            "reliability_rate_uplift_raw": -0.13,
+            "reliability_rate_uplift": -0.1,
+            "reliability_rate_uplift_se": 0.02,
+        },
+    ),
     "outlook_hourly": (
         "OutlookRow",
         {

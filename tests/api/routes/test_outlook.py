@@ -4,6 +4,7 @@ paging, `X-Total-Count` and ETag (DESIGN.md §7–8)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +13,7 @@ from umwi_core.resources import build_resources
 from umwi_core.settings import Settings
 from umwi_transform import build_gold, commit_batch, land_forecast, publish_gold
 
+from tests.api.gold_sample import publish, sample_tables, to_parquet
 from tests.packages.umwi_transform.factory import (
     at,
     departure,
@@ -71,11 +73,22 @@ def test_outlook_rows_filter_page_and_carry_the_publication(outlook_client: Test
     assert outlook_client.get("/kpi/outlook", headers={"If-None-Match": etag}).status_code == 304
 
 
-def test_a_publication_without_the_outlook_answers_no_rows(client: TestClient) -> None:
-    """The sample gold was published without `outlook_hourly` (as a lake from before it).
+def test_a_publication_without_the_outlook_answers_no_rows(lake: Lake, settings: Settings) -> None:
+    """A lake published before the outlook existed (or before any forecast).
 
     Mutation: raise in `ServingStore._load` for every missing table → 503: red."""
-    found = client.get("/kpi/outlook")
-    assert found.status_code == 200
-    assert found.json() == []
-    assert found.headers["X-Total-Count"] == "0"
+    serving = {
+        name: to_parquet(frame, name)
+        for name, frame in sample_tables().items()
+        if name != "outlook_hourly"
+    }
+    at_once = datetime(2024, 4, 8, tzinfo=UTC)
+    publish(lake, serving, publication_id="pub-old", updated_at=at_once, published_at=at_once)
+    from umwi_api import create_app
+
+    with TestClient(create_app(build_resources(settings))) as client:
+        found = client.get("/kpi/outlook")
+        assert found.status_code == 200
+        assert found.json() == []
+        assert found.headers["X-Total-Count"] == "0"
+        assert client.get("/kpi/weather-impact").status_code == 200
