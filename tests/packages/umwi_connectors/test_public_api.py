@@ -11,6 +11,7 @@ PUBLIC_API = {
     "RateLimiter",
     "WeatherLocation",
     "fetch_departures",
+    "fetch_forecast",
     "fetch_weather",
     "land",
     "read_meta",

@@ -12,6 +12,7 @@ from umwi_connectors._gtfs_static import GtfsStatic
 from umwi_connectors._http import RateLimiter, sync_iter
 from umwi_connectors._navitia import NavitiaClient, fetch_departures
 from umwi_connectors._openmeteo import OpenMeteoClient, fetch_weather
+from umwi_connectors._openmeteo_forecast import fetch_forecast
 from umwi_connectors._openmeteo_parse import WeatherLocation
 from umwi_connectors._registry import (
     get_source,
@@ -52,6 +53,7 @@ __all__: list[str] = [
     "WeatherLocation",
     "Windowing",
     "fetch_departures",
+    "fetch_forecast",
     "fetch_weather",
     "generate_sample",
     "get_source",

@@ -44,7 +44,7 @@ class OutlookState(BaseModel):
     built_at: datetime
 
 
-def land_forecast(lake: Lake, forecast: pa.Table, run_id: str) -> int:
+def land_forecast(lake: Lake, forecast: pa.Table, run_id: str, *, source: str = "file") -> int:
     """Write one or more forecast issues to `silver/weather_forecast`; returns its version.
 
     Each (location, issue) is replaced whole, so landing the same forecast again changes
@@ -54,7 +54,7 @@ def land_forecast(lake: Lake, forecast: pa.Table, run_id: str) -> int:
     schema = arrow_schema(WEATHER_FORECAST)
     now = datetime.now(UTC)
     filled = {
-        "source": pa.array(["sample"] * forecast.num_rows, pa.string()),
+        "source": pa.array([source] * forecast.num_rows, pa.string()),
         "ingested_at": pa.array([now] * forecast.num_rows, pa.timestamp("us", tz="UTC")),
         "run_id": pa.array([run_id] * forecast.num_rows, pa.string()),
     }

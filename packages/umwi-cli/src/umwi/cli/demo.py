@@ -107,7 +107,8 @@ def demo(
     from umwi_transform import land_forecast
 
     issued = datetime(end.year, end.month, end.day, tzinfo=UTC)
-    land_forecast(state.resources.lake, sample_forecast(seed, end, issued), "demo-forecast")
+    forecast = sample_forecast(seed, end, issued)
+    land_forecast(state.resources.lake, forecast, "demo-forecast", source="sample")
     with progress_bar("demo pipeline"):
         summary = flows.pipeline(sources=sources, start=start.isoformat(), end=end.isoformat())
     finished = perf_counter()

@@ -12,6 +12,7 @@ from umwi_core.arrow import StagedBatch
 from umwi_connectors._bronze import read_meta
 from umwi_connectors._bronze_stage import stage_bronze_payload
 from umwi_connectors._openmeteo import fetch_weather
+from umwi_connectors._openmeteo_forecast import FORECAST_DATASET
 from umwi_connectors._openmeteo_parse import WeatherLocation
 from umwi_connectors._source import Batches, Layout, Schedule, Source, Span
 from umwi_connectors._sources._strict import StrictOptions
@@ -54,6 +55,9 @@ class WeatherSource(Source[WeatherOptions]):
         return fetch_weather(settings, lake, run_id, [place], span.start, span.end)
 
     def replay(self, lake: Lake, key: str, dataset: str, run_id: str) -> Iterable[StagedBatch]:
+        if dataset == FORECAST_DATASET:
+            # Forecast hours never become `weather_hourly` rows (DESIGN.md §8).
+            return []
         meta = read_meta(lake, key)
         payload = lake.read_bytes(key)
         return [
