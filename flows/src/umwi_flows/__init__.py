@@ -4,8 +4,8 @@ The plain parts (umwi.toml, ledger windows, the jobs of the sources registered i
 `umwi_connectors`, ingestion runs, deployments' definitions, the flows' typed summaries and
 progress events) import without Prefect. The flows themselves (`ingest_flow`,
 `build_flow`, `pipeline_flow`, `maintain_flow`, `outlook_flow`) are loaded on first access,
-or all at once by `load_flows`: call `prepare_prefect` first (`load_flows` does) so Prefect's home is the
-project's state folder.
+or all at once by `load_flows`: call `prepare_prefect` first (`load_flows` does) so
+Prefect's home is the project's state folder.
 """
 
 from __future__ import annotations
