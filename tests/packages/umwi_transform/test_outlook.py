@@ -187,3 +187,12 @@ def test_an_impossible_forecast_value_is_refused_naming_it(lake: Lake) -> None:
     bad = forecast_table(_hour(5), [(_hour(5), -1.0)])
     with pytest.raises(InputError, match=r"precipitation_mm = -1.0 at W1 .* not negative"):
         land_forecast(lake, bad, "bad")
+
+
+def test_landing_the_same_forecast_again_changes_nothing(lake: Lake) -> None:
+    """Mutation: drop the `_already_landed` check → a second version: red."""
+    table = forecast_table(_hour(5, -0.5), [(_hour(5), 1.0), (_hour(5, 1), 0.0)])
+    first = land_forecast(lake, table, "f1")
+    assert land_forecast(lake, table, "f2") == first
+    changed = forecast_table(_hour(5, -0.5), [(_hour(5), 2.0), (_hour(5, 1), 0.0)])
+    assert land_forecast(lake, changed, "f3") == first + 1
