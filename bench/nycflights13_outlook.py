@@ -28,9 +28,9 @@ from typing import Any
 import pandas as pd
 
 
-def convert(flights: Any, weather: Any, airports: Any, airlines: Any, months: set[int]) -> tuple[
-    pd.DataFrame, pd.DataFrame
-]:
+def convert(
+    flights: Any, weather: Any, airports: Any, airlines: Any, months: set[int]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     places = airports.set_index("faa")[["lat", "lon"]]
     names = airlines.set_index("carrier")["name"]
     f = flights[flights["month"].isin(months)].copy()
