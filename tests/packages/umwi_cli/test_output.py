@@ -175,6 +175,26 @@ def test_wide_tables_stay_readable_at_80_columns() -> None:
     _assert_whole(console.export_text(), columns, ["1234567", "1234575"])
 
 
+def test_cells_of_several_words_are_never_cut() -> None:
+    """A table whose cells hold phrases is measured by their whole width, not their
+    longest word. Mutation: `fits` comparing `needed.minimum` (wrapping is off, so the
+    table prints cut to `sev…`) turns this red."""
+    columns = ["check", "table", "severity", "status", "threshold"]
+    phrase = "|median shift| <= 300 s against the previous 28 days"
+    row = dict(
+        zip(
+            columns,
+            ["delay_s drift (sample)", "silver_departures", "warn", "skipped", phrase],
+            strict=True,
+        )
+    )
+    console = Console(width=80, record=True, file=io.StringIO())
+    show_table(data_table([row], columns), console)
+    out = console.export_text()
+    assert phrase in out, out
+    _assert_whole(out, columns, [])
+
+
 def test_narrow_tables_stay_tables() -> None:
     console = Console(width=80, record=True, file=io.StringIO())
     show_table(data_table([{"a": 1, "b": "x"}], ["a", "b"]), console)

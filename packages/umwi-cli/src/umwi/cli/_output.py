@@ -96,8 +96,10 @@ def cell(value: Any) -> Text:
 
 def fits(console: Console, table: Table) -> bool:
     """Whether `table` shows every cell whole within the console's width."""
+    # The maximum, not the minimum: the minimum assumes cells wrap at spaces, and
+    # `show_table` forbids wrapping, so a cell of several words would be cut instead.
     needed = Measurement.get(console, console.options.update_width(1 << 16), table)
-    return needed.minimum <= console.width
+    return needed.maximum <= console.width
 
 
 def records_view(table: Table) -> Group:

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 from umwi_flows import BuildSummary, IngestSummary, Planned, ProgressEvent, on_progress
+from umwi_quality import SUMMARY_COLUMNS, GateResult, summary_rows
 
 from umwi.cli._output import cell, printable, show_table
 
@@ -118,4 +119,37 @@ def print_build(console: Console, summary: BuildSummary) -> None:
     )
 
 
-__all__ = ["build_table", "ingest_table", "print_build", "progress_bar", "quarantine_causes"]
+QUALITY_STATUSES = ("passed", "failed", "error", "skipped")
+
+
+def quality_overview(result: GateResult) -> tuple[Table, Table]:
+    """What needs a reader's eyes: the checks that did not pass, each in full, and then
+    one line per table counting its checks by status (the passes are not listed one by
+    one: a gate runs hundreds of checks, and `--all` or `--format json` lists them)."""
+    attention = Table(title="checks that did not pass")
+    for name in SUMMARY_COLUMNS:
+        attention.add_column(name)
+    for row in summary_rows(result):  # blocking failures first
+        if row["status"] != "passed":
+            attention.add_row(*(cell(row[name]) for name in SUMMARY_COLUMNS))
+    per_table = Table(title="checks per table")
+    per_table.add_column("table")
+    for status in QUALITY_STATUSES:
+        per_table.add_column(status, justify="right")
+    counts: dict[str, dict[str, int]] = {}
+    for check in result.checks:
+        tally = counts.setdefault(check.table, dict.fromkeys(QUALITY_STATUSES, 0))
+        tally[check.status] += 1
+    for name in sorted(counts):
+        per_table.add_row(cell(name), *(cell(counts[name][status]) for status in QUALITY_STATUSES))
+    return attention, per_table
+
+
+__all__ = [
+    "build_table",
+    "ingest_table",
+    "print_build",
+    "progress_bar",
+    "quality_overview",
+    "quarantine_causes",
+]
