@@ -239,6 +239,31 @@ def refresh_outlook(
     return written, built_at, True
 
 
+def follow_compaction(lake: Lake, compacted: dict[str, tuple[int, int]]) -> None:
+    """After `maintain` compacted tables (gold ones and `weather_forecast`, (version
+    before, after) each): the outlook's state follows, so compaction (no data change) does
+    not rebuild the outlook."""
+    found = lake.read_versioned(OUTLOOK_STATE_KEY)
+    if found is None:
+        return
+    state = OutlookState.model_validate_json(found[0])
+    models = dict(state.model_versions)
+    for name, (before, after) in compacted.items():
+        if models.get(name) == before:
+            models[name] = after
+    version = state.version
+    if OUTLOOK_HOURLY_TABLE in compacted and compacted[OUTLOOK_HOURLY_TABLE][0] == version:
+        version = compacted[OUTLOOK_HOURLY_TABLE][1]
+    forecast = state.forecast_version
+    if FORECAST in compacted and compacted[FORECAST][0] == forecast:
+        forecast = compacted[FORECAST][1]
+    if (models, version, forecast) != (state.model_versions, state.version, state.forecast_version):
+        updated = state.model_copy(
+            update={"model_versions": models, "version": version, "forecast_version": forecast}
+        )
+        lake.write_bytes(OUTLOOK_STATE_KEY, updated.model_dump_json(indent=2).encode())
+
+
 def build_outlook(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCandidate]:
     """The `outlook_hourly` candidate from the latest forecast and the *published* model,
     for the hourly outlook refresh; historical gold is not touched."""

@@ -31,10 +31,9 @@ import ibis.expr.types as ir  # type: ignore[import-untyped]
 import pyarrow as pa
 import pyarrow.parquet as pq
 from umwi_core.arrow import arrow_schema
-from umwi_core.contracts import DEPARTURES, WEATHER_HOURLY
+from umwi_core.contracts import DEPARTURES, HISTORY_TABLES, WEATHER_HOURLY
 from umwi_core.errors import InputError
 from umwi_core.lake import Lake
-from umwi_core.contracts import HISTORY_TABLES
 from umwi_core.settings import Settings
 
 from umwi_transform import _gold_exprs as gx
