@@ -28,8 +28,8 @@ def test_backtest_prints_each_lines_errors(
 ) -> None:
     """The hand-computed case of tests/packages/umwi_transform/test_backtest.py.
 
-    Mutation: drop `--end` from the call into `backtest` (a one-day range) → the Monday
-    four weeks in is left out and no line is scored: red."""
+    Mutation: pass `_day(start, "--start")` as the end too in `umwi.cli.backtest` → the
+    range is refused as empty: red."""
     delays = [60, 120, 300, 280]
     rows = [
         departure(trip=f"t{w}", scheduled=at(hours=WEEK * w), delay=d) for w, d in enumerate(delays)
