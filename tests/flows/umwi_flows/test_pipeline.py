@@ -87,6 +87,9 @@ def test_pipeline_end_to_end_and_again_gives_identical_silver_and_gold(
         "mobility_weather_hourly",
         "weather_impact",
         "correlation",
+        "outlook_baseline",
+        "outlook_class_effect",
+        "outlook_hourly",
     }
     assert all(table.num_rows > 0 for table in gold.values())
 

@@ -46,6 +46,8 @@ EDGE_WEATHER = [
     weather(location="EDGE-W", lat=0.0, lon=0.0, hour=EDGE_T0, precipitation=0.0),
     weather(location="EDGE-W", lat=0.0, lon=0.0, hour=at(1, base=EDGE_T0), precipitation=None),
     weather(location="EDGE-W", lat=0.0, lon=0.0, hour=at(2, base=EDGE_T0), precipitation=3.0),
+    # A week later, rain in the dry first hour's slot: the outlook's class effects.
+    weather(location="EDGE-W", lat=0.0, lon=0.0, hour=at(168, base=EDGE_T0), precipitation=2.0),
 ]
 _NEAR: dict[str, Any] = {"network": "edge", "line": "E1", "lat": 0.001, "lon": 0.001}
 EDGE_DEPARTURES = [
@@ -59,6 +61,7 @@ EDGE_DEPARTURES = [
         trip="E-g", stop="unplaced", scheduled=at(0.4, base=EDGE_T0), **{**_NEAR, "lat": None}
     ),
     departure(trip="E-h", stop="far", scheduled=at(0.5, base=EDGE_T0), **{**_NEAR, "lat": 5.0}),
+    departure(trip="E-i", scheduled=at(168.1, base=EDGE_T0), delay=300, **_NEAR),
 ]
 
 

@@ -74,8 +74,8 @@ def outlook_summary(resources: Resources) -> list[Table]:
             lines.setdefault((str(row["network"]), str(row["line_id"])), []).append(row)
     if not lines:
         return []
-    issued = str(rows[0]["issued_at"])
-    table = Table(title=Text(f"next 48 h from the forecast issued {issued}"))
+    issued = str(rows[0]["issued_at"])[:16].replace("T", " ")
+    table = Table(title=Text(f"next 48 h, forecast issued {issued}Z"))
     for header in ("line", "delay s", "worst hour", "worst s", "rain mm"):
         table.add_column(header, justify="left" if header in ("line", "worst hour") else "right")
     for (_, line), found in sorted(lines.items()):
