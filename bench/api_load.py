@@ -140,17 +140,15 @@ def main(argv: list[str] | None = None) -> int:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    sys.path.insert(0, str(ROOT))
+    from tests.support.processes import wait_until_healthy
+
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    print("umwi serve did not start", file=sys.stderr)
-                    return 1
-                time.sleep(0.1)
+        try:
+            wait_until_healthy(base + "/health", server, 30)
+        except RuntimeError as error:
+            print(f"umwi serve did not start: {error}", file=sys.stderr)
+            return 1
         # Interleaved rounds, so a busy moment on the machine hits every endpoint alike.
         share = args.duration / len(ENDPOINTS)
         rounds = max(1, int(share // 2))

@@ -167,8 +167,10 @@
     const variable = controls.variable.value;
     if (correlation && correlation.pearson_r != null) {
       setCard("card-r", correlation.pearson_r, fixed(correlation.pearson_r, 2),
-        "95 % CI [" + fixed(correlation.ci_low, 2) + ", " + fixed(correlation.ci_high, 2) + "] · " +
-        pValue(correlation.p_value) + " · n = " + correlation.n + " · " +
+        "95 % CI [" + fixed(correlation.ci_low, 2) + ", " + fixed(correlation.ci_high, 2) + "], " +
+        "adjusted [" + fixed(correlation.ci_low_adj, 2) + ", " + fixed(correlation.ci_high_adj, 2) + "] · " +
+        pValue(correlation.p_value_adj) + " adjusted · n = " + correlation.n +
+        ", n_eff = " + fixed(correlation.n_eff, 0) + " · " +
         VARIABLE_LABEL[variable] + ", lag " + controls.lag.value + " h, " + yKind());
     } else {
       setCard("card-r", null, "–", correlation ? "too few cells (n = " + correlation.n + ")"
@@ -275,6 +277,40 @@
   }
 
   // --- charts ------------------------------------------------------------------------------
+  /** Draws each dataset's `errorBars` ([low, high] per point, on its y axis) as whiskers. */
+  const errorBars = {
+    id: "errorBars",
+    afterDatasetsDraw(chart) {
+      const ctx = chart.ctx;
+      chart.data.datasets.forEach((dataset, index) => {
+        if (!dataset.errorBars) return;
+        const meta = chart.getDatasetMeta(index);
+        const axis = chart.scales[meta.yAxisID || "y"];
+        ctx.save();
+        ctx.strokeStyle = "#24292f";
+        ctx.lineWidth = 1.5;
+        meta.data.forEach((element, i) => {
+          const bar = dataset.errorBars[i];
+          if (!bar || bar[0] == null || bar[1] == null) return;
+          const x = element.x, top = axis.getPixelForValue(bar[1]), bottom = axis.getPixelForValue(bar[0]);
+          ctx.beginPath();
+          ctx.moveTo(x, top); ctx.lineTo(x, bottom);
+          ctx.moveTo(x - 5, top); ctx.lineTo(x + 5, top);
+          ctx.moveTo(x - 5, bottom); ctx.lineTo(x + 5, bottom);
+          ctx.stroke();
+        });
+        ctx.restore();
+      });
+    },
+  };
+
+  /** Axis limits that hold every whisker. */
+  function boundsOf(values, bars) {
+    const all = values.concat(...bars).filter((v) => v != null);
+    if (!all.length) return {};
+    return { suggestedMin: Math.min(0, ...all), suggestedMax: Math.max(0, ...all) };
+  }
+
   function makeCharts() {
     Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
     Chart.defaults.maintainAspectRatio = false;
@@ -301,6 +337,27 @@
         y: { title: { display: true, text: "" } },
       } },
     });
+    state.charts.sensitivity = new Chart($("sensitivity-chart"), {
+      type: "bar",
+      plugins: [errorBars],
+      data: { labels: [], datasets: [
+        { label: "Delay uplift in wet hours (s), 95 % interval", data: [], errorBars: [],
+          backgroundColor: [] },
+      ] },
+      options: { scales: { y: { title: { display: true, text: "Wet − dry mean delay (s)" } } } },
+    });
+    state.charts.lags = new Chart($("lag-chart"), {
+      type: "line",
+      plugins: [errorBars],
+      data: { labels: ["0 h", "1 h", "2 h", "3 h"], datasets: [
+        { label: "r (95 % interval adjusted for autocorrelation)", data: [], errorBars: [],
+          borderColor: "#1f6feb", backgroundColor: "#1f6feb", pointRadius: 4 },
+      ] },
+      options: { scales: {
+        x: { title: { display: true, text: "Lag (weather this many hours before)" } },
+        y: { min: -1, max: 1, title: { display: true, text: "Pearson r" } },
+      } },
+    });
     state.charts.series = new Chart($("series-chart"), {
       type: "bar",
       data: { labels: [], datasets: [
@@ -314,6 +371,34 @@
         rain: { position: "right", min: 0, grid: { drawOnChartArea: false }, title: { display: true, text: "Precipitation (mm)" } },
       } },
     });
+  }
+
+  /** Lines of the network by their sensitivity rank; unranked lines (too few wet hours)
+   * after them, in grey. The all-lines row is not a line and is left out. */
+  function renderSensitivity(rows) {
+    const lines = rows.filter((row) => row.line_id !== "*");
+    const network = controls.network.value;
+    const chart = state.charts.sensitivity;
+    const dataset = chart.data.datasets[0];
+    chart.data.labels = lines.map((row) =>
+      (row.rank != null ? "#" + row.rank + " " : "") + lineLabel(network, row.line_id));
+    dataset.data = lines.map((row) => row.uplift_s);
+    dataset.errorBars = lines.map((row) => [row.uplift_low_s, row.uplift_high_s]);
+    dataset.backgroundColor = lines.map((row) => (row.rank != null ? "#f0883e" : "#b1bac4"));
+    Object.assign(chart.options.scales.y, boundsOf(dataset.data, dataset.errorBars));
+    chart.update("none");
+  }
+
+  /** r by lag 0–3 h for the selected variable, line, period and y, with adjusted intervals. */
+  function renderLags(rows) {
+    const byLag = Object.fromEntries(rows.map((row) => [row.lag_h, row]));
+    const dataset = state.charts.lags.data.datasets[0];
+    dataset.data = [0, 1, 2, 3].map((lag) => (byLag[lag] ? byLag[lag].pearson_r : null));
+    dataset.errorBars = [0, 1, 2, 3].map((lag) =>
+      (byLag[lag] ? [byLag[lag].ci_low_adj, byLag[lag].ci_high_adj] : null));
+    $("lag-caption").textContent = "Correlation of delay with " +
+      VARIABLE_LABEL[controls.variable.value].toLowerCase() + " by lag (" + yKind() + ")";
+    state.charts.lags.update("none");
   }
 
   // --- flow --------------------------------------------------------------------------------
@@ -356,16 +441,20 @@
       const grain = seriesGrain(start, end);
       const daily = grain === "day";
       const days = Object.assign({ grain: "day" }, scope());
-      const [correlation, hourly, history, dayRows, dayHistory] = await Promise.all([
+      const [lagRows, sensitivity, hourly, history, dayRows, dayHistory] = await Promise.all([
         api("/kpi/correlation", Object.assign({
-          period: period, variable: controls.variable.value, lag_h: controls.lag.value, y_kind: yKind(),
-        }, scope())).then((p) => p.rows[0] || null),
+          period: period, variable: controls.variable.value, y_kind: yKind(),
+        }, scope())).then((p) => p.rows),
+        fetchAll("/kpi/sensitivity", { network: controls.network.value, period: period }),
         fetchAll("/kpi/hourly", Object.assign({ start: start, end: end }, scope())),
         wholeHistory ? fetchAll("/kpi/hourly", scope()) : Promise.resolve(null),
         daily ? fetchAll("/kpi/hourly", Object.assign({ start: start, end: end }, days)) : Promise.resolve(null),
         daily && wholeHistory ? fetchAll("/kpi/hourly", days) : Promise.resolve(null),
       ]);
       if (generation !== state.generation) return;  // a newer request superseded this one
+      const correlation = lagRows.find((row) => String(row.lag_h) === String(controls.lag.value)) || null;
+      renderSensitivity(sensitivity);
+      renderLags(lagRows);
       const impactRows = state.impact.filter((row) => row.period === period);
       renderCards(impactRows, correlation);
       renderClassChart(impactRows);

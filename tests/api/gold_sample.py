@@ -178,31 +178,95 @@ def _correlation(hourly: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
                 for period in ["all", *sorted(by_line["month"].unique())]:
                     scope = by_line if period == "all" else by_line[by_line["month"] == period]
                     for y_kind, column in (("raw", "mean_delay_s"), ("anomaly", "anomaly")):
+                        key = {"network": NETWORK, "line_id": line, "period": period,
+                               "variable": variable, "lag_h": lag, "y_kind": y_kind}  # fmt: skip
                         x, y = scope["x"].to_numpy(), scope[column].to_numpy()
-                        row = {
-                            "network": NETWORK,
-                            "line_id": line,
-                            "period": period,
-                            "variable": variable,
-                            "lag_h": lag,
-                            "y_kind": y_kind,
-                            "n": len(x),
-                        }
-                        if len(x) >= 4 and x.std() > 0 and y.std() > 0:
-                            r, p = stats.pearsonr(x, y)
-                            z, half = np.arctanh(r), 1.959963984540054 / np.sqrt(len(x) - 3)
-                            fit = stats.linregress(x, y)
-                            row |= {
-                                "pearson_r": float(r),
-                                "ci_low": float(np.tanh(z - half)),
-                                "ci_high": float(np.tanh(z + half)),
-                                "p_value": float(p),
-                                "spearman_rho": float(stats.spearmanr(x, y)[0]),
-                                "slope": float(fit.slope),
-                                "intercept": float(fit.intercept),
-                            }
+                        row = correlation_row(key, x, y)
+                        if "pearson_r" in row:
+                            row |= _adjusted(stats.pearsonr(x, y)[0], scope, x, y)
                         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def correlation_row(key: dict[str, object], x: np.ndarray, y: np.ndarray) -> dict[str, object]:
+    """One `correlation` row: `key`, the pair count and, when both sides vary over at least
+    four pairs, the statistics DESIGN.md §5 names (Fisher-z 95 % interval)."""
+    row = key | {"n": len(x)}
+    if len(x) >= 4 and x.std() > 0 and y.std() > 0:
+        r, p = stats.pearsonr(x, y)
+        z, half = np.arctanh(r), 1.959963984540054 / np.sqrt(len(x) - 3)
+        fit = stats.linregress(x, y)
+        row |= {
+            "pearson_r": float(r),
+            "ci_low": float(np.tanh(z - half)),
+            "ci_high": float(np.tanh(z + half)),
+            "p_value": float(p),
+            "spearman_rho": float(stats.spearmanr(x, y)[0]),
+            "slope": float(fit.slope),
+            "intercept": float(fit.intercept),
+        }
+    return row
+
+
+def _adjusted(r: float, scope: pd.DataFrame, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """n_eff and the adjusted interval and p, by the transform's own lag sums (this is a
+    fixture for the API; their truth is tested in tests/packages/umwi_transform)."""
+    from umwi_transform._autocorr import bartlett_excess, effective_n, lag_sums, neighbours
+
+    places = pd.factorize(scope["location_id"])[0].astype(np.int64)
+    months = pd.factorize(scope["month"])[0].astype(np.int64)
+    hours = ((scope["hour"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(hours=1)).to_numpy()
+    dx, dy = x - x.mean(), y - y.mean()
+    # Month groups: pairs never cross a month end; the deviations are about the row's
+    # own mean, so the months' sums add up to the row's.
+    sums = lag_sums(
+        neighbours(months, places, hours), months, int(months.max()) + 1, None, [dx, dy]
+    )
+    one = np.array([float(len(x))])
+    excess = bartlett_excess(
+        one,
+        np.array([dx.var()]),
+        np.array([dy.var()]),
+        sums.gamma[0].sum(axis=1, keepdims=True),
+        sums.gamma[1].sum(axis=1, keepdims=True),
+        sums.pairs.sum(axis=1, keepdims=True),
+        sums.weights,
+    )
+    n_eff = float(effective_n(one, excess)[0])
+    z, half = np.arctanh(r), 1.959963984540054 / np.sqrt(n_eff - 3)
+    t = r * np.sqrt((n_eff - 2) / (1 - r * r))
+    return {
+        "n_eff": n_eff,
+        "ci_low_adj": float(np.tanh(z - half)),
+        "ci_high_adj": float(np.tanh(z + half)),
+        "p_value_adj": float(2 * stats.t.sf(abs(t), n_eff - 2)),
+    }
+
+
+def sensitivity_rows(hourly: pd.DataFrame) -> pd.DataFrame:
+    """`line_sensitivity` by the transform's finisher from per-day sums made here."""
+    from umwi_transform._sensitivity import line_sensitivity
+
+    wet = (hourly["precipitation_mm"] > 0) | (hourly["snowfall_cm"].fillna(0) > 0)
+    kept = hourly["departures"] - hourly["cancelled"]
+    frame = pd.DataFrame(
+        {
+            "network": hourly["network"],
+            "line_id": hourly["line_id"],
+            "day": hourly["hour"].dt.floor("D"),
+        }
+    )
+    for prefix, chosen in (("wet", wet), ("dry", ~wet)):
+        frame[f"{prefix}_cells"] = chosen.astype("int64")
+        frame[f"{prefix}_departures"] = hourly["departures"].where(chosen, 0).astype("int64")
+        frame[f"{prefix}_on_time"] = hourly["on_time"].where(chosen, 0).astype("int64")
+        frame[f"{prefix}_kept"] = kept.where(chosen, 0).astype("int64")
+        frame[f"{prefix}_delay_sum"] = (
+            (hourly["mean_delay_s"] * kept).fillna(0.0).where(chosen, 0.0)
+        )
+    days = frame.groupby(["network", "line_id", "day"], as_index=False).sum()
+    table = pa.Table.from_pandas(days, preserve_index=False)
+    return line_sensitivity(table, 30).to_pandas()
 
 
 def to_parquet(frame: pd.DataFrame, table: str) -> bytes:
@@ -234,6 +298,7 @@ def sample_tables(seed: int = 7) -> dict[str, pd.DataFrame]:
         "mobility_weather_hourly": hourly,
         "weather_impact": _impact(hourly),
         "correlation": _correlation(hourly, weather),
+        "line_sensitivity": sensitivity_rows(hourly),
         **_outlook(hourly, weather),
     }
 

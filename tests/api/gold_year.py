@@ -15,12 +15,11 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from umwi_core.contracts import CORRELATION_VARIABLES
 from umwi_core.lake import Lake
 from umwi_core.publication import Publication
 
-from tests.api.gold_sample import publish, to_parquet
+from tests.api.gold_sample import correlation_row, publish, sensitivity_rows, to_parquet
 
 YEAR = "harbour-city"
 SHORT = "valley-town"
@@ -86,6 +85,10 @@ def _weather(rng: np.random.Generator, network: Network) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+#: Additive cell columns: the `*` line and the KPI groups sum them (`_sum`: delay x kept).
+_SUMS = {name: (name, "sum") for name in ("departures", "cancelled", "on_time", "_kept", "_sum")}
+
+
 def _cells(rng: np.random.Generator, network: Network, weather: pd.DataFrame) -> pd.DataFrame:
     frames = []
     for line in network.lines:
@@ -119,11 +122,7 @@ def _cells(rng: np.random.Generator, network: Network, weather: pd.DataFrame) ->
         _sum=cells["mean_delay_s"].fillna(0) * (cells["departures"] - cells["cancelled"]),
     )
     everything = weighted.groupby(["network", "location_id", "hour"], as_index=False).agg(
-        departures=("departures", "sum"),
-        cancelled=("cancelled", "sum"),
-        on_time=("on_time", "sum"),
-        _kept=("_kept", "sum"),
-        _sum=("_sum", "sum"),
+        **_SUMS,
         p50_delay_s=("p50_delay_s", "median"),
         p90_delay_s=("p90_delay_s", "max"),
     )
@@ -158,14 +157,7 @@ def _impact(hourly: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for period in ("all", "month"):
         keys = ["network", "line_id", "weather_class"] + ([] if period == "all" else ["month"])
-        grouped = both.groupby(keys, as_index=False).agg(
-            cells=("hour", "size"),
-            departures=("departures", "sum"),
-            cancelled=("cancelled", "sum"),
-            on_time=("on_time", "sum"),
-            _kept=("_kept", "sum"),
-            _sum=("_sum", "sum"),
-        )
+        grouped = both.groupby(keys, as_index=False).agg(cells=("hour", "size"), **_SUMS)
         grouped["period"] = "all" if period == "all" else grouped["month"]
         rows.append(grouped)
     impact = pd.concat(rows, ignore_index=True)
@@ -189,32 +181,11 @@ def _correlation(hourly: pd.DataFrame) -> pd.DataFrame:
     rows = []
     usable = hourly.dropna(subset=["mean_delay_s"])
     for (network, line), part in usable.groupby(["network", "line_id"]):
-        y = part["mean_delay_s"].to_numpy()
         for variable in CORRELATION_VARIABLES:
+            key = {"network": network, "line_id": line, "period": "all",
+                   "variable": variable, "lag_h": 0, "y_kind": "raw"}  # fmt: skip
             x = part[variable].to_numpy(dtype=float)
-            row = {
-                "network": network,
-                "line_id": line,
-                "period": "all",
-                "variable": variable,
-                "lag_h": 0,
-                "y_kind": "raw",
-                "n": len(x),
-            }
-            if len(x) >= 4 and x.std() > 0:
-                r, p = stats.pearsonr(x, y)
-                z, half = np.arctanh(r), 1.959963984540054 / np.sqrt(len(x) - 3)
-                fit = stats.linregress(x, y)
-                row |= {
-                    "pearson_r": float(r),
-                    "ci_low": float(np.tanh(z - half)),
-                    "ci_high": float(np.tanh(z + half)),
-                    "p_value": float(p),
-                    "spearman_rho": float(stats.spearmanr(x, y)[0]),
-                    "slope": float(fit.slope),
-                    "intercept": float(fit.intercept),
-                }
-            rows.append(row)
+            rows.append(correlation_row(key, x, part["mean_delay_s"].to_numpy()))
     return pd.DataFrame(rows)
 
 
@@ -250,6 +221,7 @@ def year_tables(seed: int = 11) -> dict[str, pd.DataFrame]:
         "mobility_weather_hourly": mobility,
         "weather_impact": _impact(mobility),
         "correlation": _correlation(mobility),
+        "line_sensitivity": sensitivity_rows(mobility),
     }
 
 

@@ -24,6 +24,7 @@ ENDPOINTS = {
     "/kpi/hourly": "mobility_weather_hourly",
     "/kpi/correlation": "correlation",
     "/correlation": "correlation",
+    "/kpi/sensitivity": "line_sensitivity",
 }
 
 

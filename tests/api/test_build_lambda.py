@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import zipfile
 from pathlib import Path
@@ -10,17 +9,12 @@ from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "api" / "build_lambda.py"
+from tests.support.lambda_bundle import load_build_lambda
 
 
 @pytest.fixture(scope="module")
 def build_lambda() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("build_lambda", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_build_lambda()
 
 
 EXPORTED = """\

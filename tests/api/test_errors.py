@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from umwi_api import create_app
@@ -18,6 +19,17 @@ from umwi_core.resources import build_resources
 from umwi_core.settings import Settings
 
 ID_IN_TEXT = re.compile(r"\(request id ([0-9a-f]{32})\)$")
+
+
+def _request_id(response: httpx.Response, status: int, message: str) -> str:
+    """The request id of an error answer that is `message` and the id, nothing more."""
+    assert response.status_code == status
+    error = response.json()["error"]
+    found = ID_IN_TEXT.search(error)
+    assert found is not None, error
+    assert error == f"{message} (request id {found.group(1)})"
+    assert response.headers["X-Request-Id"] == found.group(1)
+    return found.group(1)
 
 
 def _logged(caplog: pytest.LogCaptureFixture, request_id: str) -> logging.LogRecord:
@@ -35,16 +47,11 @@ def test_unreadable_gold_is_a_503_naming_nothing_inside(
     lake.write_bytes(key, b"not parquet")
     with caplog.at_level(logging.ERROR, logger="umwi.api"):
         response = client.get("/correlation")
-    assert response.status_code == 503
-    error = response.json()["error"]
-    found = ID_IN_TEXT.search(error)
-    assert found is not None, error
-    assert error == f"{UNREADABLE} (request id {found.group(1)})"
-    assert response.headers["X-Request-Id"] == found.group(1)
+    request_id = _request_id(response, 503, UNREADABLE)
     for inside in (str(lake.uri(key)), key, "parquet", "Parquet", "serving", "Invalid Input"):
         assert inside not in response.text
 
-    record = _logged(caplog, found.group(1))
+    record = _logged(caplog, request_id)
     assert record.levelno == logging.ERROR
     assert "cannot read the serving copy of correlation" in record.getMessage()
     assert "too small to be a Parquet file" in record.getMessage()
@@ -68,15 +75,10 @@ def test_an_unexpected_failure_is_a_500_naming_nothing_inside(
         caplog.at_level(logging.ERROR, logger="umwi.api"),
     ):
         response = client.get("/kpi/weather-impact")
-    assert response.status_code == 500
-    error = response.json()["error"]
-    found = ID_IN_TEXT.search(error)
-    assert found is not None, error
-    assert error == f"{INTERNAL} (request id {found.group(1)})"
-    assert response.headers["X-Request-Id"] == found.group(1)
+    request_id = _request_id(response, 500, INTERNAL)
     assert "/srv" not in response.text
     assert "bad sector" not in response.text
-    assert "bad sector 7" in _logged(caplog, found.group(1)).getMessage()
+    assert "bad sector 7" in _logged(caplog, request_id).getMessage()
 
 
 def test_not_published_keeps_its_actionable_message(settings: Settings) -> None:

@@ -5,14 +5,11 @@ against gold published in moto S3."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -22,6 +19,7 @@ from umwi_core.settings import load_settings
 
 from tests.api.gold_sample import write_sample_gold
 from tests.api.test_lambda_handler import event
+from tests.support.lambda_bundle import load_build_lambda, unzip_as_lambda
 
 pytestmark = pytest.mark.slow
 
@@ -39,18 +37,9 @@ print(json.dumps([module.handler(e, None) for e in events]))
 """
 
 
-def _builder() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("build_lambda", ROOT / "api" / "build_lambda.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def python312() -> Path:
-    found = _builder().find_python("3.12")
+    found = load_build_lambda().find_python("3.12")
     if found is None:
         pytest.skip("no CPython 3.12 on this machine (Lambda's runtime): cannot run the bundle")
     return Path(found)
@@ -72,10 +61,7 @@ def bundle(python312: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def task_folder(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The zip unzipped as Lambda does into /var/task, every mtime one fixed value."""
     folder = tmp_path_factory.mktemp("var-task")
-    with zipfile.ZipFile(bundle) as archive:
-        archive.extractall(folder)
-    for path in folder.rglob("*"):
-        os.utime(path, (1_700_000_000, 1_700_000_000))
+    unzip_as_lambda(bundle, folder)
     return folder
 
 
@@ -89,7 +75,7 @@ def runtime(python312: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
          "--format", "requirements-txt"],
         capture_output=True, text=True, check=True, cwd=ROOT,
     ).stdout  # fmt: skip
-    builder = _builder()
+    builder = load_build_lambda()
     wanted = {builder._canonical(name) for name in RUNTIME_PACKAGES}
     lines = [
         line

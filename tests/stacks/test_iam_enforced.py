@@ -454,17 +454,18 @@ class WorkerRun:
     worker: Finished
 
 
-def _prefect(args: list[str], env: dict[str, str], cwd: Path) -> str:
+def _python(args: list[str], env: dict[str, str], cwd: Path, timeout_s: float) -> str:
+    """`python ARGS` in a child, which must succeed; its stdout."""
     done = subprocess.run(
-        [sys.executable, "-m", "prefect", *args],
+        [sys.executable, *args],
         env=env,
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout_s,
         check=False,
     )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     return done.stdout
 
 
@@ -493,9 +494,8 @@ def worker_run(
     outputs = applied.outputs()
     (folder / "outputs.json").write_text(json.dumps(outputs))
     prefect_env = child_env({"PREFECT_API_URL": prefect_api})
-    deploy = subprocess.run(
+    _python(
         [
-            sys.executable,
             str(ROOT / "flows" / "deploy.py"),
             "--env",
             "dev",
@@ -508,18 +508,16 @@ def worker_run(
             "--config",
             str(sample_config(folder, days=1)),
         ],
-        env=prefect_env,
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
+        prefect_env,
+        folder,
+        timeout_s=180,
     )
-    assert deploy.returncode == 0, deploy.stdout[-2000:] + deploy.stderr[-3000:]
     pool = outputs["workPool"]["name"]
     # Through the API: the CLI's rich output turns ":secret:" in ARNs into an emoji.
     deployment = httpx.get(f"{prefect_api}/deployments/name/pipeline/pipeline-dev").json()
-    _prefect(["deployment", "run", "pipeline/pipeline-dev"], prefect_env, folder)
+    _python(
+        ["-m", "prefect", "deployment", "run", "pipeline/pipeline-dev"], prefect_env, folder, 120
+    )
 
     hold_ecs_tasks(server.endpoint)
     session = applied.session(WORKER_ROLE)

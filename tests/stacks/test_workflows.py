@@ -108,6 +108,57 @@ def test_container_images_are_pinned_by_digest() -> None:
                 assert re.fullmatch(r"[\w./:-]+@sha256:[0-9a-f]{64}", image), image
 
 
+PINNED_IMAGE = r"[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}"
+
+
+def _dockerfile_images(text: str) -> tuple[list[str], list[str]]:
+    """(the image of each `FROM`, in order; every image a `COPY --from=` names), leaving
+    out references to the file's own stages."""
+    stages: set[str] = set()
+    bases: list[str] = []
+    copied: list[str] = []
+    for line in text.splitlines():
+        found = re.match(r"FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?", line, re.I)
+        if found:
+            if found.group(1) not in stages:
+                bases.append(found.group(1))
+            if found.group(2):
+                stages.add(found.group(2))
+        source = re.match(r"COPY\s+.*--from=(\S+)", line, re.I)
+        if source and source.group(1) not in stages:
+            copied.append(source.group(1))
+    return bases, copied
+
+
+def test_dockerfile_images_are_pinned_by_tag_and_digest() -> None:
+    """Every base image of flows/Dockerfile by `tag@sha256:` (the tag says what it is, the
+    digest is what is pulled; provenance in flows/README.md, "Image pins"), and the build
+    stage on the runtime's Python image, so the venv it builds runs there.
+
+    Mutation: drop the `@sha256:…` of any FROM in flows/Dockerfile, or point the build stage
+    at another Python image, and this fails."""
+    bases, copied = _dockerfile_images((ROOT / "flows" / "Dockerfile").read_text())
+    assert len(bases) >= 2
+    for image in bases + copied:
+        assert re.fullmatch(PINNED_IMAGE, image), f"{image}: not pinned by tag and digest"
+    python = [image for image in bases if image.startswith("python:")]
+    assert len(python) == 2, bases
+    assert python[0] == python[1] == bases[-1], bases
+
+
+def test_dockerfile_pin_check_sees_unpinned_images() -> None:
+    """The parser behind the pin test finds what a careless edit would leave unpinned."""
+    bases, copied = _dockerfile_images(
+        "FROM ghcr.io/astral-sh/uv:0.13.0 AS uv\n"
+        "FROM --platform=linux/amd64 python:3.11-slim AS build\n"
+        "COPY --from=uv /uv /bin/\nCOPY --from=busybox:1 /bin/sh /sh\n"
+        "FROM build\n"
+    )
+    assert bases == ["ghcr.io/astral-sh/uv:0.13.0", "python:3.11-slim"]
+    assert copied == ["busybox:1"]
+    assert not any(re.fullmatch(PINNED_IMAGE, image) for image in bases + copied)
+
+
 def test_the_pulumi_cli_is_the_locked_sdk_version() -> None:
     """Mutation: drop `pulumi-version` from any pulumi/actions step and this fails."""
     lock = (ROOT / "uv.lock").read_text()

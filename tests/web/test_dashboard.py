@@ -138,7 +138,50 @@ def _check_cards(page: Any, api: httpx.Client, line_id: str, period: str, y_kind
     assert r_text == f"{correlation['pearson_r']:.2f}"
     sub = page.locator("#card-r .sub").inner_text()
     assert f"[{correlation['ci_low']:.2f}, {correlation['ci_high']:.2f}]" in sub
-    assert f"n = {correlation['n']}" in sub
+    assert f"adjusted [{correlation['ci_low_adj']:.2f}, {correlation['ci_high_adj']:.2f}]" in sub
+    assert f"n = {correlation['n']}, n_eff = {correlation['n_eff']:.0f}" in sub
+    _check_issue19_charts(page, api, line_id, period, y_kind)
+
+
+def _check_issue19_charts(
+    page: Any, api: httpx.Client, line_id: str, period: str, y_kind: str
+) -> None:
+    """The sensitivity bars follow the API's ranking with its intervals as error bars;
+    the lag profile shows r at lags 0–3 with the adjusted intervals."""
+    ranking = [
+        row
+        for row in api.get("/kpi/sensitivity", params={"period": period}).json()
+        if row["line_id"] != "*"
+    ]
+    assert ranking
+    assert ranking[0]["rank"] == 1
+    labels = _chart(page, "sensitivity-chart", "chart.data.labels")
+    assert labels[0].startswith("#1 ")
+    assert _chart(page, "sensitivity-chart", "chart.data.datasets[0].data") == [
+        row["uplift_s"] for row in ranking
+    ]
+    assert _chart(page, "sensitivity-chart", "chart.data.datasets[0].errorBars") == [
+        [row["uplift_low_s"], row["uplift_high_s"]] for row in ranking
+    ]
+    lags = api.get(
+        "/correlation",
+        params={
+            "line_id": line_id,
+            "period": period,
+            "variable": "precipitation_mm",
+            "y_kind": y_kind,
+        },
+    ).json()
+    lags.sort(key=lambda row: row["lag_h"])
+    assert [row["lag_h"] for row in lags] == [0, 1, 2, 3]
+    assert _chart(page, "lag-chart", "chart.data.datasets[0].data") == [
+        row["pearson_r"] for row in lags
+    ]
+    assert _chart(page, "lag-chart", "chart.data.datasets[0].errorBars") == [
+        [row["ci_low_adj"], row["ci_high_adj"]] for row in lags
+    ]
+    for canvas in ("sensitivity-chart", "lag-chart"):
+        assert _painted(page, canvas) > 1000, canvas
 
 
 def _anomaly_points(

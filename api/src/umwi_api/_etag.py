@@ -6,10 +6,11 @@ derived from it; a republish changes the id and so every `ETag` at once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 #: Browsers and shared caches may reuse an answer this long without asking again.
 MAX_AGE_CAP_S = 60
@@ -32,4 +33,16 @@ def not_modified(request: Request, headers: Mapping[str, str]) -> Response | Non
     return None
 
 
-__all__ = ["MAX_AGE_CAP_S", "not_modified", "version_headers"]
+def versioned_json(
+    request: Request, publication_id: str, cache_ttl_s: int, body: Callable[[], Any]
+) -> Response:
+    """`body()` as JSON under the version `publication_id`; a `304` when the client holds
+    that version already (`body` is then not called)."""
+    headers = version_headers(publication_id, cache_ttl_s)
+    unchanged = not_modified(request, headers)
+    if unchanged is not None:
+        return unchanged
+    return JSONResponse(body(), headers=headers)
+
+
+__all__ = ["MAX_AGE_CAP_S", "not_modified", "version_headers", "versioned_json"]

@@ -158,6 +158,30 @@ _ROWS: dict[str, tuple[str, dict[str, Any]]] = {
             "spearman_rho": 0.27,
             "slope": 12.4,
             "intercept": 104.9,
+            "n_eff": 212.5,
+            "ci_low_adj": 0.18,
+            "ci_high_adj": 0.43,
+            "p_value_adj": 2.9e-6,
+        },
+    ),
+    # Issue 19.
+    "line_sensitivity": (
+        "LineSensitivityRow",
+        {
+            "network": "auckland",
+            "line_id": "NX1",
+            "period": "all",
+            "wet_hours": 420,
+            "dry_hours": 2210,
+            "wet_days": 38,
+            "days": 90,
+            "uplift_s": 41.0,
+            "uplift_low_s": 22.5,
+            "uplift_high_s": 59.5,
+            "reliability_drop": 0.06,
+            "reliability_drop_low": 0.02,
+            "reliability_drop_high": 0.1,
+            "rank": 1,
         },
     ),
 }
@@ -190,6 +214,7 @@ PunctualityRow = ROW_MODELS["punctuality_hourly"]
 HourlyRow = ROW_MODELS["mobility_weather_hourly"]
 WeatherImpactRow = ROW_MODELS["weather_impact"]
 CorrelationRow = ROW_MODELS["correlation"]
+LineSensitivityRow = ROW_MODELS["line_sensitivity"]
 OutlookRow = ROW_MODELS["outlook_hourly"]
 
 #: `/kpi/hourly?grain=day`: one row per network, line, location and UTC day.

@@ -3,6 +3,10 @@
 Gold is small: loading each serving Parquet file once per publication makes every request a
 query on memory. On aws the files are read from S3 through DuckDB's httpfs, loaded by path
 from the `duckdb_extension_httpfs` package (Lambda cannot download extensions).
+
+DuckDB is imported and its connection opened on the first query, not when the store is
+made: the Lambda handler makes the store at import, and a cold start that answers `/health`
+or a cached request never needs DuckDB (api/README.md, "Lambda bundle").
 """
 
 from __future__ import annotations
@@ -14,15 +18,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import duckdb
 from umwi_core.contracts import GOLD_CONTRACTS, OUTLOOK_HOURLY_TABLE, ColumnType
 from umwi_core.errors import LakeError
 from umwi_core.lake import Lake
 from umwi_core.publication import Publication
 from umwi_core.resources import Resources, S3Access
+
+if TYPE_CHECKING:
+    import duckdb
 
 DUCKDB_VERSION = "v1.5.5"
 # On Lambda the temporary folder is /tmp, the only writable place.
@@ -62,9 +68,26 @@ class ServingStore:
         self._lock = threading.Lock()
         self._loaded: dict[tuple[str, str], str] = {}
         self._columns: dict[tuple[str, str], frozenset[str]] = {}
-        self._connection = self._connect()
+        self._opening = threading.Lock()  # not `_lock`: a table load holds that one
+        self._opened: duckdb.DuckDBPyConnection | None = None
+
+    def open(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection, opened now if no query has opened it yet."""
+        opened = self._opened
+        if opened is None:
+            with self._opening:
+                if self._opened is None:
+                    self._opened = self._connect()
+                opened = self._opened
+        return opened
+
+    @property
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        return self.open()
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
+        import duckdb
+
         if self._s3 is None:
             connection = duckdb.connect(":memory:")
             connection.execute("SET TimeZone = 'UTC'")
@@ -133,6 +156,8 @@ class ServingStore:
         return column if column in columns else None
 
     def _load(self, publication: Publication, table: str) -> str:
+        import duckdb
+
         entry = publication.tables.get(table)
         digest = hashlib.sha256(publication.publication_id.encode()).hexdigest()[:16]
         name = f"gold_{table}_{digest}"

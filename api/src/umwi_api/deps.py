@@ -10,7 +10,7 @@ parameters shared by several endpoints, and the filters built from them, live he
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import Depends, Query, Request
 from umwi_core.contracts import CORRELATION_VARIABLES, Y_KINDS
@@ -35,19 +35,24 @@ async def get_reader(request: Request) -> GoldReader:
 
 ReaderDep = Annotated[GoldReader, Depends(get_reader)]
 
-Network = Annotated[
-    str | None,
-    Query(min_length=1, max_length=MAX_TEXT, description="Network name.", examples=["auckland"]),
-]
-LineId = Annotated[
-    str | None,
-    Query(
-        min_length=1,
-        max_length=MAX_TEXT,
-        description="Line id; `*` selects the all-lines rows.",
-        examples=["*"],
-    ),
-]
+
+def _name_query(description: str, example: str) -> Any:
+    return Query(min_length=1, max_length=MAX_TEXT, description=description, examples=[example])
+
+
+def _time_query(description: str, example: str) -> Any:
+    return Query(max_length=40, description=description, examples=[example])
+
+
+def _choice_query(description: str, choices: tuple[str, ...], example: str) -> Any:
+    """A text parameter the schema lists the allowed values of (checked by `KpiFilters`)."""
+    return Query(
+        description=description, examples=[example], json_schema_extra={"enum": list(choices)}
+    )
+
+
+Network = Annotated[str | None, _name_query("Network name.", "auckland")]
+LineId = Annotated[str | None, _name_query("Line id; `*` selects the all-lines rows.", "*")]
 Period = Annotated[
     str | None,
     Query(
@@ -58,26 +63,21 @@ Period = Annotated[
 ]
 Start = Annotated[
     str | None,
-    Query(
-        max_length=40,
-        description="First hour, inclusive: a date (UTC midnight) or ISO time with offset.",
-        examples=["2024-03-01T00:00:00Z"],
+    _time_query(
+        "First hour, inclusive: a date (UTC midnight) or ISO time with offset.",
+        "2024-03-01T00:00:00Z",
     ),
 ]
 End = Annotated[
     str | None,
-    Query(
-        max_length=40,
-        description="End, exclusive: a date (UTC midnight) or ISO time with offset.",
-        examples=["2024-03-08"],
-    ),
+    _time_query("End, exclusive: a date (UTC midnight) or ISO time with offset.", "2024-03-08"),
 ]
 Variable = Annotated[
     str | None,
-    Query(
-        description="Weather variable: " + ", ".join(CORRELATION_VARIABLES) + ".",
-        examples=["precipitation_mm"],
-        json_schema_extra={"enum": list(CORRELATION_VARIABLES)},
+    _choice_query(
+        "Weather variable: " + ", ".join(CORRELATION_VARIABLES) + ".",
+        CORRELATION_VARIABLES,
+        "precipitation_mm",
     ),
 ]
 LagH = Annotated[
@@ -85,10 +85,8 @@ LagH = Annotated[
 ]
 YKind = Annotated[
     str | None,
-    Query(
-        description="`raw` mean delay or `anomaly` (minus the weekday×hour baseline).",
-        examples=["raw"],
-        json_schema_extra={"enum": list(Y_KINDS)},
+    _choice_query(
+        "`raw` mean delay or `anomaly` (minus the weekday×hour baseline).", Y_KINDS, "raw"
     ),
 ]
 

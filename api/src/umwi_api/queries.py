@@ -42,6 +42,7 @@ KPI_TABLES: dict[str, str] = {
     "hourly": "mobility_weather_hourly",
     "correlation": "correlation",
     "outlook": "outlook_hourly",
+    "sensitivity": "line_sensitivity",
 }
 
 #: The filters that mean something for each table; others are refused, not ignored.
@@ -178,6 +179,24 @@ def encode_rows(rows: list[dict[str, Any]]) -> bytes:
     return json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def _hourly_sql(table: str, relation: str, where: str) -> tuple[str, str, tuple[str, ...]]:
+    """The count and page queries of `table`'s published rows, and the page's columns (times
+    as ISO text, in the table's order)."""
+    columns = GOLD_COLUMNS[table]
+    order = ", ".join(TABLE_ORDER[table])
+    selected = ", ".join(
+        f"strftime({name} AT TIME ZONE 'UTC', '{ISO_FORMAT}') AS {name}"
+        if name in TIME_COLUMNS
+        else name
+        for name in columns
+    )
+    count_sql = f"SELECT count(*) FROM {relation}{where}"
+    page_sql = (
+        f"SELECT {selected} FROM {relation}{where} ORDER BY {order} NULLS FIRST LIMIT ? OFFSET ?"
+    )
+    return count_sql, page_sql, columns
+
+
 class GoldReader:
     """Reads the published gold: the pointer, the serving copies, the result cache."""
 
@@ -283,10 +302,7 @@ class GoldReader:
         hit = self.cache.get(key)
         if hit is not None:
             return Page(hit[0], hit[1], publication.publication_id)
-        if grain == "day":
-            rows, total = self._daily_query(publication, table, filters, limit, offset)
-        else:
-            rows, total = self._query(publication, table, filters, limit, offset)
+        rows, total = self._query(publication, table, filters, grain, limit, offset)
         body = encode_rows(rows)
         self.cache.put(key, body, total)
         return Page(body, total, publication.publication_id)
@@ -331,36 +347,19 @@ class GoldReader:
         publication: Publication,
         table: str,
         filters: KpiFilters,
+        grain: str,
         limit: int,
         offset: int,
     ) -> tuple[list[dict[str, Any]], int]:
+        """The matching row count and one page of rows (daily ones for `grain="day"`) as
+        JSON-ready dicts."""
         relation = self.store.relation(publication, table)
         where, values = self._where(table, filters)
-        columns = GOLD_COLUMNS[table]
-        order = ", ".join(TABLE_ORDER[table])
-        selected = ", ".join(
-            f"strftime({name} AT TIME ZONE 'UTC', '{ISO_FORMAT}') AS {name}"
-            if name in TIME_COLUMNS
-            else name
-            for name in columns
-        )
-        count_sql = f"SELECT count(*) FROM {relation}{where}"
-        page_sql = (
-            f"SELECT {selected} FROM {relation}{where} "
-            f"ORDER BY {order} NULLS FIRST LIMIT ? OFFSET ?"
-        )
-        return self._fetch_page(count_sql, page_sql, values, columns, limit, offset)
-
-    def _fetch_page(
-        self,
-        count_sql: str,
-        page_sql: str,
-        values: list[Any],
-        columns: tuple[str, ...],
-        limit: int,
-        offset: int,
-    ) -> tuple[list[dict[str, Any]], int]:
-        """The matching row count and one page of rows as JSON-ready dicts."""
+        if grain == "day":
+            count_sql, page_sql = daily_sql(relation, where, ISO_FORMAT)
+            columns = DAILY_TABLES[table].column_names
+        else:
+            count_sql, page_sql, columns = _hourly_sql(table, relation, where)
         with self.store.cursor() as cursor:
             count_row = cursor.execute(count_sql, values).fetchone()
             total = int(count_row[0]) if count_row else 0
@@ -370,20 +369,6 @@ class GoldReader:
             for record in fetched
         ]
         return rows, total
-
-    def _daily_query(
-        self,
-        publication: Publication,
-        table: str,
-        filters: KpiFilters,
-        limit: int,
-        offset: int,
-    ) -> tuple[list[dict[str, Any]], int]:
-        relation = self.store.relation(publication, table)
-        where, values = self._where(table, filters)
-        count_sql, page_sql = daily_sql(relation, where, ISO_FORMAT)
-        columns = DAILY_TABLES[table].column_names
-        return self._fetch_page(count_sql, page_sql, values, columns, limit, offset)
 
     def lines(self) -> list[dict[str, Any]]:
         """Every (network, line_id) in published gold, with `line_name` where gold has one."""

@@ -34,6 +34,22 @@ _DIGEST_IMAGE = re.compile(r"^[\w.:/-]+@sha256:[0-9a-f]{64}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _KMS_KEY = re.compile(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+#: Optional settings that must match a pattern: the key, the pattern, the error (`{!r}`
+#: standing for the value given). `load_config` reads them in this order.
+_PATTERNED = (
+    ("githubRepository", _REPOSITORY, "must be owner/name (got {!r})"),
+    (
+        "githubOidcProviderArn",
+        _OIDC_PROVIDER,
+        "must be the ARN of the token.actions.githubusercontent.com identity provider",
+    ),
+    ("pulumiStateBucket", _BUCKET, "{!r} is not an S3 bucket name"),
+    (
+        "pulumiSecretsKeyArn",
+        _KMS_KEY,
+        "must be the ARN of the KMS key of the stack's awskms:// secrets provider",
+    ),
+)
 
 PrefectMode = Literal["push", "worker"]
 
@@ -149,6 +165,17 @@ def _strings(config: pulumi.Config, key: str) -> list[str]:
     return value
 
 
+def _matching(
+    config: pulumi.Config, key: str, pattern: re.Pattern[str], problem: str
+) -> str | None:
+    """The optional text setting `key`, which must match `pattern`; `problem` is the error,
+    `{!r}` in it standing for the value given."""
+    value = config.get(key)
+    if value is not None and not pattern.match(value):
+        raise _fail(f"umwi:{key}", problem.format(value))
+    return value
+
+
 def _origins(values: list[str]) -> list[str]:
     for origin in values:
         try:
@@ -249,25 +276,9 @@ def load_config(project_root: Path) -> StackConfig:
     if glacier is not None and glacier <= ia_days:
         raise _fail("umwi:bronzeGlacierDays", "must come after umwi:bronzeInfrequentAccessDays")
 
-    repository = config.get("githubRepository")
-    if repository is not None and not _REPOSITORY.match(repository):
-        raise _fail("umwi:githubRepository", f"must be owner/name (got {repository!r})")
-    oidc_provider = config.get("githubOidcProviderArn")
-    if oidc_provider is not None and not _OIDC_PROVIDER.match(oidc_provider):
-        raise _fail(
-            "umwi:githubOidcProviderArn",
-            "must be the ARN of the token.actions.githubusercontent.com identity provider",
-        )
-
-    state_bucket = config.get("pulumiStateBucket")
-    if state_bucket is not None and not _BUCKET.match(state_bucket):
-        raise _fail("umwi:pulumiStateBucket", f"{state_bucket!r} is not an S3 bucket name")
-    secrets_key = config.get("pulumiSecretsKeyArn")
-    if secrets_key is not None and not _KMS_KEY.match(secrets_key):
-        raise _fail(
-            "umwi:pulumiSecretsKeyArn",
-            "must be the ARN of the KMS key of the stack's awskms:// secrets provider",
-        )
+    repository, oidc_provider, state_bucket, secrets_key = (
+        _matching(config, key, pattern, problem) for key, pattern, problem in _PATTERNED
+    )
 
     reserved = _int(config, "apiReservedConcurrency", 5, 1, 1000)
     provisioned = _int(config, "apiProvisionedConcurrency", 0, 0, 1000)

@@ -9,13 +9,11 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jsonschema
 import pytest
 from umwi_core.errors import InputError
@@ -30,6 +28,7 @@ from umwi_flows._deploy import (
 )
 
 from tests.conftest import reserved_port
+from tests.support.processes import wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[3]
 CONFIG = load_config(ROOT / "umwi.toml.example")
@@ -130,7 +129,7 @@ def test_build_and_push_steps_are_declared() -> None:
     dockerfile = Path(image.dockerfile)
     assert dockerfile == ROOT / "flows" / "Dockerfile"
     text = dockerfile.read_text()
-    assert re.search(r"^FROM .*python3\.11", text, re.MULTILINE)
+    assert re.search(r"^FROM python:3\.11-", text, re.MULTILINE)
     assert "uv sync --locked --no-dev" in text
     assert "USER umwi" in text
     # Every path the Dockerfile copies exists in the build context (the repo root).
@@ -273,16 +272,14 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}/api"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((home / "server.log").read_text()[-2000:])
-            time.sleep(0.5)
+        wait_until_healthy(
+            f"{url}/health",
+            server,
+            120,
+            request_timeout_s=2,
+            interval_s=0.5,
+            log=home / "server.log",
+        )
         holding.close()
         yield url
     finally:

@@ -87,6 +87,7 @@ def test_pipeline_end_to_end_and_again_gives_identical_silver_and_gold(
         "mobility_weather_hourly",
         "weather_impact",
         "correlation",
+        "line_sensitivity",
         "outlook_baseline",
         "outlook_class_effect",
         "outlook_hourly",

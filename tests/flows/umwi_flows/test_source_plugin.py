@@ -144,16 +144,6 @@ def test_the_toy_replays_from_bronze(settings: Settings, lake: Lake) -> None:
         assert set(batch.records.column("source").to_pylist()) == {"toy"}
 
 
-def _run_cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
-    from umwi.cli import main
-
-    monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.setattr(sys, "argv", ["umwi", *args])
-    with pytest.raises(SystemExit) as done:
-        main()
-    return int(done.value.code or 0)
-
-
 @pytest.mark.slow
 @pytest.mark.usefixtures("toy", "prefect_server")
 def test_the_toy_runs_through_umwi_ingest_umwi_run_and_the_bronze_replay(
@@ -168,15 +158,17 @@ def test_the_toy_runs_through_umwi_ingest_umwi_run_and_the_bronze_replay(
     from umwi_flows._build import replay_bronze_all
     from umwi_transform import read_silver
 
-    code = _run_cli(monkeypatch, "ingest", "toy", "--seed", "4",
-                    "--start", "2026-01-05", "--end", "2026-01-06")  # fmt: skip
+    from tests.packages.umwi_cli.in_process import run_cli
+
+    code = run_cli(monkeypatch, "ingest", "toy", "--seed", "4",
+                   "--start", "2026-01-05", "--end", "2026-01-06", columns=200)  # fmt: skip
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "toy:4" in captured.out
 
     (tmp_path / "umwi.toml").write_text("[[sources.toy]]\ncity_seed = 4\n")
-    code = _run_cli(monkeypatch, "run", "--source", "toy",
-                    "--start", "2026-01-05", "--end", "2026-01-07")  # fmt: skip
+    code = run_cli(monkeypatch, "run", "--source", "toy",
+                   "--start", "2026-01-05", "--end", "2026-01-07", columns=200)  # fmt: skip
     # The gate checks that `source` is a source name, not that it is a built-in one: the
     # toy's rows are published like any other.
     assert code == 0, capsys.readouterr().err

@@ -47,6 +47,7 @@ def test_demo_runs_the_whole_pipeline_on_a_fresh_lake(tmp_path: Path) -> None:
         "mobility_weather_hourly",
         "weather_impact",
         "correlation",
+        "line_sensitivity",
         "outlook_baseline",
         "outlook_class_effect",
         "outlook_hourly",

@@ -14,7 +14,7 @@ from umwi_core.resources import build_resources
 from umwi_core.settings import Settings
 
 from tests.api.gold_sample import write_sample_gold
-from tests.packages.umwi_cli.in_process import run_cli, use_settings
+from tests.packages.umwi_cli.in_process import kpi_json, run_cli, use_settings
 
 
 @pytest.fixture(autouse=True)
@@ -54,6 +54,11 @@ def _settings_from_this_test(settings: Settings, monkeypatch: pytest.MonkeyPatch
             ["hourly", "--grain", "day", "--line-id", "*", "--start", "2024-03-30"],
             "/kpi/hourly",
             {"grain": "day", "line_id": "*", "start": "2024-03-30"},
+        ),
+        (
+            ["sensitivity", "--period", "all"],
+            "/kpi/sensitivity",
+            {"period": "all"},
         ),
         (
             ["outlook", "--line-id", "L1", "--start", "2024-04-08T06:00:00Z"],
@@ -149,13 +154,13 @@ def test_daily_rows_read_every_page_and_export_times_as_timestamps(
     timestamp), red.
     """
     write_sample_gold(lake)
-    whole = _json(monkeypatch, capsys, "hourly", "--grain", "day")
+    whole = kpi_json(monkeypatch, capsys, "hourly", "--grain", "day")
     assert len(whole) == 84  # lines × locations × days
     monkeypatch.setenv("UMWI_API_MAX_LIMIT", "10")
-    assert _json(monkeypatch, capsys, "hourly", "--grain", "day") == whole
+    assert kpi_json(monkeypatch, capsys, "hourly", "--grain", "day") == whole
     monkeypatch.delenv("UMWI_API_MAX_LIMIT")
     for grain, time in (("day", "day"), ("hour", "hour")):
-        rows = _json(monkeypatch, capsys, "hourly", "--grain", grain)
+        rows = kpi_json(monkeypatch, capsys, "hourly", "--grain", grain)
         target = tmp_path / f"{grain}.parquet"
         args = ("kpi", "hourly", "--grain", grain, "--format", "parquet", "-o", str(target))
         assert run_cli(monkeypatch, *args) == 0
@@ -167,11 +172,3 @@ def test_daily_rows_read_every_page_and_export_times_as_timestamps(
         ]
         assert stamps == [row[time] for row in rows]
         assert table.column("departures").to_pylist() == [row["departures"] for row in rows]
-
-
-def _json(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> list[dict[str, object]]:
-    assert run_cli(monkeypatch, "kpi", *args, "--format", "json") == 0
-    rows: list[dict[str, object]] = json.loads(capsys.readouterr().out)
-    return rows

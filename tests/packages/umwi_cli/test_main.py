@@ -7,14 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from umwi.cli import main
 
-
-def run_cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
-    monkeypatch.setattr(sys, "argv", ["umwi", *args])
-    with pytest.raises(SystemExit) as done:
-        main()
-    return int(done.value.code or 0)
+from tests.packages.umwi_cli.in_process import run_cli
 
 
 def test_help_lists_commands(

@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
-from umwi.cli import main
 from umwi_core.ledger import WindowStatus
 from umwi_core.publication import read_publication
 from umwi_core.resources import make_lake, make_ledger
 from umwi_core.settings import Settings
 
+from tests.packages.umwi_cli.in_process import run_cli
 from tests.support.flow_fixtures import write_small_city
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_server")]
-
-
-def run_cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
-    monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.setattr(sys, "argv", ["umwi", *args])
-    with pytest.raises(SystemExit) as done:
-        main()
-    return int(done.value.code or 0)
 
 
 def test_run_reads_umwi_toml_and_publishes(
@@ -36,24 +27,27 @@ def test_run_reads_umwi_toml_and_publishes(
     (tmp_path / "umwi.toml").write_text(
         f'[[sources.file]]\ndepartures = "{departures}"\nweather = "{weather}"\n'
     )
-    assert run_cli(monkeypatch, "run", "--start", "2026-03-02", "--end", "2026-03-05") == 0
+    assert (
+        run_cli(monkeypatch, "run", "--start", "2026-03-02", "--end", "2026-03-05", columns=200)
+        == 0
+    )
     out = capsys.readouterr().out
     assert "quality gate: passed; published: pub-" in out
     assert read_publication(make_lake(fast_settings)) is not None
 
     assert run_cli(monkeypatch, "run", "--source", "weather", "--start", "2026-03-02",
-                   "--end", "2026-03-05") == 1  # fmt: skip
+                   "--end", "2026-03-05", columns=200) == 1  # fmt: skip
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err == "umwi: --source 'weather' is not configured in umwi.toml (configured: file)"
 
-    assert run_cli(monkeypatch, "quality", "--format", "json") in (0, 1)
+    assert run_cli(monkeypatch, "quality", "--format", "json", columns=200) in (0, 1)
     rows = json.loads(capsys.readouterr().out)
     assert rows
     assert set(rows[0]) == {"check", "table", "severity", "status", "observed", "threshold"}
-    assert run_cli(monkeypatch, "quality", "--table", "silver_nothing") == 1
+    assert run_cli(monkeypatch, "quality", "--table", "silver_nothing", columns=200) == 1
     assert "silver_nothing" in capsys.readouterr().err
 
-    assert run_cli(monkeypatch, "maintain") == 0
+    assert run_cli(monkeypatch, "maintain", columns=200) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary
 
@@ -68,7 +62,7 @@ def test_backfill_by_day_resumes_and_build_from_bronze(
         "[sources.sample]\nseed = 11\n\n[backfill]\nconcurrency = 2\n"
     )
     args = ("backfill", "--start", "2026-01-05", "--end", "2026-01-08")
-    code = run_cli(monkeypatch, *args)
+    code = run_cli(monkeypatch, *args, columns=200)
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "backfill" in captured.err  # the progress bar
@@ -87,7 +81,7 @@ def test_backfill_by_day_resumes_and_build_from_bronze(
     assert before > 0
 
     # Interrupted or not, a second backfill only does what is missing.
-    assert run_cli(monkeypatch, *args[:3], "--end", "2026-01-09") == 0
+    assert run_cli(monkeypatch, *args[:3], "--end", "2026-01-09", columns=200) == 0
     records = make_ledger(fast_settings).records("sample:11")
     assert len(records) == 4
     assert [r.run_id for r in records[:3]] == first_runs  # done days were not redone
@@ -95,7 +89,7 @@ def test_backfill_by_day_resumes_and_build_from_bronze(
 
     # Silver rebuilt from bronze alone changes no row.
     after_backfill = read_silver(lake, "departures").num_rows
-    assert run_cli(monkeypatch, "build", "--from-bronze") == 0
+    assert run_cli(monkeypatch, "build", "--from-bronze", columns=200) == 0
     out = capsys.readouterr().out
     assert "gold" in out
     assert read_silver(lake, "departures").num_rows == after_backfill

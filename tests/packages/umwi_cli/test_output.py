@@ -16,21 +16,13 @@ from umwi_core.lake import Lake
 from umwi_core.settings import Settings
 
 from tests.api.gold_sample import write_sample_gold
-from tests.packages.umwi_cli.in_process import run_cli, use_settings
+from tests.packages.umwi_cli.in_process import kpi_json, run_cli, use_settings
 
 
 @pytest.fixture(autouse=True)
 def _settings_from_this_test(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     use_settings(settings, monkeypatch)
     monkeypatch.setenv("COLUMNS", "80")
-
-
-def kpi_json(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> list[dict[str, object]]:
-    assert run_cli(monkeypatch, "kpi", *args, "--format", "json") == 0
-    rows: list[dict[str, object]] = json.loads(capsys.readouterr().out)
-    return rows
 
 
 def test_kpi_reads_every_page(

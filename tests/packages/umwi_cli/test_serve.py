@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from umwi_core.settings import Settings
 
 from tests.api.gold_sample import write_sample_gold
 from tests.conftest import reserved_port
+from tests.support.processes import wait_until_healthy
 
 pytestmark = pytest.mark.slow
 
@@ -42,16 +42,7 @@ def test_serve_answers_api_and_dashboard(settings: Settings, lake: Lake, tmp_pat
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, process.communicate()[1]
-            assert time.monotonic() < deadline, "umwi serve did not start"
-            time.sleep(0.1)
+        wait_until_healthy(base + "/health", process, 30)
         holding.close()
         page = httpx.get(base + "/")
         assert page.status_code == 200

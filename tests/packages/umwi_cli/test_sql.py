@@ -1,22 +1,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime
 
 import pyarrow as pa
 import pytest
 from deltalake import write_deltalake
-from umwi.cli import main
 from umwi_core.resources import make_lake
 from umwi_core.settings import load_settings
 
-
-def run_cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
-    monkeypatch.setattr(sys, "argv", ["umwi", *args])
-    with pytest.raises(SystemExit) as done:
-        main()
-    return int(done.value.code or 0)
+from tests.packages.umwi_cli.in_process import run_cli
 
 
 def test_select_prints_json_objects(

@@ -18,6 +18,7 @@ from google.transit import gtfs_realtime_pb2
 from umwi_connectors import GtfsStatic, read_trip_updates, stage_trip_updates
 from umwi_connectors._gtfs_rt import parse_feed
 from umwi_core import InputError, Lake, Settings, SourceError
+from umwi_core.arrow import StagedBatch
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "gtfs"
 EDGE = FIXTURES / "edge-cases"
@@ -335,20 +336,20 @@ def _independent_auckland() -> list[tuple[str, str, datetime, int | None, int | 
     return expected
 
 
-def _auckland_batches(settings: Settings, lake: Lake) -> Iterator[pa.Table]:
-    for batch in read_trip_updates(
+def _auckland_batches(settings: Settings, lake: Lake) -> Iterator[StagedBatch]:
+    """The Auckland snapshots and static feed, read as run `run-akl`."""
+    return read_trip_updates(
         settings,
         lake,
         "run-akl",
         static=AUCKLAND / "gtfs.zip",
         trip_updates=sorted(str(p) for p in (AUCKLAND / "realtime").glob("*.pb")),
         network="auckland",
-    ):
-        yield batch.records
+    )
 
 
 def test_auckland_against_independent_computation(settings: Settings, lake: Lake) -> None:
-    table = pa.concat_tables(list(_auckland_batches(settings, lake)))
+    table = pa.concat_tables([batch.records for batch in _auckland_batches(settings, lake)])
     assert table.num_rows == 6501
     good = table.filter(pa.compute.is_null(table["_reason"]))
     bad = table.filter(pa.compute.is_valid(table["_reason"]))
@@ -391,14 +392,7 @@ def test_auckland_quarantine_counts_by_code(settings: Settings, lake: Lake) -> N
     """
     from umwi_transform import ingest_batches
 
-    batches = read_trip_updates(
-        settings,
-        lake,
-        "run-akl",
-        static=AUCKLAND / "gtfs.zip",
-        trip_updates=sorted(str(p) for p in (AUCKLAND / "realtime").glob("*.pb")),
-        network="auckland",
-    )
+    batches = _auckland_batches(settings, lake)
     manifest = ingest_batches(batches, lake, settings, "run-akl", source="gtfs_rt", parameters={})
     counts = manifest.counts["departures"]
     assert counts.quarantined_by_code == {"unknown_trip": counts.quarantined}

@@ -24,6 +24,7 @@ def test_gold_names_and_columns_come_from_the_contracts() -> None:
         "mobility_weather_hourly",
         "weather_impact",
         "correlation",
+        "line_sensitivity",
         "outlook_baseline",
         "outlook_class_effect",
         "outlook_hourly",

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+from umwi_core.contracts import MOBILITY_WEATHER_HOURLY, PUNCTUALITY_HOURLY
 
 R_KM = 6371.0088
 VARIABLES = [
@@ -121,17 +122,12 @@ def punctuality(d: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-#: The weather row's columns `mobility_weather_hourly` carries beside the punctuality.
+#: The weather row's columns `mobility_weather_hourly` carries beside the punctuality (its
+#: contract's, in order; the class is computed here, not read from the weather row).
 WEATHER_COLUMNS = [
-    "latitude",
-    "longitude",
-    "temperature_c",
-    "precipitation_mm",
-    "rain_mm",
-    "snowfall_cm",
-    "wind_speed_kmh",
-    "weather_code",
-    "visibility_m",
+    name
+    for name in MOBILITY_WEATHER_HOURLY.column_names
+    if name not in PUNCTUALITY_HOURLY.column_names and name != "weather_class"
 ]
 
 
@@ -234,18 +230,57 @@ def correlation(d: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
                                     g["x"].to_numpy(float),
                                     g[y_column].to_numpy(float),
                                     g[key].to_numpy(float),
+                                    g[["location_id", "hour"]],
                                 ),
                             }
                         )
     return pd.DataFrame(rows)
 
 
-def _statistics(x: np.ndarray, y: np.ndarray, y_key: np.ndarray) -> dict[str, float]:
-    """`y_key` is what the ranks order (and what "y varies" is judged on)."""
+#: Hour distances of the n_eff sum (DESIGN.md §5), restated here.
+NEFF_MAX_LAG_H = 24
+
+
+def effective_n(x: np.ndarray, y: np.ndarray, where: pd.DataFrame) -> float:
+    """Bartlett's n_eff over every ordered pair of distinct cells, listed: by (same
+    place or not, hours apart k ≤ 24), within one calendar month; the class's
+    correlation is its mean product of deviations over the variance, and
+    n / n_eff = 1 + (1/n) Σ pairs · ρ̄x · ρ̄y, at most n."""
+    n = len(x)
+    dx, dy = x - x.mean(), y - y.mean()
+    epoch = pd.Timestamp(0, tz="UTC")
+    hours = ((where["hour"] - epoch) // pd.Timedelta(hours=1)).to_numpy()
+    months = where["hour"].dt.strftime("%Y-%m").to_numpy()
+    places = where["location_id"].to_numpy()
+    distance = np.abs(hours[:, None] - hours[None, :])
+    eligible = (months[:, None] == months[None, :]) & ~np.eye(n, dtype=bool)
+    eligible &= distance <= NEFF_MAX_LAG_H
+    same_place = places[:, None] == places[None, :]
+    # Each eligible ordered pair's class: 2k + (same place), summed class by class.
+    classes = np.where(eligible, 2 * distance + same_place, -1).ravel()
+    kept = classes >= 0
+    size = 2 * NEFF_MAX_LAG_H + 2
+    pairs = np.bincount(classes[kept], minlength=size)
+    sum_x = np.bincount(classes[kept], weights=np.outer(dx, dx).ravel()[kept], minlength=size)
+    sum_y = np.bincount(classes[kept], weights=np.outer(dy, dy).ravel()[kept], minlength=size)
+    total = 0.0
+    for index in np.flatnonzero(pairs):
+        rho_x = sum_x[index] / pairs[index] / dx.var()
+        rho_y = sum_y[index] / pairs[index] / dy.var()
+        total += pairs[index] * rho_x * rho_y
+    return float(n / max(1.0, 1.0 + total / n))
+
+
+def _statistics(
+    x: np.ndarray, y: np.ndarray, y_key: np.ndarray, where: pd.DataFrame
+) -> dict[str, float]:
+    """`y_key` is what the ranks order (and what "y varies" is judged on); `where` holds
+    each cell's location_id and hour."""
     n = len(x)
     nulls = dict.fromkeys(
         ["pearson_r", "ci_low", "ci_high", "p_value", "spearman_rho", "slope", "intercept"], np.nan
     )
+    nulls.update(dict.fromkeys(["n_eff", "ci_low_adj", "ci_high_adj", "p_value_adj"], np.nan))
     if n < 4 or np.ptp(x) == 0 or np.ptp(y_key) == 0:
         return {"n": n, **nulls}
     pearson = stats.pearsonr(x, y)
@@ -261,7 +296,97 @@ def _statistics(x: np.ndarray, y: np.ndarray, y_key: np.ndarray) -> dict[str, fl
         "spearman_rho": stats.spearmanr(x, y_key).statistic,
         "slope": fit.slope,
         "intercept": fit.intercept,
+        **_adjusted(pearson.statistic, effective_n(x, y, where)),
     }
+
+
+def _adjusted(r: float, n_eff: float) -> dict[str, float]:
+    """Fisher-z interval with n_eff − 3, Student-t p with n_eff − 2 df; null at n_eff ≤ 3."""
+    if n_eff <= 3:
+        return {"n_eff": n_eff, "ci_low_adj": np.nan, "ci_high_adj": np.nan, "p_value_adj": np.nan}
+    half = stats.norm.ppf(0.975) / np.sqrt(n_eff - 3)
+    t = r * np.sqrt((n_eff - 2) / (1 - r * r)) if abs(r) < 1 else np.inf
+    return {
+        "n_eff": n_eff,
+        "ci_low_adj": np.tanh(np.arctanh(r) - half),
+        "ci_high_adj": np.tanh(np.arctanh(r) + half),
+        "p_value_adj": 2 * stats.t.sf(abs(t), n_eff - 2),
+    }
+
+
+def _cluster_difference(
+    value: np.ndarray, wet: np.ndarray, day: np.ndarray, days: int
+) -> tuple[float, float]:
+    """OLS of `value` on [1, wet] over departures, with the cluster-robust (by day)
+    sandwich variance scaled by D / (D − 1): the wet-minus-dry difference of means and
+    its standard error (NaN when a side is empty or D < 2)."""
+    if not wet.any() or wet.all():
+        return np.nan, np.nan
+    x = np.column_stack([np.ones(len(value)), wet.astype(float)])
+    bread = np.linalg.inv(x.T @ x)
+    beta = bread @ x.T @ value
+    residual = value - x @ beta
+    meat = np.zeros((2, 2))
+    for chosen in np.unique(day):
+        score = x[day == chosen].T @ residual[day == chosen]
+        meat += np.outer(score, score)
+    if days < 2:
+        return float(beta[1]), np.nan
+    covariance = bread @ meat @ bread * days / (days - 1)
+    return float(beta[1]), float(np.sqrt(covariance[1, 1]))
+
+
+def line_sensitivity(d: pd.DataFrame, min_wet_hours: int) -> pd.DataFrame:
+    """Per network, line and period: wet-minus-dry differences estimated as OLS
+    coefficients on departure rows, with day-clustered standard errors; ranks by the
+    uplift's lower bound among lines with enough wet location-hours."""
+    known = _with_all_lines(d[d["location_id"].notna()])
+    known = known.assign(day=known["hour"].dt.floor("D"))
+    periods = pd.concat([known.assign(period="all"), known], ignore_index=True)
+    z = stats.norm.ppf(0.975)
+    rows = []
+    for (network, line, period), g in periods.groupby(["network", "line_id", "period"]):
+        cells = g.groupby(["location_id", "hour"])["wet"].first()
+        days = g["day"].nunique()
+        wet_days = g.loc[g["wet"], "day"].nunique()
+        live = g[~g["cancelled"]]
+        uplift, uplift_se = _cluster_difference(
+            live["delay_s"].to_numpy(float),
+            live["wet"].to_numpy(bool),
+            live["day"].to_numpy(),
+            days,
+        )
+        change, change_se = _cluster_difference(
+            g["on_time"].to_numpy(float), g["wet"].to_numpy(bool), g["day"].to_numpy(), days
+        )
+        rows.append(
+            {
+                "network": network,
+                "line_id": line,
+                "period": period,
+                "wet_hours": int(cells.sum()),
+                "dry_hours": int((~cells).sum()),
+                "wet_days": wet_days,
+                "days": days,
+                "uplift_s": uplift,
+                "uplift_low_s": uplift - z * uplift_se,
+                "uplift_high_s": uplift + z * uplift_se,
+                "reliability_drop": -change,
+                "reliability_drop_low": -change - z * change_se,
+                "reliability_drop_high": -change + z * change_se,
+            }
+        )
+    out = pd.DataFrame(rows)
+    eligible = (
+        (out["line_id"] != "*") & (out["wet_hours"] >= min_wet_hours) & out["uplift_low_s"].notna()
+    )
+    ranked = out[eligible].sort_values(
+        ["network", "period", "uplift_low_s", "line_id"], ascending=[True, True, False, True]
+    )
+    out["rank"] = pd.Series(
+        ranked.groupby(["network", "period"]).cumcount() + 1, index=ranked.index
+    ).reindex(out.index)
+    return out
 
 
 # --- the outlook (DESIGN.md §8) ----------------------------------------------------------

@@ -190,6 +190,12 @@ def test_gold_matches_the_independent_reference(
         compared,
     )
 
+    sensitivity = gold["line_sensitivity"]
+    expected_sensitivity = reference.line_sensitivity(enriched, settings.sensitivity_min_wet_hours)
+    assert expected_sensitivity["rank"].notna().any()
+    assert expected_sensitivity["uplift_low_s"].notna().any()
+    _compare(sensitivity, expected_sensitivity, ["network", "line_id", "period"], compared)
+
     correlation = gold["correlation"]
     expected = reference.correlation(enriched, w)
     _compare(

@@ -7,9 +7,8 @@ last hour (a backfill, a quiet feed), and the two must not be confused.
 # No `from __future__ import annotations`: FastAPI evaluates the endpoint's annotations.
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
-from umwi_api._etag import not_modified, version_headers
+from umwi_api._etag import versioned_json
 from umwi_api._models import Coverage
 from umwi_api._responses import NOT_MODIFIED, UNAVAILABLE
 from umwi_api.deps import ReaderDep
@@ -25,11 +24,7 @@ router = APIRouter(tags=["service"])
 )
 def coverage(request: Request, reader: ReaderDep) -> Response:
     publication_id = reader.publication().publication_id
-    headers = version_headers(publication_id, reader.settings.api_cache_ttl_s)
-    unchanged = not_modified(request, headers)
-    if unchanged is not None:
-        return unchanged
-    return JSONResponse(reader.coverage(), headers=headers)
+    return versioned_json(request, publication_id, reader.settings.api_cache_ttl_s, reader.coverage)
 
 
 __all__ = ["router"]

@@ -67,6 +67,13 @@ ROUTES: tuple[Route, ...] = (
         hour_or_day,
     ),
     Route(
+        "/kpi/sensitivity",
+        "sensitivity",
+        impact_filters,
+        "Weather sensitivity per line: wet-minus-dry mean delay and reliability with "
+        "day-clustered 95 % intervals, ranked by the uplift's lower bound.",
+    ),
+    Route(
         "/kpi/outlook",
         "outlook",
         hourly_filters,

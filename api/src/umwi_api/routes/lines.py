@@ -3,9 +3,8 @@
 # No `from __future__ import annotations`: FastAPI evaluates the endpoint's annotations.
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
-from umwi_api._etag import not_modified, version_headers
+from umwi_api._etag import versioned_json
 from umwi_api._models import LineRow
 from umwi_api._responses import UNAVAILABLE
 from umwi_api.deps import ReaderDep
@@ -21,11 +20,7 @@ router = APIRouter(tags=["service"])
 )
 def lines(request: Request, reader: ReaderDep) -> Response:
     publication_id = reader.publication().publication_id
-    headers = version_headers(publication_id, reader.settings.api_cache_ttl_s)
-    unchanged = not_modified(request, headers)
-    if unchanged is not None:
-        return unchanged
-    return JSONResponse(reader.lines(), headers=headers)
+    return versioned_json(request, publication_id, reader.settings.api_cache_ttl_s, reader.lines)
 
 
 __all__ = ["router"]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from umwi_core import SourceError
+from umwi_core import Lake, SourceError
 from umwi_core.arrow import StagedBatch
 
+from umwi_connectors._bronze import read_meta
 from umwi_connectors._navitia import stage_navitia_payload
 from umwi_connectors._openmeteo import stage_openmeteo_payload
 
-__all__ = ["HTTP_SOURCES", "stage_bronze_payload"]
+__all__ = ["HTTP_SOURCES", "replay_landed", "stage_bronze_payload"]
 
 #: The bronze sources `stage_bronze_payload` reads, with their datasets.
 HTTP_SOURCES = {
@@ -36,3 +37,12 @@ def stage_bronze_payload(
     if source == "open_meteo":
         return stage_openmeteo_payload(payload, meta, run_id=run_id, input_key=input_key)
     return stage_navitia_payload(payload, meta, run_id=run_id, input_key=input_key)
+
+
+def replay_landed(
+    source: str, lake: Lake, key: str, dataset: str, run_id: str
+) -> list[StagedBatch]:
+    """`Source.replay` of a web source: the payload landed at `key`, with its metadata,
+    staged as when it was fetched."""
+    payload, meta = lake.read_bytes(key), read_meta(lake, key)
+    return [stage_bronze_payload(source, dataset, payload, meta, run_id=run_id, input_key=key)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +23,10 @@ class S3Lake:
         self._root = root.rstrip("/")
         self._bucket, self._prefix = split_s3_uri(self._root)
         self._settings = settings
-        self._client: Any = None
 
-    @property
+    @cached_property
     def client(self) -> Any:
-        if self._client is None:
-            self._client = aws_client("s3", self._settings)
-        return self._client
+        return aws_client("s3", self._settings)
 
     @property
     def root(self) -> str:

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from functools import cached_property
 from typing import Any, Protocol
 
 from umwi_core._aws import aws_client
@@ -69,13 +70,10 @@ class DynamoCache:
         self._settings = settings
         self._table = table
         self._ttl_s = settings.api_cache_ttl_s
-        self._client: Any = None
 
-    @property
+    @cached_property
     def client(self) -> Any:
-        if self._client is None:
-            self._client = aws_client("dynamodb", self._settings)
-        return self._client
+        return aws_client("dynamodb", self._settings)
 
     def get(self, key: str) -> tuple[bytes, int] | None:
         from botocore.exceptions import BotoCoreError, ClientError

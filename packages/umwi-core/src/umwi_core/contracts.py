@@ -555,6 +555,22 @@ CORRELATION = TableContract(
         Column("spearman_rho", "float64", description="Spearman rank correlation.", range=_UNIT),
         Column("slope", "float64", description="Least-squares slope of y on x (s per unit)."),
         Column("intercept", "float64", description="Least-squares intercept (s)."),
+        # Issue 19: inference corrected for autocorrelation and shared weather.
+        Column(
+            "n_eff",
+            "float64",
+            description="Effective sample size: n corrected for serial and same-hour "
+            "dependence of x and y (Bartlett), at most n.",
+            range=_NOT_NEGATIVE,
+        ),
+        Column("ci_low_adj", "float64", description="95 % CI low (Fisher z with n_eff − 3)."),
+        Column("ci_high_adj", "float64", description="95 % CI high (Fisher z with n_eff − 3)."),
+        Column(
+            "p_value_adj",
+            "float64",
+            description="Two-sided p (Student's t, n_eff − 2 df).",
+            range=Range(0, 1),
+        ),
     ),
     key=_CORRELATION_KEY,
     rules=(
@@ -562,16 +578,116 @@ CORRELATION = TableContract(
             "ci_low <= pearson_r <= ci_high",
             "pearson_r < ci_low - 1e-9 OR pearson_r > ci_high + 1e-9",
         ),
+        RowRule(
+            "ci_low_adj <= pearson_r <= ci_high_adj",
+            "pearson_r < ci_low_adj - 1e-9 OR pearson_r > ci_high_adj + 1e-9",
+        ),
+        RowRule("n_eff <= n", "n_eff > n * (1 + 1e-9)"),
     ),
     description="Correlation of delay with each weather variable, lag and y kind.",
     filters=_CORRELATION_KEY,
     order=_CORRELATION_KEY,
 )
 
+# --- line sensitivity (issue 19) ------------------------------------------------------
+
+
+def _interval_column(name: str, bound: str, of: str) -> Column:
+    return Column(
+        name,
+        "float64",
+        description=f"{bound} of the 95 % interval of {of} "
+        "(delta method on per-day sums, clustered by day).",
+    )
+
+
+LINE_SENSITIVITY = TableContract(
+    name="line_sensitivity",
+    columns=(
+        _NETWORK,
+        _LINE_ID,
+        _PERIOD,
+        Column(
+            "wet_hours",
+            "int64",
+            nullable=False,
+            description="Wet location-hours (cells with precipitation or snowfall > 0).",
+            range=_NOT_NEGATIVE,
+        ),
+        Column(
+            "dry_hours",
+            "int64",
+            nullable=False,
+            description="Dry location-hours (cells with no precipitation or snowfall).",
+            range=_NOT_NEGATIVE,
+        ),
+        Column(
+            "wet_days",
+            "int64",
+            nullable=False,
+            description="UTC days with at least one wet cell.",
+            range=_NOT_NEGATIVE,
+        ),
+        Column(
+            "days",
+            "int64",
+            nullable=False,
+            description="UTC days with a wet or dry cell (the clusters).",
+            range=_NOT_NEGATIVE,
+        ),
+        Column(
+            "uplift_s",
+            "float64",
+            description="Mean delay in wet cells minus in dry cells (s, departure-weighted).",
+        ),
+        _interval_column("uplift_low_s", "Low end", "uplift_s"),
+        _interval_column("uplift_high_s", "High end", "uplift_s"),
+        Column(
+            "reliability_drop",
+            "float64",
+            description="reliability_rate in dry cells minus in wet cells (on_time / departures).",
+            range=_UNIT,
+        ),
+        _interval_column("reliability_drop_low", "Low end", "reliability_drop"),
+        _interval_column("reliability_drop_high", "High end", "reliability_drop"),
+        Column(
+            "rank",
+            "int64",
+            description="1 = most weather-sensitive line of the network and period, by "
+            "uplift_low_s; null for '*' and for lines under UMWI_SENSITIVITY_MIN_WET_HOURS.",
+            range=Range(1),
+        ),
+    ),
+    key=("network", "line_id", "period"),
+    rules=(
+        RowRule(
+            "period is 'all' or YYYY-MM",
+            "period <> 'all' "
+            "AND NOT regexp_full_match(period, '[0-9][0-9][0-9][0-9]-(0[1-9]|1[0-2])')",
+        ),
+        RowRule(
+            "uplift_low_s <= uplift_s <= uplift_high_s",
+            "uplift_s < uplift_low_s - 1e-9 OR uplift_s > uplift_high_s + 1e-9",
+        ),
+        RowRule("wet_days <= days", "wet_days > days"),
+        RowRule("no rank for '*'", "line_id = '*' AND rank IS NOT NULL"),
+    ),
+    description="Weather sensitivity of each line: wet-minus-dry delay and reliability, "
+    "with day-clustered intervals and a rank.",
+    filters=("network", "line_id", "period"),
+    order=("network", "period", "rank", "line_id"),
+)
+
 #: The gold tables in build and publication order.
 GOLD_CONTRACTS: dict[str, TableContract] = {
     contract.name: contract
-    for contract in (PUNCTUALITY_HOURLY, MOBILITY_WEATHER_HOURLY, WEATHER_IMPACT, CORRELATION)
+    for contract in (
+        PUNCTUALITY_HOURLY,
+        MOBILITY_WEATHER_HOURLY,
+        WEATHER_IMPACT,
+        CORRELATION,
+        LINE_SENSITIVITY,
+    )
 }
 
 # --- the punctuality outlook (DESIGN.md §8, issue 20) -----------------------------------

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from umwi_core.alerts import AlertSink, FileAlertSink, SnsAlertSink
 from umwi_core.cache import DynamoCache, MemoryCache, ResultCache
 from umwi_core.lake import Lake
 from umwi_core.ledger import Ledger
 from umwi_core.settings import Environment, Settings
+
+if TYPE_CHECKING:
+    # Only a flow sends alerts: the API (its Lambda cold start) never imports them.
+    from umwi_core.alerts import AlertSink
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ def make_ledger(settings: Settings) -> Ledger:
 
 def make_alerts(settings: Settings) -> AlertSink:
     """SNS on aws; locally a log line plus `<state dir>/alerts.jsonl`."""
+    from umwi_core.alerts import FileAlertSink, SnsAlertSink
+
     if settings.env is Environment.AWS:
         assert settings.alerts_topic_arn is not None  # the settings validator requires it
         return SnsAlertSink(settings.alerts_topic_arn, settings)

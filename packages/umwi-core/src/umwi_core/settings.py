@@ -135,6 +135,12 @@ class Settings(BaseSettings):
     max_weather_distance_km: float = Field(
         25.0, gt=0, le=500, description="Farthest weather location a stop may take."
     )
+    sensitivity_min_wet_hours: int = Field(
+        30,
+        ge=0,
+        le=1_000_000,
+        description="Wet location-hours a line needs in a period to get a sensitivity rank.",
+    )
 
     # --- the outlook (DESIGN.md §8) ----------------------------------------------------
     outlook_shrinkage_hours: float = Field(

@@ -27,6 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from umwi_core.contracts import ALL_PERIODS, CORRELATION_LAGS_H, CORRELATION_VARIABLES
 
+from umwi_transform._autocorr import Neighbours, bartlett_excess, lag_sums, neighbours, shift_merge
+
 #: (variable, lag, column) of every x the cells carry.
 X_COLUMNS: tuple[tuple[str, int, str], ...] = tuple(
     (variable, lag, f"x_{variable}_{lag}")
@@ -149,6 +151,8 @@ class _Chunk:
     full_ranks: dict[tuple[str, str], np.ndarray]
     full_squares: dict[tuple[str, str], np.ndarray]  # Σ (rank − centre)² per group
     part_y: tuple[np.ndarray, np.ndarray, np.ndarray]  # per part, every cell: n, mean, M2 of y
+    month_group: np.ndarray  # (line, month) group of each cell
+    lag_partners: Neighbours  # for n_eff (`_autocorr`)
 
     def group(self, system: str) -> tuple[np.ndarray, int, np.ndarray]:
         """The period groups of `system` (`all` or `month`): per cell, count, per part."""
@@ -232,6 +236,8 @@ def _chunk(
         full_ranks=full_ranks,
         full_squares=full_squares,
         part_y=(part_n, part_mean, part_m2),
+        month_group=month_group,
+        lag_partners=neighbours(month_group, locations, np.floor_divide(hours_us, _HOUR_US)),
     )
 
 
@@ -273,6 +279,7 @@ def _column_sums(
         month_line, chunk.n_lines, n_month, month_means, [m2s[0], m2s[1], m2s[2], m2s[3], m2s[4]]
     )
     moments = {"month": (n_month, means, m2s), "all": (n_all, all_means, all_m2s)}
+    excess = _bartlett(chunk, x, mask, everything, moments, month_line)
 
     out: dict[str, dict[str, np.ndarray]] = {}
     for system in ("all", "month"):
@@ -306,7 +313,51 @@ def _column_sums(
             sums[f"cov_xy_{kind}"] = co[present] / n
             sums[f"var_ry_{kind}"] = square[present] / n
             sums[f"cov_rxry_{kind}"] = co_ranks[present] / n
+            sums[f"bartlett_{kind}"] = excess[system][kind][present]
         out[system] = sums
+    return out
+
+
+def _bartlett(
+    chunk: _Chunk,
+    x: np.ndarray,
+    mask: np.ndarray,
+    everything: bool,
+    moments: dict[str, tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]],
+    month_line: np.ndarray,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Bartlett's excess n / n_eff − 1 per system and y kind (`_autocorr`): lag sums per
+    (line, month) about the month's means, re-centred on the line's for `all`."""
+    _, month_means, _ = moments["month"]
+    mx, my, ma = (np.nan_to_num(m) for m in month_means)
+    groups = chunk.month_group
+    deviations = [x - mx[groups], chunk.y - my[groups], chunk.anomaly - ma[groups]]
+    n_groups = chunk.n_lines * chunk.n_months
+    month = lag_sums(chunk.lag_partners, groups, n_groups, None if everything else mask, deviations)
+    _, all_means, _ = moments["all"]
+    shifts = [
+        np.nan_to_num(total[month_line]) - part
+        for total, part in zip(all_means, (mx, my, ma), strict=True)
+    ]
+    whole = shift_merge(month, month_line, chunk.n_lines, shifts)
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for system, sums in (("month", month), ("all", whole)):
+        # Groups without cells divide 0 by 0; they are dropped by the caller.
+        n, _, (sxx, syy, _, saa, _) = moments[system]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            variances = (sxx / n, syy / n, saa / n)
+        out[system] = {
+            kind: bartlett_excess(
+                n,
+                variances[0],
+                variances[index],
+                sums.gamma[0],
+                sums.gamma[index],
+                sums.pairs,
+                sums.weights,
+            )
+            for kind, index in (("raw", 1), ("anomaly", 2))
+        }
     return out
 
 
@@ -426,7 +477,7 @@ SUMS_SCHEMA = pa.schema(
         *(
             (f"{name}_{kind}", pa.float64())
             for kind in KINDS
-            for name in ("mean_y", "var_y", "cov_xy", "var_ry", "cov_rxry")
+            for name in ("mean_y", "var_y", "cov_xy", "var_ry", "cov_rxry", "bartlett")
         ),
     ]
 )

@@ -54,6 +54,7 @@ from umwi_transform._engine import (
     to_arrow,
 )
 from umwi_transform._schemas import GOLD_SCHEMAS, conform
+from umwi_transform._sensitivity import line_sensitivity
 from umwi_transform._stats import correlation_table
 from umwi_transform.catalog import open_delta, scan_source
 
@@ -113,6 +114,7 @@ def _settings_fingerprint(settings: Settings) -> dict[str, float]:
         "on_time_threshold_s": float(settings.on_time_threshold_s),
         "early_tolerance_s": float(settings.early_tolerance_s),
         "max_weather_distance_km": float(settings.max_weather_distance_km),
+        "sensitivity_min_wet_hours": float(settings.sensitivity_min_wet_hours),
         "outlook_shrinkage_hours": float(settings.outlook_shrinkage_hours),
     }
 
@@ -213,6 +215,9 @@ def _write(
             data if isinstance(data, pa.Table) else data(),
             mode="overwrite",
             predicate=predicate,
+            # A whole-table rewrite may bring a contract's new columns (a lake built
+            # before them); a partial one must match the table's schema.
+            schema_mode="overwrite" if predicate is None else None,
             storage_options=lake.storage_options(),
         )
         failpoint("gold.table.written")
@@ -331,9 +336,15 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
     )
     written["weather_impact"] = _write(lake, "weather_impact", impact, period_predicate)
     del impact
+    clock.lap("weather_impact")
+    sensitivity = line_sensitivity(
+        to_arrow(gx.sensitivity_days(all_mobility)), settings.sensitivity_min_wet_hours, months
+    )
+    written["line_sensitivity"] = _write(lake, "line_sensitivity", sensitivity, period_predicate)
+    del sensitivity
 
     cell_ranges = None if days is None or ranges is None else _day_ranges(_with_next_days(days))
-    clock.lap("weather_impact")
+    clock.lap("line_sensitivity")
     cells = _write_cells(backend, lake, all_mobility, weather, cell_ranges)
     clock.lap("correlation cells")
     sums = _correlation_sums(backend, cells, weather)
@@ -353,6 +364,7 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
         "punctuality_hourly": hour_predicate,
         "mobility_weather_hourly": hour_predicate,
         "weather_impact": period_predicate,
+        "line_sensitivity": period_predicate,
         "correlation": None,
         "outlook_baseline": None
         if weekdays is None

@@ -416,6 +416,8 @@ def correlation_pairs_of(
         w, [shifted.location_id == w.w_location, shifted.x_hour == w.w_hour]
     ).select(
         *BASE_GROUP,
+        "location_id",
+        "hour",
         "lag_h",
         "y",
         "y_anomaly",
@@ -442,6 +444,8 @@ def correlation_sums_of(pairs: ir.Table) -> ir.Table:
         "group_id",
         "complete",
         "n_group",
+        "location_id",
+        "hour",
         "x",
         *Y_KIND_COLUMNS.values(),
         "y_anomaly_key",
@@ -485,7 +489,143 @@ def correlation_sums_of(pairs: ir.Table) -> ir.Table:
         moments[f"var_ry_{kind}"] = ry.var(how="pop")
         moments[f"cov_rxry_{kind}"] = ranked.rx.cov(ry, how="pop")
     sums = ranked.group_by("group_id").aggregate(**moments)
-    return sums.inner_join(keys, "group_id").select(*group, *moments)
+    excess = bartlett_excess(narrow)
+    sums = sums.inner_join(excess, "group_id")
+    columns = [*moments, *(f"bartlett_{kind}" for kind in Y_KIND_COLUMNS)]
+    return sums.inner_join(keys, "group_id").select(*group, *columns)
+
+
+def bartlett_excess(cells: ir.Table) -> ir.Table:
+    """Per `group_id`: Bartlett's n / n_eff − 1 for each y kind (`bartlett_raw`,
+    `bartlett_anomaly`; `umwi_transform._autocorr` has the method): the pooled
+    correlations of x and of y over pairs of the group's cells at the same place 1–K hours
+    apart and at other places 0–K hours apart, within one calendar month.
+
+    `cells` has one row per (group_id, location_id, hour) with x, y and y_anomaly.
+    """
+    from umwi_transform._autocorr import NEFF_MAX_LAG_H
+
+    values = {"x": "x", **{kind: column for kind, column in Y_KIND_COLUMNS.items()}}
+    means = cells.group_by("group_id").aggregate(
+        n=cells.count().cast("float64"),
+        **{f"m_{name}": cells[column].mean() for name, column in values.items()},
+        **{f"v_{name}": cells[column].var(how="pop") for name, column in values.items()},
+    )
+    joined = cells.inner_join(means, "group_id")
+    d = joined.select(
+        "group_id",
+        "location_id",
+        h=(joined.hour.epoch_seconds() // 3600).cast("int64"),
+        month=_month(joined.hour),
+        **{f"d_{name}": joined[column] - joined[f"m_{name}"] for name, column in values.items()},
+    )
+    slots = d.group_by(["group_id", "month", "h"]).aggregate(
+        c=d.count().cast("float64"),
+        **{f"s_{name}": d[f"d_{name}"].sum() for name in values},
+        **{f"q_{name}": (d[f"d_{name}"] * d[f"d_{name}"]).sum() for name in values},
+    )
+    # k = 0: ordered pairs of distinct cells of one hour (other places only).
+    zero = slots.group_by("group_id").aggregate(
+        k=ibis.literal(0, type="int64"),
+        p_all=(slots.c * (slots.c - 1.0)).sum(),
+        **{f"g_{name}": (slots[f"s_{name}"] ** 2 - slots[f"q_{name}"]).sum() for name in values},
+    )
+    lags = ibis.memtable({"k": list(range(1, NEFF_MAX_LAG_H + 1))}).mutate(k=ibis._.k.cast("int64"))
+    # A projection after each cross join: the next join's keys must name one relation.
+    left = slots.cross_join(lags)
+    left = left.mutate(h_to=left.h + left.k)
+    right = slots.select(
+        r_group=slots.group_id,
+        r_month=slots.month,
+        r_h=slots.h,
+        r_c=slots.c,
+        **{f"r_{name}": slots[f"s_{name}"] for name in values},
+    )
+    apart = left.inner_join(
+        right,
+        [
+            left.group_id == right.r_group,
+            left.month == right.r_month,
+            left.h_to == right.r_h,
+        ],
+    )
+    every = apart.group_by(["group_id", "k"]).aggregate(
+        p_all=(apart.c * apart.r_c).sum(),
+        **{f"g_{name}": (apart[f"s_{name}"] * apart[f"r_{name}"]).sum() for name in values},
+    )
+    first = d.cross_join(lags)
+    first = first.mutate(h_to=first.h + first.k)
+    second = d.select(
+        t_group=d.group_id,
+        t_location=d.location_id,
+        t_month=d.month,
+        t_h=d.h,
+        **{f"t_{name}": d[f"d_{name}"] for name in values},
+    )
+    place = first.inner_join(
+        second,
+        [
+            first.group_id == second.t_group,
+            first.location_id == second.t_location,
+            first.month == second.t_month,
+            first.h_to == second.t_h,
+        ],
+    )
+    same = place.group_by(["group_id", "k"]).aggregate(
+        p_same=place.count().cast("float64"),
+        **{f"e_{name}": (place[f"d_{name}"] * place[f"t_{name}"]).sum() for name in values},
+    )
+    same = same.select(s_group=same.group_id, s_k=same.k, **{c: same[c] for c in same.columns[2:]})
+    spread = every.left_join(same, [every.group_id == same.s_group, every.k == same.s_k])
+    spread = spread.select(
+        "group_id",
+        "k",
+        "p_all",
+        p_same=spread.p_same.fill_null(0.0),
+        **{f"g_{name}": spread[f"g_{name}"] for name in values},
+        **{f"e_{name}": spread[f"e_{name}"].fill_null(0.0) for name in values},
+    )
+
+    def term(p: ir.FloatingValue, a: ir.FloatingValue, b: ir.FloatingValue) -> ir.FloatingValue:
+        return (p > 0).ifelse(_ratio(a * b, p), 0.0)
+
+    terms = spread.select(
+        "group_id",
+        **{
+            kind: 2.0
+            * (
+                term(
+                    spread.p_all - spread.p_same,
+                    spread.g_x - spread.e_x,
+                    spread[f"g_{kind}"] - spread[f"e_{kind}"],
+                )
+                + term(spread.p_same, spread.e_x, spread[f"e_{kind}"])
+            )
+            for kind in Y_KIND_COLUMNS
+        },
+    ).union(
+        zero.select(
+            "group_id",
+            **{kind: term(zero.p_all, zero.g_x, zero[f"g_{kind}"]) for kind in Y_KIND_COLUMNS},
+        )
+    )
+    total = terms.group_by("group_id").aggregate(
+        **{kind: terms[kind].sum() for kind in Y_KIND_COLUMNS}
+    )
+    scaled = total.inner_join(means, "group_id")
+    return scaled.select(
+        "group_id",
+        **{
+            f"bartlett_{kind}": _ratio(scaled[kind], scaled.n * scaled.v_x * scaled[f"v_{kind}"])
+            for kind in Y_KIND_COLUMNS
+        },
+    )
+
+
+def _ratio(a: ir.FloatingValue, b: ir.FloatingValue) -> ir.FloatingValue:
+    """a / b, null where b is 0: ANSI engines (Spark 4) raise on a division by zero even
+    in a branch that is not taken."""
+    return (b != 0).ifelse(a / b.nullif(0.0), ibis.null("float64"))
 
 
 def _average_rank(table: ir.Table, group: list[str], column: str, size: str) -> ir.FloatingValue:
@@ -495,3 +635,32 @@ def _average_rank(table: ir.Table, group: list[str], column: str, size: str) -> 
     first = ibis.rank().over(window).cast("float64") + 1.0
     last = ibis.cume_dist().over(window) * table[size].cast("float64")
     return (first + last.round()) / 2.0
+
+
+def sensitivity_days(mobility: ir.Table) -> ir.Table:
+    """Per network, line_id and UTC day: the sums of its wet and its dry cells
+    (`mobility_weather_hourly` rows) that `line_sensitivity` needs: cells, departures,
+    on-time and kept departures, and the kept departures' delay sum. Hours neither wet
+    nor dry do not occur (known weather only)."""
+    snow = mobility.snowfall_cm.fill_null(0.0) > 0
+    wet = (mobility.precipitation_mm > 0) | snow
+    kept = mobility.departures - mobility.cancelled
+    rows = mobility.select(
+        "network",
+        "line_id",
+        day=mobility.hour.truncate("D").cast(UTC_TS),
+        wet=wet,
+        departures=mobility.departures,
+        on_time=mobility.on_time,
+        kept=kept,
+        delay_sum=(mobility.mean_delay_s * kept).fill_null(0.0),
+    )
+    one = ibis.literal(1, type="int64")
+    zero = ibis.literal(0, type="int64")
+    sums: dict[str, ir.Value] = {}
+    for prefix, chosen in (("wet", rows.wet), ("dry", ~rows.wet)):
+        sums[f"{prefix}_cells"] = chosen.ifelse(one, zero).sum()
+        for name in ("departures", "on_time", "kept"):
+            sums[f"{prefix}_{name}"] = chosen.ifelse(rows[name].cast("int64"), zero).sum()
+        sums[f"{prefix}_delay_sum"] = chosen.ifelse(rows.delay_sum, 0.0).sum()
+    return rows.group_by(["network", "line_id", "day"]).aggregate(**sums)

@@ -33,6 +33,7 @@ _SORT = {
     "mobility_weather_hourly": ("network", "line_id", "hour"),
     "weather_impact": ("network", "line_id", "period", "weather_class"),
     "correlation": ("network", "line_id", "period", "variable", "lag_h", "y_kind"),
+    "line_sensitivity": ("network", "line_id", "period"),
 }
 
 

@@ -6,6 +6,8 @@ import numpy as np
 import pyarrow as pa
 from scipy import special, stats
 
+from umwi_transform._autocorr import effective_n
+
 #: Two-sided 95 % normal quantile for the Fisher-z interval.
 Z_975 = float(special.ndtri(0.975))
 MIN_N = 4
@@ -25,8 +27,21 @@ def _pearson(cov: np.ndarray, var_a: np.ndarray, var_b: np.ndarray, ok: np.ndarr
     return np.where(ok, np.clip(r, -1.0, 1.0), np.nan)
 
 
+def _interval(r: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fisher-z 95 % interval (n − 3) and the two-sided Student-t p-value (n − 2 df)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.arctanh(r)
+        half = Z_975 / np.sqrt(n - 3)
+        df = n - 2
+        t = r * np.sqrt(df / (1.0 - r * r))
+        p = np.where(np.abs(r) >= 1.0, 0.0, 2.0 * stats.t.sf(np.abs(t), df))
+        return np.tanh(z - half), np.tanh(z + half), p
+
+
 def finish_correlation(sums: pa.Table) -> dict[str, np.ndarray]:
-    """Pearson, Fisher-z CI, Student-t p-value, Spearman, slope and intercept.
+    """Pearson, Fisher-z CI, Student-t p-value, Spearman, slope and intercept, and the
+    same interval and p-value with n_eff in place of n (`bartlett`, when given, holds
+    n / n_eff − 1, `umwi_transform._autocorr`; null where n_eff ≤ 3).
 
     All null when n < 4 or either variance is 0 (NaN here; null in the gold table). A
     variance is 0 when every value ties in the ranks: exact for x and raw y whatever the
@@ -38,14 +53,14 @@ def finish_correlation(sums: pa.Table) -> dict[str, np.ndarray]:
     ok = (n >= MIN_N) & (var_x > 0) & (var_y > 0) & (var_rx > 0) & (var_ry > 0)
     r = _pearson(_col(sums, "cov_xy"), var_x, var_y, ok)
     rho = _pearson(_col(sums, "cov_rxry"), var_rx, var_ry, ok)
+    ci_low, ci_high, p = _interval(r, n)
+    # Without lag sums (a plain sample, as in the tests against scipy) the cells are
+    # independent by assumption: n_eff = n.
+    excess = _col(sums, "bartlett") if "bartlett" in sums.column_names else np.zeros(n.shape)
+    n_eff = np.where(ok, effective_n(n, excess), np.nan)
+    adjusted = ok & (n_eff > 3)
+    ci_low_adj, ci_high_adj, p_adj = _interval(r, n_eff)
     with np.errstate(invalid="ignore", divide="ignore"):
-        z = np.arctanh(r)
-        half = Z_975 / np.sqrt(n - 3)
-        ci_low = np.tanh(z - half)
-        ci_high = np.tanh(z + half)
-        df = n - 2
-        t = r * np.sqrt(df / (1.0 - r * r))
-        p = np.where(np.abs(r) >= 1.0, 0.0, 2.0 * stats.t.sf(np.abs(t), df))
         slope = _col(sums, "cov_xy") / var_x
         intercept = _col(sums, "mean_y") - slope * _col(sums, "mean_x")
     nan = np.full(n.shape, np.nan)
@@ -57,11 +72,15 @@ def finish_correlation(sums: pa.Table) -> dict[str, np.ndarray]:
         "spearman_rho": rho,
         "slope": np.where(ok, slope, nan),
         "intercept": np.where(ok, intercept, nan),
+        "n_eff": n_eff,
+        "ci_low_adj": np.where(adjusted, ci_low_adj, nan),
+        "ci_high_adj": np.where(adjusted, ci_high_adj, nan),
+        "p_value_adj": np.where(adjusted, p_adj, nan),
     }
 
 
 KEY_COLUMNS = ("network", "line_id", "period", "variable", "lag_h")
-_PER_KIND = ("mean_y", "var_y", "cov_xy", "var_ry", "cov_rxry")
+_PER_KIND = ("mean_y", "var_y", "cov_xy", "var_ry", "cov_rxry", "bartlett")
 
 
 def correlation_table(sums: pa.Table) -> pa.Table:

@@ -40,6 +40,7 @@ from umwi_transform import _gold_exprs as gx
 from umwi_transform import _outlook as ox
 from umwi_transform._gold import GoldCandidate, _candidate, _write
 from umwi_transform._schemas import conform
+from umwi_transform._sensitivity import line_sensitivity
 from umwi_transform._stats import correlation_table
 from umwi_transform.catalog import open_delta
 
@@ -62,7 +63,7 @@ _CONTRACTS = {"departures": DEPARTURES, "weather_hourly": WEATHER_HOURLY}
 
 @dataclass(frozen=True)
 class SparkGold:
-    """The four gold tables (gold schemas, Arrow) and how long each step took."""
+    """The gold tables (gold schemas, Arrow) and how long each step took."""
 
     tables: dict[str, pa.Table]
     seconds: dict[str, float]
@@ -208,7 +209,7 @@ def _to_arrow(frame: DataFrame) -> pa.Table:
 def build_gold_tables(
     backend: Any, departures: ir.Table, weather: ir.Table, settings: Settings
 ) -> SparkGold:
-    """The four gold tables, built in full by the shared builders on `backend`."""
+    """The gold tables, built in full by the shared builders on `backend`."""
     seconds: dict[str, float] = {}
     raw: dict[str, pa.Table] = {}
     cache = _Cache(backend)
@@ -237,6 +238,14 @@ def build_gold_tables(
         _, frame = cache.keep("umwi_impact", gx.weather_impact(punctuality, mobility, None))
         raw["weather_impact"] = _to_arrow(frame)
         seconds["weather_impact"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        _, frame = cache.keep("umwi_sensitivity_days", gx.sensitivity_days(mobility))
+        # One row per line and day: the day-clustered statistics finish on the driver.
+        raw["line_sensitivity"] = line_sensitivity(
+            _to_arrow(frame), settings.sensitivity_min_wet_hours
+        )
+        seconds["line_sensitivity"] = time.perf_counter() - started
 
         started = time.perf_counter()
         pairs, _ = cache.keep("umwi_pairs", gx.correlation_pairs(mobility, weather))

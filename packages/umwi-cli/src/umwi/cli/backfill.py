@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from umwi.cli._app import app, state
-from umwi.cli._output import show_table
-from umwi.cli.run import SOURCE_HELP, source_names
+from umwi.cli.run import SOURCE_HELP, run_pipeline
 
 
 @app.command()
@@ -26,22 +24,15 @@ def backfill(
     force: bool = typer.Option(False, "--force", help="Redo windows already done."),
 ) -> None:
     """Ingest [start, end) in day chunks, then build; a re-run resumes where it stopped."""
-    from umwi_flows import load_config, load_flows
+    from umwi_flows import load_config
 
-    from umwi.cli._present import ingest_table, print_build, progress_bar
-
-    settings = state.settings
-    defaults = load_config(settings.config_file).backfill
-    flows = load_flows(settings, verbose=state.debug)
-    with progress_bar("backfill"):
-        summary = flows.pipeline(
-            start=start,
-            end=end,
-            only=source_names(source),
-            force=force,
-            chunk_days=chunk_days or defaults.chunk_days,
-            concurrency=concurrency or defaults.concurrency,
-        )
-    console = Console()
-    show_table(ingest_table(summary.ingest), console)
-    print_build(console, summary.build)
+    defaults = load_config(state.settings.config_file).backfill
+    run_pipeline(
+        "backfill",
+        start,
+        end,
+        source,
+        force,
+        chunk_days=chunk_days or defaults.chunk_days,
+        concurrency=concurrency or defaults.concurrency,
+    )

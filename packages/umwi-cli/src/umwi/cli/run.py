@@ -30,20 +30,40 @@ def run(
     force: bool = typer.Option(False, "--force", help="Redo windows already done."),
 ) -> None:
     """Ingest from the sources configured in umwi.toml, then build, gate and publish gold."""
+    if (start is None) != (end is None):
+        raise typer.BadParameter("give both --start and --end, or neither")
+    run_pipeline(
+        "run", start, end, source, force, lookback_days=lookback_days if start is None else None
+    )
+
+
+def run_pipeline(
+    label: str,
+    start: str | None,
+    end: str | None,
+    source: list[str] | None,
+    force: bool,
+    *,
+    lookback_days: int | None = None,
+    chunk_days: int | None = None,
+    concurrency: int = 1,
+) -> None:
+    """The pipeline flow under a progress bar named `label`, then what it ingested and built
+    (`umwi run` and `umwi backfill`)."""
     from umwi_flows import load_flows
 
     from umwi.cli._present import ingest_table, print_build, progress_bar
 
-    if (start is None) != (end is None):
-        raise typer.BadParameter("give both --start and --end, or neither")
     flows = load_flows(state.settings, verbose=state.debug)
-    with progress_bar("run"):
+    with progress_bar(label):
         summary = flows.pipeline(
             start=start,
             end=end,
             only=source_names(source),
             force=force,
-            lookback_days=lookback_days if start is None else None,
+            lookback_days=lookback_days,
+            chunk_days=chunk_days,
+            concurrency=concurrency,
         )
     console = Console()
     show_table(ingest_table(summary.ingest), console)

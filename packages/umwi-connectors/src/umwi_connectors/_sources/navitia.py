@@ -10,8 +10,7 @@ from pydantic import Field
 from umwi_core import Lake, Settings
 from umwi_core.arrow import StagedBatch
 
-from umwi_connectors._bronze import read_meta
-from umwi_connectors._bronze_stage import stage_bronze_payload
+from umwi_connectors._bronze_stage import replay_landed
 from umwi_connectors._input_windows import poll_window
 from umwi_connectors._navitia import fetch_departures
 from umwi_connectors._source import Batches, Cli, Schedule, Source, Span, Windowing
@@ -68,7 +67,4 @@ class NavitiaSource(Source[NavitiaOptions]):
         )
 
     def replay(self, lake: Lake, key: str, dataset: str, run_id: str) -> Iterable[StagedBatch]:
-        payload, meta = lake.read_bytes(key), read_meta(lake, key)
-        return [
-            stage_bronze_payload(self.bronze, dataset, payload, meta, run_id=run_id, input_key=key)
-        ]
+        return replay_landed(self.bronze, lake, key, dataset, run_id)

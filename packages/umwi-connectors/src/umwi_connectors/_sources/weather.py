@@ -9,8 +9,7 @@ from pydantic import Field
 from umwi_core import Lake, Settings
 from umwi_core.arrow import StagedBatch
 
-from umwi_connectors._bronze import read_meta
-from umwi_connectors._bronze_stage import stage_bronze_payload
+from umwi_connectors._bronze_stage import replay_landed
 from umwi_connectors._openmeteo import fetch_weather
 from umwi_connectors._openmeteo_forecast import FORECAST_DATASET
 from umwi_connectors._openmeteo_parse import WeatherLocation
@@ -58,8 +57,4 @@ class WeatherSource(Source[WeatherOptions]):
         if dataset == FORECAST_DATASET:
             # Forecast hours never become `weather_hourly` rows (DESIGN.md §8).
             return []
-        meta = read_meta(lake, key)
-        payload = lake.read_bytes(key)
-        return [
-            stage_bronze_payload(self.bronze, dataset, payload, meta, run_id=run_id, input_key=key)
-        ]
+        return replay_landed(self.bronze, lake, key, dataset, run_id)
