@@ -39,6 +39,7 @@ def test_import_does_not_load_great_expectations_or_soda() -> None:
 def test_contracts_ship_inside_the_package() -> None:
     assert umwi_quality.contract_names() == [
         "gold_correlation",
+        "gold_line_sensitivity",
         "gold_mobility_weather_hourly",
         "gold_outlook_baseline",
         "gold_outlook_class_effect",
