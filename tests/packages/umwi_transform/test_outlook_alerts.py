@@ -65,8 +65,9 @@ def _check(resources: Resources, run_id: str) -> list[str]:
 def test_one_alert_per_line_and_episode(settings: Settings) -> None:
     """Rain, rain again (same episode), dry (closes it), rain (a new episode).
 
-    Mutation: drop `is_open or` from the claim condition in `outlook_alerts` → the second
-    rainy check alerts again: red."""
+    Mutations: claim with `lease_s=0` in `outlook_alerts` (an episode that lapses at once)
+    → the second rainy check alerts again; `force=False` → the closed episode never
+    reopens and the last rainy check sends nothing: red."""
     resources = _resources(settings)
     _history(resources)
     _forecast(resources, 4, 1.0)

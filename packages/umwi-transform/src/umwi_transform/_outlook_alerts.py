@@ -104,9 +104,9 @@ def outlook_alerts(
                     {"closed_by": run_id, "reliability": reliability},
                 )
             continue
-        if is_open or not ledger.claim(
-            ALERT_SOURCE, window, run_id, lease_s=EPISODE_LEASE_S, force=True
-        ):
+        # The conditional claim is the guard: it fails while an episode is open (held by
+        # the run that opened it), so concurrent checks send one alert between them.
+        if not ledger.claim(ALERT_SOURCE, window, run_id, lease_s=EPISODE_LEASE_S, force=True):
             continue
         alert = Alert(
             severity="warn",
