@@ -53,9 +53,11 @@ _DELTA_TYPES = {
     ),
     "timestamp": (["hour", "issued_at"], "timestamp[us, tz=UTC]"),
     "int64": (
-        # hours, baseline_hours, class_hours: the outlook's new tables (issue 20).
+        # line_sensitivity's counts and rank (issue 19); hours, baseline_hours, class_hours:
+        # the outlook's new tables (issue 20).
         [
             *("departures", "cancelled", "on_time", "cells", "n"),
+            *("wet_hours", "dry_hours", "wet_days", "days", "rank"),
             *("hours", "baseline_hours", "class_hours"),
         ],
         "int64",
