@@ -211,6 +211,9 @@ SPECIAL: dict[tuple[str, Rule], Spoil] = {
         "ci_high_adj": 0.9,
     },
     ("*", ("rule", "n_eff <= n")): lambda r: {**r, "n_eff": float(r["n"]) + 5.0},
+    # A negative n keeps "n_eff <= n" only without an n_eff (the outlook's fuller good data
+    # has one).
+    ("*", ("value", "n")): lambda r: {**r, "n": -1, "n_eff": None},
     ("*", ("rule", "uplift_low_s <= uplift_s <= uplift_high_s")): lambda r: {
         **r,
         "uplift_s": 100.0,
