@@ -8,6 +8,7 @@ had and had not changed. Each round runs one new day, so every kill lands on rea
 from __future__ import annotations
 
 import random
+import shutil
 import statistics
 import time
 from collections.abc import Mapping
@@ -63,7 +64,8 @@ def local_env(prefect_api: str, folder: Path) -> dict[str, str]:
 
 
 def local_settings(folder: Path) -> Settings:
-    return load_settings(state_dir=folder / "state", lake_uri=None)
+    """Local mode whatever the environment says (an aws test reads its seed with these)."""
+    return load_settings(env="local", state_dir=folder / "state", lake_uri=None)
 
 
 def local_lake(folder: Path) -> Lake:
@@ -83,6 +85,8 @@ class Baseline:
     durations: list[float]
     #: silver + published gold after day n (1-based), without the run columns.
     after_day: dict[int, dict[str, pa.Table]]
+    #: A copy of the local state (lake and ledger) after day 1, for `seed`.
+    after_first_day: Path
 
     @property
     def kill_horizon_s(self) -> float:
@@ -95,12 +99,32 @@ def run_baseline(prefect_api: str, folder: Path) -> Baseline:
     lake = local_lake(folder)
     durations = []
     after_day = {}
+    copy = folder.parent / f"{folder.name}-after-day-1"
     for index in range(0, BASELINE_DAYS, BASELINE_STEP_DAYS):
         done = run_umwi(day_args(index, BASELINE_STEP_DAYS), env, folder, RUN_TIMEOUT_S)
         assert done.returncode == 0, f"baseline from day {index}: {done.output[-3000:]}"
         durations.append(done.seconds)
         after_day[index + BASELINE_STEP_DAYS] = snapshot(lake)
-    return Baseline(durations, after_day)
+        if index == 0:
+            shutil.copytree(folder / "state", copy / "state")
+    return Baseline(durations, after_day, copy)
+
+
+def seed(target: Target, folder: Path) -> int:
+    """Copy a local lake and its ledger's done windows (`Baseline.after_first_day`) into
+    `target`, whose next run then starts where that day ended without running it; returns
+    the number of objects copied."""
+    source = local_lake(folder)
+    keys = list(source.list(""))
+    for key in keys:
+        target.lake.write_bytes(key, source.read_bytes(key))
+    for record in local_ledger(folder).records():
+        if record.status is WindowStatus.DONE:
+            held = (record.lease_until - record.claimed_at).total_seconds()
+            claimed = target.ledger.claim(record.source, record.window, record.run_id, lease_s=held)
+            assert claimed, record
+            target.ledger.complete(record.source, record.window, record.run_id, record.info)
+    return len(keys)
 
 
 def _version(lake: Lake, layer: str, table: str) -> int:
@@ -318,4 +342,5 @@ __all__ = [
     "phase_rounds",
     "progress",
     "run_baseline",
+    "seed",
 ]

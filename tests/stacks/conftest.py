@@ -48,6 +48,8 @@ def variants(bundle: Path) -> dict[str, tuple[str, dict[str, Any]]]:
             "dev",
             {**common, **worker, "entrypoint": True},
         ),
+        # dev with the opt-in Spark engine (an EMR Serverless application and job role)
+        "dev-spark": ("dev", {**common, **worker, "umwi:sparkEngine": "emr-serverless"}),
         # dev with the optional private subnets + NAT gateway, and the push pool
         "dev-private": (
             "dev",
@@ -107,6 +109,11 @@ def prod(stacks: dict[str, Stack]) -> Stack:
 @pytest.fixture(scope="session")
 def dev_private(stacks: dict[str, Stack]) -> Stack:
     return stacks["dev-private"]
+
+
+@pytest.fixture(scope="session")
+def dev_spark(stacks: dict[str, Stack]) -> Stack:
+    return stacks["dev-spark"]
 
 
 @pytest.fixture(params=["dev", "prod", "dev-private"])

@@ -31,6 +31,8 @@ OUTPUTS = {
     "dashboardConfig",
     "githubDeployRoleArn",
     "githubPreviewRoleArn",
+    "sparkApplicationId",
+    "sparkJobRoleArn",
 }
 
 

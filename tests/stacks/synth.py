@@ -69,6 +69,8 @@ def computed_state(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any
         state["executionArn"] = _arn("execute-api", "abc123")
     elif typ == "aws:apigatewayv2/stage:Stage":
         state["invokeUrl"] = f"https://abc123.execute-api.{REGION}.amazonaws.com/"
+    elif typ == "aws:emrserverless/application:Application":
+        state["arn"] = _arn("emr-serverless", f"/applications/{name}-id")
     elif typ == "aws:cloudfront/distribution:Distribution":
         state["arn"] = f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/E2EXAMPLE"
         state["domainName"] = "d111111abcdef8.cloudfront.net"

@@ -51,12 +51,14 @@ def test_good_config_loads_with_defaults(project: Path) -> None:
     }
     assert config.availability_zones == ["eu-west-1a", "eu-west-1b"]
     assert config.retain_data is False
+    assert config.spark_engine == "none"  # the EMR Serverless engine is opt-in
 
 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
         ({"umwi:apiBundle": "missing.zip"}, "umwi:apiBundle: "),
+        ({"umwi:sparkEngine": "emr"}, "umwi:sparkEngine: must be one of none, emr-serverless"),
         ({"umwi:corsOrigins": ["*"]}, "umwi:corsOrigins: '*'"),
         ({"umwi:corsOrigins": ["example.org"]}, "umwi:corsOrigins: 'example.org'"),
         ({"umwi:corsOrigins": "https://a.example"}, "umwi:corsOrigins: must be a YAML list"),

@@ -666,3 +666,64 @@ def test_worker_role_cannot_touch_data(server: Server) -> None:
     dynamodb = session.client("dynamodb", server.endpoint)
     ledger = server.applied["dev"].flow_environment()["UMWI_LEDGER_TABLE"]
     assert _refused(lambda: dynamodb.get_item(TableName=ledger, Key={"pk": {"S": "x"}}))
+
+
+# --- the opt-in Spark engine: the EMR Serverless job role (issue 21) ----------------------
+
+
+@pytest.fixture(scope="module")
+def spark_stack(
+    stacks: dict[str, Stack], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, AppliedStack, Credentials]]:
+    """dev with `umwi:sparkEngine: emr-serverless` on a moto server of its own (its names
+    are dev's), a lake seeded as the pipeline leaves it, then enforcement on."""
+    log = tmp_path_factory.mktemp("moto-spark") / "moto.log"
+    with iam_moto_server(log) as endpoint:
+        applied = apply_stack(stacks["dev-spark"], endpoint)
+        admin = iam_user(endpoint, "test-admin", ADMIN_POLICY)
+        s3 = admin.client("s3", endpoint)
+        bucket = applied.outputs()["lakeBucket"]
+        for key in (
+            "lake/silver/departures/part-0.parquet",
+            "lake/bronze/sample/2026-03-01/payload.json",
+            "lake/gold/_published.json",
+            "lake/gold/_serving/pub-1/punctuality_hourly.parquet",
+            "artifacts/spark/umwi_gold_job.py",
+        ):
+            s3.put_object(Bucket=bucket, Key=key, Body=b"seed")
+        set_enforcement(endpoint, on=True)
+        yield endpoint, applied, admin
+
+
+def test_spark_job_role_reads_silver_and_writes_only_gold_candidates(
+    spark_stack: tuple[str, AppliedStack, Credentials],
+) -> None:
+    """Mutation: widen WriteGoldCandidates to `lake/gold/*`, or ReadSilver to `lake/*`."""
+    endpoint, applied, _ = spark_stack
+    bucket = applied.outputs()["lakeBucket"]
+    s3 = applied.session("spark-job").client("s3", endpoint)
+    assert s3.get_object(Bucket=bucket, Key="lake/silver/departures/part-0.parquet")
+    assert s3.get_object(Bucket=bucket, Key="artifacts/spark/umwi_gold_job.py")
+    for key in (
+        "lake/gold/punctuality_hourly/_delta_log/00000000000000000001.json",
+        "lake/gold/correlation/part-1.parquet",
+        "lake/gold/_jobs/20260301T000000Z-abc.json",
+    ):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"candidate")
+    for key in ("lake/bronze/sample/2026-03-01/payload.json", "lake/gold/_published.json"):
+        assert _error_code(lambda k=key: s3.get_object(Bucket=bucket, Key=k)) == "AccessDenied"
+    for key in (
+        "lake/gold/_published.json",  # publication stays with the orchestrator
+        "lake/gold/_serving/pub-2/punctuality_hourly.parquet",
+        "lake/silver/departures/part-9.parquet",
+        "lake/bronze/x.json",
+        "artifacts/spark/umwi_gold_job.py",  # nor may it rewrite its own code
+    ):
+        denied = _error_code(lambda k=key: s3.put_object(Bucket=bucket, Key=k, Body=b"x"))
+        assert denied == "AccessDenied", key
+    topic = applied.flow_environment()["UMWI_ALERTS_TOPIC_ARN"]
+    sns = applied.session("spark-job").client("sns", endpoint)
+    assert _refused(lambda: sns.publish(TopicArn=topic, Message="x"))
+    ledger = applied.flow_environment()["UMWI_LEDGER_TABLE"]
+    dynamodb = applied.session("spark-job").client("dynamodb", endpoint)
+    assert _refused(lambda: dynamodb.scan(TableName=ledger))

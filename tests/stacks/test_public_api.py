@@ -16,6 +16,7 @@ def test_all_is_pinned() -> None:
         "Orchestration",
         "Secrets",
         "SecureBucket",
+        "SparkJobs",  # issue 21: the opt-in EMR Serverless engine
         "StackConfig",
         "StackConfigError",
         "StateTables",

@@ -24,7 +24,7 @@ from umwi_core.errors import InputError, UmwiError, first_problem
 from umwi_core.lake import Lake
 from umwi_core.resources import build_resources
 from umwi_core.runs import RunManifest, RunStatus, recorded_run
-from umwi_core.settings import Settings, load_settings
+from umwi_core.settings import Engine, Settings, load_settings
 
 from umwi_flows import _progress
 from umwi_flows._config import load_config
@@ -186,12 +186,25 @@ def ingest_flow(
     return summary
 
 
+def _engine(engine: str | None, settings: Settings) -> Engine:
+    """The engine a build runs on: the flow's parameter, else `UMWI_ENGINE`."""
+    if engine is None:
+        return settings.engine
+    try:
+        return Engine(engine)
+    except ValueError:
+        choices = ", ".join(repr(e.value) for e in Engine)
+        raise InputError(f"engine: {engine!r} is not one of {choices}") from None
+
+
 @flow(name="build", log_prints=False)
-def build_flow(from_bronze: bool = False) -> BuildSummary:
+def build_flow(from_bronze: bool = False, engine: str | None = None) -> BuildSummary:
     """Build gold candidates from silver (after rebuilding silver from bronze if asked),
-    run the quality gate, and publish when it passes."""
+    run the quality gate, and publish when it passes. `engine` (`duckdb` or `spark`)
+    overrides `UMWI_ENGINE` for this run."""
     resources = build_resources(load_settings())
-    parameters = {"from_bronze": from_bronze}
+    chosen = _engine(engine, resources.settings)
+    parameters = {"from_bronze": from_bronze, "engine": chosen.value}
     with _flow_run(resources.lake, "build", parameters, datetime.now(UTC)) as manifest:
         run_id, timings = manifest.run_id, manifest.timings_s
         replay = None
@@ -201,7 +214,7 @@ def build_flow(from_bronze: bool = False) -> BuildSummary:
             timings["replay"] = round(perf_counter() - began, 3)
             manifest.outputs["replay"] = replay.outputs()
         began = perf_counter()
-        candidates = build_task(resources, run_id)
+        candidates = build_task(resources, run_id, chosen)
         timings["build"] = round(perf_counter() - began, 3)
         described = {
             name: CandidateSummary(version=c.version, rows=c.rows, changed=c.changed)
@@ -258,12 +271,15 @@ def pipeline_flow(
     lookback_days: int | None = None,
     chunk_days: int | None = None,
     concurrency: int = 1,
+    engine: str | None = None,
 ) -> PipelineSummary:
-    """Ingest, then build, gate and publish. A failed source is alerted; the build still
-    runs on what is stored, and the pipeline then fails naming the source."""
+    """Ingest, then build, gate and publish (on `engine`, else `UMWI_ENGINE`). A failed
+    source is alerted; the build still runs on what is stored, and the pipeline then
+    fails naming the source."""
     resources = build_resources(load_settings())
     started = datetime.now(UTC)
-    parameters = _ingest_parameters(start, end, only, force, chunk_days)
+    chosen = _engine(engine, resources.settings)
+    parameters = _ingest_parameters(start, end, only, force, chunk_days) | {"engine": chosen.value}
     with _flow_run(resources.lake, "pipeline", parameters, started) as manifest:
         runner: Any = ThreadPoolTaskRunner(max_workers=max(1, concurrency))
         ingest_state = ingest_flow.with_options(task_runner=runner)(
@@ -287,7 +303,7 @@ def pipeline_flow(
                 raise ingest_error
         manifest.outputs["ingest"] = None if ingested is None else ingested.outputs()
         ingest_s = (datetime.now(UTC) - started).total_seconds()
-        built = build_flow()
+        built = build_flow(engine=chosen.value)
         manifest.outputs["build"] = built.model_dump(mode="json")
         total = (datetime.now(UTC) - started).total_seconds()
         manifest.timings_s |= {"ingest": ingest_s, "build": total - ingest_s, "total": total}

@@ -17,7 +17,7 @@ from prefect.tasks import exponential_backoff
 from umwi_connectors import SourceJob
 from umwi_core.alerts import Alert
 from umwi_core.resources import Resources
-from umwi_core.settings import Settings
+from umwi_core.settings import Engine, Settings
 
 from umwi_flows._ingest import IngestOutcome, ingest_job
 from umwi_flows._results import ReplaySummary
@@ -87,11 +87,24 @@ def replay_task(resources: Resources, run_id: str) -> ReplaySummary:
 
 
 @task(name="build-gold", timeout_seconds=6 * 3_600, **_NO_RESULTS)
-def build_task(resources: Resources, run_id: str) -> dict[str, GoldCandidate]:
+def build_task(
+    resources: Resources, run_id: str, engine: Engine = Engine.DUCKDB
+) -> dict[str, GoldCandidate]:
     """Gold candidates as new Delta versions (not yet visible): {table: candidate}."""
-    from umwi_transform import build_gold
+    if engine is Engine.SPARK:
+        from umwi_transform.spark import build_candidates
 
-    candidates = build_gold(resources.lake, resources.settings, run_id)
+        candidates = build_candidates(resources.lake, resources.settings, run_id)
+    elif engine is Engine.EMR_SERVERLESS:
+        from umwi_transform.emr import job_candidates, submit_and_wait
+
+        job = submit_and_wait(resources.settings, run_id)
+        get_run_logger().info("EMR Serverless job %s done", job)
+        candidates = job_candidates(resources.lake, run_id)
+    else:
+        from umwi_transform import build_gold
+
+        candidates = build_gold(resources.lake, resources.settings, run_id)
     changed = sorted(name for name, candidate in candidates.items() if candidate.changed)
     get_run_logger().info("gold candidates built; changed: %s", ", ".join(changed) or "none")
     return dict(candidates)

@@ -16,6 +16,7 @@ from umwi_stacks._network import Network
 from umwi_stacks._orchestration import Orchestration
 from umwi_stacks._program import build_stack, main
 from umwi_stacks._secrets import Secrets
+from umwi_stacks._spark import SparkJobs
 from umwi_stacks._state import StateTables
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Orchestration",
     "Secrets",
     "SecureBucket",
+    "SparkJobs",
     "StackConfig",
     "StackConfigError",
     "StateTables",

@@ -15,7 +15,7 @@ from typing import Literal
 
 import pulumi
 from umwi_core.cors import origin_of
-from umwi_core.deployment import SECRETS
+from umwi_core.deployment import SECRETS, SPARK_ENGINES
 from umwi_core.errors import InputError
 
 # CloudWatch Logs accepts only these retention periods (days).
@@ -95,6 +95,8 @@ class StackConfig:
     github_oidc_provider_arn: str | None
     pulumi_state_bucket: str | None
     pulumi_secrets_key_arn: str | None
+    #: `umwi:sparkEngine`: "none" (default) or "emr-serverless"
+    spark_engine: str = "none"
     secret_values: dict[str, pulumi.Output[str]] = field(default_factory=dict)
 
     @property
@@ -288,6 +290,12 @@ def load_config(project_root: Path) -> StackConfig:
             f"{provisioned} exceeds umwi:apiReservedConcurrency ({reserved})",
         )
 
+    spark_engine = config.get("sparkEngine") or "none"
+    if spark_engine not in SPARK_ENGINES:
+        raise _fail(
+            "umwi:sparkEngine", f"must be one of {', '.join(SPARK_ENGINES)} (got {spark_engine!r})"
+        )
+
     secrets = {
         key: value
         for key in (secret.key for secret in SECRETS)
@@ -327,5 +335,6 @@ def load_config(project_root: Path) -> StackConfig:
         github_oidc_provider_arn=oidc_provider,
         pulumi_state_bucket=state_bucket,
         pulumi_secrets_key_arn=secrets_key,
+        spark_engine=spark_engine,
         secret_values=secrets,
     )

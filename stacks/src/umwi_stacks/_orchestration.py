@@ -42,6 +42,7 @@ class Orchestration(pulumi.ComponentResource):
         ledger_table: aws.dynamodb.Table,
         topic: aws.sns.Topic,
         flow_environment: dict[str, pulumi.Input[str]],
+        extra_task_statements: list[Statement] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("umwi:stacks:Orchestration", name, None, opts)
@@ -107,7 +108,9 @@ class Orchestration(pulumi.ComponentResource):
             opts=child,
         )
         self.execution_role = self._execution_role(secrets)
-        self.task_role = self._task_role(lake_bucket, ledger_table, topic)
+        self.task_role = self._task_role(
+            lake_bucket, ledger_table, topic, extra_task_statements or []
+        )
 
         self.prefect_role = None
         self.worker_service = None
@@ -217,8 +220,10 @@ class Orchestration(pulumi.ComponentResource):
         lake_bucket: aws.s3.Bucket,
         ledger_table: aws.dynamodb.Table,
         topic: aws.sns.Topic,
+        extra: list[Statement],
     ) -> aws.iam.Role:
-        """What the flow code does: read/write the lake, claim windows, send alerts."""
+        """What the flow code does: read/write the lake, claim windows, send alerts (and
+        run the Spark job, when the stack has one: `extra`)."""
         return self._role(
             "flows-task",
             "ecs-tasks.amazonaws.com",
@@ -252,6 +257,7 @@ class Orchestration(pulumi.ComponentResource):
                     [ledger_table.arn],
                 ),
                 allow("Alerts", ["sns:Publish"], [topic.arn]),
+                *extra,
             ],
         )
 

@@ -17,8 +17,9 @@ from umwi_stacks._dashboard import Dashboard
 from umwi_stacks._deployer import GithubDeployer
 from umwi_stacks._lake import DataLake
 from umwi_stacks._network import Network
-from umwi_stacks._orchestration import Orchestration
+from umwi_stacks._orchestration import LAKE_PREFIX, Orchestration
 from umwi_stacks._secrets import Secrets
+from umwi_stacks._spark import SparkJobs
 from umwi_stacks._state import StateTables
 
 
@@ -54,6 +55,22 @@ def build_stack(project_root: Path) -> dict[str, Any]:
         "UMWI_CACHE_TABLE": state.cache.name,
         "UMWI_ALERTS_TOPIC_ARN": alerts.topic.arn,
     }
+    spark = None
+    if config.spark_engine == "emr-serverless":
+        spark = SparkJobs(
+            "spark",
+            names=names,
+            config=config,
+            account_id=account_id,
+            lake_bucket=lake.bucket,
+            lake_prefix=LAKE_PREFIX,
+        )
+        settings |= {
+            "UMWI_ENGINE": "emr-serverless",
+            "UMWI_EMR_APPLICATION_ID": spark.application.id,
+            "UMWI_EMR_JOB_ROLE_ARN": spark.job_role.arn,
+            "UMWI_EMR_ENTRY_POINT": spark.entry_point,
+        }
     network = Network("network", prefix=names.prefix, config=config)
     secrets = Secrets("secrets", names=names, config=config)
     orchestration = Orchestration(
@@ -67,6 +84,7 @@ def build_stack(project_root: Path) -> dict[str, Any]:
         ledger_table=state.ledger,
         topic=alerts.topic,
         flow_environment=settings,
+        extra_task_statements=None if spark is None else spark.orchestrator_statements(),
     )
     deployer = None
     if config.github_repository:
@@ -104,6 +122,8 @@ def build_stack(project_root: Path) -> dict[str, Any]:
         "dashboardConfig": {"apiUrl": api.url},
         "githubDeployRoleArn": deployer.role.arn if deployer else None,
         "githubPreviewRoleArn": deployer.preview_role.arn if deployer else None,
+        "sparkApplicationId": spark.application.id if spark else None,
+        "sparkJobRoleArn": spark.job_role.arn if spark else None,
     }
 
 

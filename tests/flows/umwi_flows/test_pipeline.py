@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from umwi_core.alerts import FileAlertSink
+from umwi_core.errors import InputError
 from umwi_core.lake import Lake
 from umwi_core.publication import PUBLISHED_KEY, read_publication
 from umwi_core.resources import make_lake
@@ -106,10 +107,18 @@ def test_pipeline_end_to_end_and_again_gives_identical_silver_and_gold(
     assert again.build.publication_id == publication
     assert not any(c.changed for c in again.build.candidates.values())
 
-    # Without --force the input is a done window: skipped.
-    skipped = pipeline_flow(sources=small_city, **RANGE)
+    # Without --force the input is a done window: skipped. The run's engine overrides
+    # UMWI_ENGINE (Spark is never started; mutation: `build_flow()` in pipeline_flow).
+    monkeypatch.setenv("UMWI_ENGINE", "spark")
+    skipped = pipeline_flow(sources=small_city, engine="duckdb", **RANGE)
+    monkeypatch.delenv("UMWI_ENGINE")
     assert skipped.ingest.ingest_runs[0].status == "skipped"
     assert skipped.build.publication_id == publication
+    assert read_manifest(lake, skipped.run_id).parameters["engine"] == "duckdb"
+    assert read_manifest(lake, skipped.build.run_id).parameters == {
+        "from_bronze": False,
+        "engine": "duckdb",
+    }
 
     # A second, fresh lake fed the same input publishes the same gold and silver.
     monkeypatch.setenv("UMWI_STATE_DIR", str(tmp_path / "second"))
@@ -121,6 +130,20 @@ def test_pipeline_end_to_end_and_again_gives_identical_silver_and_gold(
     regold = _published_gold(other)
     for name, table in gold.items():
         _assert_same(regold[name], table, name)
+
+
+def test_an_unknown_engine_is_refused_before_anything_is_ingested(
+    small_city: dict[str, Any], fast_settings: Settings
+) -> None:
+    from umwi_flows import build_flow, pipeline_flow
+
+    with pytest.raises(
+        InputError, match=r"^engine: 'polars' is not one of 'duckdb', 'spark', 'emr-serverless'$"
+    ):
+        pipeline_flow(sources=small_city, engine="polars", **RANGE)
+    with pytest.raises(InputError, match=r"^engine: 'polars' is not one of"):
+        build_flow(engine="polars")
+    assert list(make_lake(fast_settings).list("silver/")) == []
 
 
 def test_a_failed_gate_publishes_nothing_and_alerts_once(

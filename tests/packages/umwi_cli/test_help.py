@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -45,3 +46,15 @@ def test_help_does_not_import_prefect() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("command", [("build",), ("run",), ("backfill",)], ids=" ".join)
+def test_every_gold_building_command_takes_the_engine(command: tuple[str, ...]) -> None:
+    """Mutation: drop `engine: EngineOption` from the command and `--engine` is unknown."""
+    from typer.testing import CliRunner
+    from umwi.cli import app
+
+    result = CliRunner().invoke(app, [*command, "--engine", "polars"])
+    assert result.exit_code == 2, result.output
+    words = " ".join(re.sub("[│╭╮╰╯─]", " ", result.output).split())  # no rich box
+    assert "'--engine': Value error, 'polars' is not one of 'duckdb', 'spark'" in words

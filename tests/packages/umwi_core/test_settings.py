@@ -93,3 +93,59 @@ def test_endpoint_override_falls_back_to_standard_variable(
     assert load_settings().endpoint_url == "http://127.0.0.1:9"
     monkeypatch.setenv("UMWI_AWS_ENDPOINT_URL", "http://127.0.0.1:10")
     assert load_settings().endpoint_url == "http://127.0.0.1:10"
+
+
+def test_engine_and_spark_connect_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from umwi_core.settings import Engine
+
+    assert load_settings().engine is Engine.DUCKDB
+    assert load_settings().spark_remote is None  # Spark local mode
+    monkeypatch.setenv("UMWI_ENGINE", "spark")
+    monkeypatch.setenv("UMWI_SPARK_REMOTE", "sc://spark.example:15002")
+    settings = load_settings()
+    assert settings.engine is Engine.SPARK
+    assert settings.spark_remote == "sc://spark.example:15002"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (
+            "UMWI_ENGINE",
+            "polars",
+            "UMWI_ENGINE: Input should be 'duckdb', 'spark' or 'emr-serverless'",
+        ),
+        (
+            "UMWI_SPARK_REMOTE",
+            "http://spark:15002",
+            "UMWI_SPARK_REMOTE: must be a Spark Connect URL, sc://host:port",
+        ),
+    ],
+)
+def test_a_bad_engine_setting_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError, match=message):
+        load_settings()
+
+
+def test_a_spark_connect_token_is_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutation: drop the `;token=` branch of `secret_values` and the URL is not redacted."""
+    monkeypatch.setenv("UMWI_SPARK_REMOTE", "sc://spark.example:443/;use_ssl=true;token=abc123")
+    assert "sc://spark.example:443/;use_ssl=true;token=abc123" in load_settings().secret_values()
+
+
+def test_the_emr_serverless_engine_needs_the_stacks_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UMWI_ENGINE", "emr-serverless")
+    with pytest.raises(SettingsError, match=r"^UMWI_EMR_APPLICATION_ID: required when UMWI_ENGINE"):
+        load_settings()
+    monkeypatch.setenv("UMWI_EMR_APPLICATION_ID", "00abc")
+    monkeypatch.setenv("UMWI_EMR_JOB_ROLE_ARN", "arn:aws:iam::123456789012:role/job")
+    monkeypatch.setenv("UMWI_EMR_ENTRY_POINT", "/tmp/job.py")
+    with pytest.raises(SettingsError, match=r"^UMWI_EMR_ENTRY_POINT: must be an s3:// URI"):
+        load_settings()
+    monkeypatch.setenv("UMWI_EMR_ENTRY_POINT", "s3://bucket/artifacts/spark/umwi_gold_job.py")
+    assert load_settings().emr_application_id == "00abc"

@@ -220,8 +220,13 @@ SPECIAL: dict[tuple[str, Rule], Spoil] = {
         "uplift_low_s": 1.0,
         "uplift_high_s": 10.0,
     },
-    ("*", ("rule", "wet_days <= days")): lambda r: {**r, "wet_days": r["days"] + 1},
-    ("*", ("rule", "no rank for '*'")): lambda r: {**r, "line_id": "*", "rank": 1},
+    # A period of its own: the network's real '*' row keeps its key.
+    ("*", ("rule", "no rank for '*'")): lambda r: {
+        **r,
+        "line_id": "*",
+        "rank": 1,
+        "period": "2099-01",
+    },
     (
         "gold_punctuality_hourly",
         ("across", "every departure hour with known weather joins a weather row"),

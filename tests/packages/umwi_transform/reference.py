@@ -131,10 +131,9 @@ WEATHER_COLUMNS = [
 ]
 
 
-def mobility_weather(d: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
-    """The punctuality rows of known weather, each with its location-hour's weather row
-    and that row's class."""
-    hourly = punctuality(d)
+def mobility_weather(hourly: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
+    """The punctuality rows of known weather (`hourly`, from `punctuality`), each with its
+    location-hour's weather row and that row's class."""
     known = hourly[hourly["location_id"] != "~"].reset_index(drop=True)
     w = weather.set_index(["location_id", "hour"])
     rows = []
@@ -196,19 +195,16 @@ def correlation(d: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
     cells["anomaly"] = cells["y"] - baseline
     cells["anomaly_key"] = cells["anomaly"].round(6)  # Spearman ranks it to the microsecond
     cells["period"] = cells["hour"].dt.strftime("%Y-%m")
-    w = weather.set_index(["location_id", "hour"])
     rows = []
     for lag in range(4):
-        looked = [
-            (loc, hour - pd.Timedelta(hours=lag))
-            for loc, hour in zip(cells["location_id"], cells["hour"], strict=True)
-        ]
-        present = [key in w.index for key in looked]
+        # The weather row of `lag` hours before each cell, where there is one.
+        looked = pd.DataFrame(
+            {"location_id": cells["location_id"], "hour": cells["hour"] - pd.Timedelta(hours=lag)}
+        ).merge(weather, on=["location_id", "hour"], how="left", indicator=True, validate="m:1")
+        present = (looked["_merge"] == "both").to_numpy()
         lagged = cells[present].copy()
         for variable in VARIABLES:
-            lagged["x"] = [
-                w.loc[key, variable] for key, ok in zip(looked, present, strict=True) if ok
-            ]
+            lagged["x"] = looked.loc[present, variable].to_numpy()
             usable = lagged[lagged["x"].notna()]
             for period_rows in (usable.assign(period="all"), usable):
                 for (network, line, period), g in period_rows.groupby(

@@ -58,8 +58,10 @@ VIEWS = (
 
 
 def _fill(lake: Lake, settings: Any) -> None:
-    """A few departures on two lines over eight hours, their weather, some rejects, and
-    published gold."""
+    """A few departures on two lines over eight hours and four of the next day (two days:
+    line_sensitivity's day-clustered intervals), their weather, some rejects, and
+    published gold (ranks from one wet hour on)."""
+    settings = settings.model_copy(update={"sensitivity_min_wet_hours": 1})
     rows = [
         departure(
             trip=f"{line}-{h}",
@@ -74,7 +76,7 @@ def _fill(lake: Lake, settings: Any) -> None:
             stop_name="Gare d'Est" if h % 2 else "Halle",
         )
         for line in ("L1", "L2")
-        for h in range(8)
+        for h in (*range(8), *range(24, 28))
     ]
     # Weeks 1-3 of the same hours (dry in weeks 1 and 3, light rain in week 2): enough for
     # every column of the outlook's tables to hold values.
@@ -99,7 +101,7 @@ def _fill(lake: Lake, settings: Any) -> None:
             precipitation=float(h % 3),
             temperature_c=None if h == 2 else 5.0 + h,
         )
-        for h in range(-1, 9)
+        for h in (*range(-1, 9), *range(23, 29))
     ]
     hours += [
         weather(hour=at(hours=168 * week + h), precipitation=float(week == 2) * (1 + h % 2))

@@ -173,10 +173,11 @@ def test_gold_matches_the_independent_reference(
     hourly_key = ["network", "line_id", "location_id", "hour"]
     hourly = gold["punctuality_hourly"].copy()
     hourly["location_id"] = hourly["location_id"].fillna("~")
-    _compare(hourly, reference.punctuality(enriched), hourly_key, compared)
+    expected_hourly = reference.punctuality(enriched)
+    _compare(hourly, expected_hourly, hourly_key, compared)
 
     mobility = gold["mobility_weather_hourly"]
-    expected_mobility = reference.mobility_weather(enriched, w)
+    expected_mobility = reference.mobility_weather(expected_hourly, w)
     assert {"dry", "light_rain", "snow"} <= set(expected_mobility["weather_class"])
     _compare(mobility, expected_mobility, hourly_key, compared)
 

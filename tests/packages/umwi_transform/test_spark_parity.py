@@ -139,12 +139,14 @@ def _assert_same(table: str, found: pa.Table, expected: pa.Table) -> int:
 def test_public_api_is_pinned() -> None:
     assert umwi_spark.__all__ == [
         "SparkGold",
+        "build_candidates",  # issue 21: what `umwi build --engine spark` runs
         "build_gold_spark",
         "build_gold_tables",
         "connect",
         "local_session",
         "register_silver",
         "register_silver_frames",
+        "remote_session",  # issue 21: a Spark Connect client session
         "write_candidates",
     ]
 

@@ -669,7 +669,6 @@ LINE_SENSITIVITY = TableContract(
             "uplift_low_s <= uplift_s <= uplift_high_s",
             "uplift_s < uplift_low_s - 1e-9 OR uplift_s > uplift_high_s + 1e-9",
         ),
-        RowRule("wet_days <= days", "wet_days > days"),
         RowRule("no rank for '*'", "line_id = '*' AND rank IS NOT NULL"),
     ),
     description="Weather sensitivity of each line: wet-minus-dry delay and reliability, "

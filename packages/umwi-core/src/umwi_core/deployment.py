@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from umwi_core.errors import InputError
 from umwi_core.naming import ResourceNames
+from umwi_core.publication import GOLD_TABLES
 
 PoolType = Literal["ecs", "ecs:push"]
 ENVIRONMENTS = ("dev", "prod")
@@ -58,6 +59,34 @@ SECRETS = (
 )
 #: Settings every flow run needs (DESIGN.md §2); the stack's `settings` output.
 REQUIRED_SETTINGS = ("UMWI_ENV", "UMWI_LAKE_URI", "UMWI_LEDGER_TABLE", "UMWI_ALERTS_TOPIC_ARN")
+
+#: `umwi:sparkEngine`: off by default; `emr-serverless` adds the application and job role.
+SPARK_ENGINES = ("none", "emr-serverless")
+#: The EMR Serverless build job's reach into the lake (keys under the lake prefix): it
+#: reads silver and commits the gold tables' Delta versions plus its note of them.
+#: Nothing else: publication (`gold/_published.json`, `gold/_serving/`), bronze, the
+#: ledger and the alerts stay with the orchestrator, which runs the gate.
+SPARK_JOB_READS = ("silver/",)
+SPARK_JOB_WRITES = (*(f"gold/{table}/" for table in GOLD_TABLES), "gold/_jobs/")
+#: Bucket keys (outside the lake prefix) of what the stack uploads for the job.
+SPARK_ARTIFACTS = "artifacts/spark/"
+SPARK_ENTRY_SCRIPT = f"{SPARK_ARTIFACTS}umwi_gold_job.py"
+#: The entry script itself: the job runs `umwi_transform.emr.run_job` from the job's
+#: Python environment (a custom image or `spark.archives`, docs/scale-out.md).
+SPARK_ENTRY_SOURCE = (
+    '"""umwi\'s gold build on EMR Serverless (uploaded by the stack; see docs/scale-out.md)."""\n'
+    "from umwi_transform.emr import run_job\n"
+    "\n"
+    'if __name__ == "__main__":\n'
+    "    run_job()\n"
+)
+#: What the flows' settings gain when the stack runs the job.
+SPARK_SETTINGS = (
+    "UMWI_ENGINE",
+    "UMWI_EMR_APPLICATION_ID",
+    "UMWI_EMR_JOB_ROLE_ARN",
+    "UMWI_EMR_ENTRY_POINT",
+)
 
 
 class _Model(BaseModel):
@@ -155,6 +184,13 @@ __all__ = [
     "ENVIRONMENTS",
     "REQUIRED_SETTINGS",
     "SECRETS",
+    "SPARK_ARTIFACTS",
+    "SPARK_ENGINES",
+    "SPARK_ENTRY_SCRIPT",
+    "SPARK_ENTRY_SOURCE",
+    "SPARK_JOB_READS",
+    "SPARK_JOB_WRITES",
+    "SPARK_SETTINGS",
     "FlowSecret",
     "JobVariables",
     "NetworkConfiguration",

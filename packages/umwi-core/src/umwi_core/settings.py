@@ -32,6 +32,15 @@ class Environment(StrEnum):
     AWS = "aws"
 
 
+class Engine(StrEnum):
+    """What builds gold: DuckDB in process, or Spark (local mode or Spark Connect)."""
+
+    DUCKDB = "duckdb"
+    SPARK = "spark"
+    #: a job on the stack's EMR Serverless application (aws mode, `umwi:sparkEngine`)
+    EMR_SERVERLESS = "emr-serverless"
+
+
 def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -127,6 +136,31 @@ class Settings(BaseSettings):
         pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
         description="Memory of each DuckDB the transform and the gate open; beyond it "
         "DuckDB spills to the temp folder.",
+    )
+
+    engine: Engine = Field(
+        Engine.DUCKDB,
+        description="What `umwi build` builds gold with: `duckdb` (in process), `spark` "
+        "or `emr-serverless` (a job on the stack's application).",
+    )
+    spark_remote: str | None = Field(
+        None,
+        description="Spark Connect server of the `spark` engine, `sc://host:port`; "
+        "unset: Spark local mode in this process.",
+    )
+    emr_application_id: str | None = Field(
+        None, description="EMR Serverless application of the `emr-serverless` engine (stack)."
+    )
+    emr_job_role_arn: str | None = Field(
+        None, description="Execution role of the EMR Serverless build job (stack)."
+    )
+    emr_entry_point: str | None = Field(
+        None, description="s3:// URI of the build job's entry script (uploaded by the stack)."
+    )
+    emr_spark_parameters: str = Field(
+        "",
+        description="Extra spark-submit parameters of the job, e.g. the packed Python "
+        "environment (`--conf spark.archives=s3://…#environment …`).",
     )
 
     # --- KPIs ------------------------------------------------------------------------
@@ -236,6 +270,15 @@ class Settings(BaseSettings):
                 raise ValueError(f"origin {origin!r} must start with http:// or https://")
         return value
 
+    @field_validator("spark_remote")
+    @classmethod
+    def _spark_connect_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith("sc://") or len(value) <= len("sc://"):
+            raise ValueError("must be a Spark Connect URL, sc://host:port")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
@@ -279,6 +322,16 @@ class Settings(BaseSettings):
                 raise ValueError("UMWI_LAKE_URI: must be s3://bucket/prefix when UMWI_ENV=aws")
             if not str(self.alerts_topic_arn).startswith("arn:"):
                 raise ValueError("UMWI_ALERTS_TOPIC_ARN: must be an SNS topic ARN")
+        if self.engine is Engine.EMR_SERVERLESS:
+            for name, value in (
+                ("UMWI_EMR_APPLICATION_ID", self.emr_application_id),
+                ("UMWI_EMR_JOB_ROLE_ARN", self.emr_job_role_arn),
+                ("UMWI_EMR_ENTRY_POINT", self.emr_entry_point),
+            ):
+                if not value:
+                    raise ValueError(f"{name}: required when UMWI_ENGINE=emr-serverless")
+            if not str(self.emr_entry_point).startswith("s3://"):
+                raise ValueError("UMWI_EMR_ENTRY_POINT: must be an s3:// URI")
         if self.early_tolerance_s > self.on_time_threshold_s + 86_400:
             raise ValueError("UMWI_EARLY_TOLERANCE_S: unreasonably large")
         return self
@@ -306,7 +359,11 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """The secrets set, for redacting messages that might echo them."""
         values = [self.navitia_token, self.openmeteo_api_key]
-        return [value.get_secret_value() for value in values if value is not None]
+        found = [value.get_secret_value() for value in values if value is not None]
+        # A Spark Connect URL may carry a bearer token (`sc://host:port/;token=…`).
+        if self.spark_remote is not None and ";token=" in self.spark_remote:
+            found.append(self.spark_remote)
+        return found
 
     @property
     def prefect_home(self) -> Path:

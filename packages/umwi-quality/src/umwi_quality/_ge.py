@@ -72,7 +72,8 @@ def _datasource_type() -> type[Any]:
     return UmwiDuckDBDatasource
 
 
-def _context(site_dir: Path) -> Any:
+def _context(site_dir: Path | None) -> Any:
+    """An ephemeral context whose only Data Docs site is `site_dir` (none when None)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -85,6 +86,8 @@ def _context(site_dir: Path) -> Any:
         if folder and Path(folder).is_relative_to(tempfile.gettempdir()):
             shutil.rmtree(folder, ignore_errors=True)
         context.delete_data_docs_site(name)
+    if site_dir is None:
+        return context
     context.add_data_docs_site(
         site_name=SITE,
         site_config={
@@ -153,20 +156,26 @@ def _to_checks(view: str, results: Iterable[Any]) -> list[CheckResult]:
 
 
 def run_expectations(
-    workspace: Workspace, views: list[str], context: SuiteContext, site_dir: Path
+    workspace: Workspace, views: list[str], context: SuiteContext, site_dir: Path | None
 ) -> list[CheckResult]:
-    """Validate each view against its suite in one checkpoint; Data Docs into `site_dir`."""
+    """Validate each view against its suite in one checkpoint; Data Docs into `site_dir`
+    (none when None: the results alone, for callers that show no site)."""
     datasource_type = _datasource_type()  # registers the type before the context exists
     gx_context = _context(site_dir)
     token = _ENGINE.set(workspace.engine)
     try:
-        return _validate(gx_context, datasource_type, views, context)
+        return _validate(gx_context, datasource_type, views, context, docs=site_dir is not None)
     finally:
         _ENGINE.reset(token)
 
 
 def _validate(
-    gx_context: Any, datasource_type: type[Any], views: list[str], context: SuiteContext
+    gx_context: Any,
+    datasource_type: type[Any],
+    views: list[str],
+    context: SuiteContext,
+    *,
+    docs: bool,
 ) -> list[CheckResult]:
     import great_expectations as gx
 
@@ -178,9 +187,11 @@ def _validate(
     for view in views:
         asset = datasource.add_table_asset(name=view, table_name=view)
         batch = asset.add_batch_definition_whole_table(f"{view} (whole)")
-        suite = gx_context.suites.add(gx.ExpectationSuite(name=view))
-        for expectation in SUITES[view](context):
-            suite.add_expectation(expectation)
+        # Whole, then added once: `add_expectation` on a stored suite re-serialises the
+        # suite each time.
+        suite = gx_context.suites.add(
+            gx.ExpectationSuite(name=view, expectations=list(SUITES[view](context)))
+        )
         definitions.append(
             gx_context.validation_definitions.add(
                 gx.ValidationDefinition(name=view, data=batch, suite=suite)
@@ -195,8 +206,9 @@ def _validate(
         )
     )
     outcome = checkpoint.run()
-    # One build for all suites: a per-validation docs action rebuilds the site each time.
-    gx_context.build_data_docs(site_names=[SITE])
+    if docs:
+        # One build for all suites: a per-validation docs action rebuilds the site each time.
+        gx_context.build_data_docs(site_names=[SITE])
     checks: list[CheckResult] = []
     by_suite = {result.suite_name: result for result in outcome.run_results.values()}
     for view in views:

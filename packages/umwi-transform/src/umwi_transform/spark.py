@@ -12,11 +12,18 @@ This is always a full build: the incremental bookkeeping of `build_gold` is Duck
 gold table written by `write_candidates` is one the DuckDB driver did not write, so its
 next build is a full rebuild (it notices the version change).
 
+The same code runs on a classic session (local mode, a cluster's driver) and on a Spark
+Connect client session (`remote_session`): it uses only the DataFrame and SQL API that
+both offer, never `sparkContext`.
+
 pyspark is imported only inside functions, so importing this module needs no Spark.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import logging
+import os
 import re
 import tempfile
 import time
@@ -29,7 +36,6 @@ from typing import TYPE_CHECKING, Any
 import ibis  # type: ignore[import-untyped]
 import ibis.expr.types as ir  # type: ignore[import-untyped]
 import pyarrow as pa
-import pyarrow.parquet as pq
 from umwi_core.arrow import arrow_schema
 from umwi_core.contracts import DEPARTURES, HISTORY_TABLES, WEATHER_HOURLY
 from umwi_core.errors import InputError
@@ -49,14 +55,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SparkGold",
+    "build_candidates",
     "build_gold_spark",
     "build_gold_tables",
     "connect",
     "local_session",
     "register_silver",
     "register_silver_frames",
+    "remote_session",
     "write_candidates",
 ]
+
+log = logging.getLogger("umwi.transform.spark")
 
 _CONTRACTS = {"departures": DEPARTURES, "weather_hourly": WEATHER_HOURLY}
 
@@ -79,6 +89,10 @@ def local_session(work_dir: Path | None = None, *, cores: int = 2) -> SparkSessi
     """
     from pyspark.sql import SparkSession
 
+    # pyspark marks the whole process as Spark Connect once any Connect session was made
+    # (SPARK_CONNECT_MODE_ENABLED, never unset), after which the classic builder below
+    # would ask for a Connect URL; a local session is classic by definition.
+    os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
     base = Path(tempfile.mkdtemp(prefix="umwi-spark-")) if work_dir is None else work_dir
     base.mkdir(parents=True, exist_ok=True)
     builder: Any = SparkSession.builder
@@ -99,6 +113,20 @@ def local_session(work_dir: Path | None = None, *, cores: int = 2) -> SparkSessi
     )
 
 
+def remote_session(url: str) -> SparkSession:
+    """A Spark Connect client session on the server at `url` (`sc://host:port`), in UTC.
+
+    The session time zone is a setting of this client's session only, so it is set here
+    rather than required of the server.
+    """
+    from pyspark.sql import SparkSession
+
+    builder: Any = SparkSession.builder
+    session: SparkSession = builder.remote(url).appName("umwi-gold").getOrCreate()
+    session.conf.set("spark.sql.session.timeZone", "UTC")
+    return session
+
+
 def connect(session: SparkSession) -> Any:
     """An Ibis PySpark backend on `session`; refuses a session whose time zone is not UTC."""
     zone = session.conf.get("spark.sql.session.timeZone")
@@ -108,12 +136,6 @@ def connect(session: SparkSession) -> Any:
             "(hours, months and weekdays are UTC by contract)"
         )
     return ibis.pyspark.connect(session)
-
-
-def _empty_parquet(table: str, folder: Path) -> str:
-    path = folder / f"empty-{table}.parquet"
-    pq.write_table(arrow_schema(_CONTRACTS[table]).empty_table(), path)
-    return str(path)
 
 
 def register_silver(
@@ -126,14 +148,14 @@ def register_silver(
     """
     session = backend._session
     frames: dict[str, DataFrame] = {}
-    scratch: Path | None = None
     for table in _CONTRACTS:
         delta = open_delta(lake, "silver", table, (versions or {}).get(table))
         files = [] if delta is None else delta.file_uris()
-        if not files:
-            scratch = scratch or Path(tempfile.mkdtemp(prefix="umwi-spark-empty-"))
-            files = [_empty_parquet(table, scratch)]
-        frames[table] = session.read.parquet(*[_spark_path(f) for f in files])
+        if files:
+            frames[table] = session.read.parquet(*[_spark_path(f) for f in files])
+        else:
+            # Made from the schema on the client: a Connect server sees none of its files.
+            frames[table] = session.createDataFrame(arrow_schema(_CONTRACTS[table]).empty_table())
     return register_silver_frames(backend, frames["departures"], frames["weather_hourly"])
 
 
@@ -179,18 +201,22 @@ class _Cache:
         # merging them without a shuffle saves hundreds of tiny tasks downstream.
         # `create_view` also registers the expression's in-memory tables (memtables).
         self.backend.create_view(f"{name}_query", expression, overwrite=True)
-        frame = (
-            session.table(f"{name}_query").coalesce(session.sparkContext.defaultParallelism).cache()
-        )
+        # The shuffle partition count stands for the parallelism: Spark Connect has no
+        # `sparkContext.defaultParallelism`, and both are set per cluster anyway.
+        partitions = int(session.conf.get("spark.sql.shuffle.partitions"))
+        frame = session.table(f"{name}_query").coalesce(partitions).cache()
         frame.createOrReplaceTempView(name)
         self.frames[name] = frame
         return self.backend.table(name), frame
 
     def release(self) -> None:
-        for name, frame in self.frames.items():
+        # Unpersist first: on Spark Connect a frame is a plan naming its view, resolved
+        # again by the server when it is unpersisted.
+        for frame in self.frames.values():
+            frame.unpersist()
+        for name in self.frames:
             self.backend._session.catalog.dropTempView(name)
             self.backend._session.catalog.dropTempView(f"{name}_query")
-            frame.unpersist()
         self.frames.clear()
 
 
@@ -290,3 +316,43 @@ def write_candidates(lake: Lake, gold: SparkGold) -> dict[str, GoldCandidate]:
         table: _candidate(table, _write(lake, table, gold.tables[table], None), True, now)
         for table in HISTORY_TABLES
     }
+
+
+def _session_for(settings: Settings) -> tuple[SparkSession, bool]:
+    """The session the `spark` engine builds on, and whether this build owns it.
+
+    Spark Connect when `UMWI_SPARK_REMOTE` is set (a client session, closed after the
+    build); otherwise local mode, unless this process already runs a classic session.
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise InputError(
+            "UMWI_ENGINE=spark needs pyspark: `uv sync --group spark` (local mode or a "
+            "Connect client), or `--group spark-client` with UMWI_SPARK_REMOTE"
+        ) from None
+    if settings.spark_remote is not None:
+        return remote_session(settings.spark_remote), True
+    if SparkSession.getActiveSession() is not None:
+        return SparkSession.builder.getOrCreate(), False
+    if importlib.util.find_spec("pyspark.core") is None:  # the thin pyspark-client
+        raise InputError(
+            "UMWI_SPARK_REMOTE is unset and this pyspark is the Connect client only: "
+            "set UMWI_SPARK_REMOTE=sc://host:port or install the spark group for local mode"
+        )
+    return local_session(settings.state_dir.expanduser().resolve() / "spark"), True
+
+
+def build_candidates(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCandidate]:
+    """What `umwi build --engine spark` runs: every gold table built on Spark in full and
+    committed as gold candidates for the quality gate (the DuckDB engine's contract)."""
+    session, owned = _session_for(settings)
+    where = settings.spark_remote or "local mode"
+    try:
+        log.info("gold: full build on Spark (%s), run %s", where, run_id)
+        gold = build_gold_spark(session, lake, settings)
+    finally:
+        if owned:
+            session.stop()
+    log.info("gold steps on Spark: %s", {k: round(v, 1) for k, v in gold.seconds.items()})
+    return write_candidates(lake, gold)

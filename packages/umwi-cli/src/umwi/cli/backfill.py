@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from umwi.cli._app import app, state
+from umwi.cli.build import EngineOption, engine_name
 from umwi.cli.run import SOURCE_HELP, run_pipeline
 
 
@@ -22,6 +23,7 @@ def backfill(
         None, "--chunk-days", min=1, max=92, help="Days per chunk (umwi.toml [backfill])."
     ),
     force: bool = typer.Option(False, "--force", help="Redo windows already done."),
+    engine: EngineOption = None,
 ) -> None:
     """Ingest [start, end) in day chunks, then build; a re-run resumes where it stopped."""
     from umwi_flows import load_config
@@ -35,4 +37,5 @@ def backfill(
         force,
         chunk_days=chunk_days or defaults.chunk_days,
         concurrency=concurrency or defaults.concurrency,
+        engine=engine_name(engine),
     )

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from umwi.cli._app import app, state
 from umwi.cli._output import show_table
+from umwi.cli.build import EngineOption, engine_name
 
 # The names come from the source registry, which `umwi run --help` does not load (it is slow).
 SOURCE_HELP = "Only this configured source (repeatable): a name `umwi ingest --help` lists."
@@ -28,12 +29,19 @@ def run(
         2, "--lookback-days", min=0, help="Without --start/--end: the last N days and today."
     ),
     force: bool = typer.Option(False, "--force", help="Redo windows already done."),
+    engine: EngineOption = None,
 ) -> None:
     """Ingest from the sources configured in umwi.toml, then build, gate and publish gold."""
     if (start is None) != (end is None):
         raise typer.BadParameter("give both --start and --end, or neither")
     run_pipeline(
-        "run", start, end, source, force, lookback_days=lookback_days if start is None else None
+        "run",
+        start,
+        end,
+        source,
+        force,
+        lookback_days=lookback_days if start is None else None,
+        engine=engine_name(engine),
     )
 
 
@@ -47,6 +55,7 @@ def run_pipeline(
     lookback_days: int | None = None,
     chunk_days: int | None = None,
     concurrency: int = 1,
+    engine: str | None = None,
 ) -> None:
     """The pipeline flow under a progress bar named `label`, then what it ingested and built
     (`umwi run` and `umwi backfill`)."""
@@ -64,6 +73,7 @@ def run_pipeline(
             lookback_days=lookback_days,
             chunk_days=chunk_days,
             concurrency=concurrency,
+            engine=engine,
         )
     console = Console()
     show_table(ingest_table(summary.ingest), console)

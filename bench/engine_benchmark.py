@@ -1,0 +1,99 @@
+"""Benchmark: the full gold build on DuckDB, Spark local mode and Spark Connect (issue 21).
+
+    uv run python bench/engine_benchmark.py --size 1000000
+
+One process, one fresh lake of the sample city at `--size` departures: the DuckDB build
+(`build_gold`), then the same tables on Spark `local[2]` in this process
+(`build_gold_spark`), then on a Spark Connect server started from pyspark's jars on
+127.0.0.1 (`local[2]` too, in its own JVM) through `remote_session`. Prints each build's
+seconds (session start apart), the row counts (which must agree), the date and the load
+average before and after, as a JSON line. It is not a test; the figures are in
+packages/umwi-transform/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+# The Connect server is started as the tests start it (tests/support/spark_connect.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+START = date(2020, 1, 6)
+
+
+def run(size: int, folder: Path) -> dict[str, Any]:
+    from umwi_connectors import generate_sample
+    from umwi_core.resources import make_lake
+    from umwi_core.settings import load_settings
+    from umwi_transform import build_gold, ingest_batches
+    from umwi_transform import spark as umwi_spark
+
+    from tests.support.spark_connect import spark_connect_server
+
+    result: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="minutes"),
+        "load_before": os.getloadavg(),
+        "size": size,
+    }
+    settings = load_settings(state_dir=folder / "state")
+    lake = make_lake(settings)
+    batches = generate_sample(lake=lake, run_id="bench", start=START, target_departures=size)
+    manifest = ingest_batches(batches, lake, settings, "bench", source="sample", parameters={})
+    result["departures"] = manifest.counts["departures"].read
+
+    started = time.perf_counter()
+    candidates = build_gold(lake, settings, "bench-duckdb")
+    result["duckdb_build_s"] = time.perf_counter() - started
+    result["rows"] = {t: c.rows for t, c in candidates.items()}
+
+    started = time.perf_counter()
+    session = umwi_spark.local_session(folder / "spark-local")
+    result["spark_local_session_s"] = time.perf_counter() - started
+    try:
+        started = time.perf_counter()
+        gold = umwi_spark.build_gold_spark(session, lake, settings)
+        result["spark_local_build_s"] = time.perf_counter() - started
+        result["spark_local_steps_s"] = gold.seconds
+        result["spark_local_rows_agree"] = all(
+            gold.tables[t].num_rows == n for t, n in result["rows"].items()
+        )
+    finally:
+        session.stop()
+
+    started = time.perf_counter()
+    with spark_connect_server(folder / "spark-connect") as url:
+        session = umwi_spark.remote_session(url)
+        result["spark_connect_session_s"] = time.perf_counter() - started
+        try:
+            started = time.perf_counter()
+            gold = umwi_spark.build_gold_spark(session, lake, settings)
+            result["spark_connect_build_s"] = time.perf_counter() - started
+            result["spark_connect_steps_s"] = gold.seconds
+            result["spark_connect_rows_agree"] = all(
+                gold.tables[t].num_rows == n for t, n in result["rows"].items()
+            )
+        finally:
+            session.stop()
+    result["load_after"] = os.getloadavg()
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=1_000_000, help="departures to generate")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="umwi-engines-") as folder:
+        print(json.dumps(run(args.size, Path(folder)), default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""The opt-in Spark engine (`umwi:sparkEngine: emr-serverless`): off by default; when on,
+an EMR Serverless application whose job role reads silver and writes gold candidates only,
+its entry script uploaded by the program, and the flows pointed at it (issue 21)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from umwi_core.deployment import SPARK_ENTRY_SCRIPT, SPARK_ENTRY_SOURCE
+from umwi_core.naming import resource_names
+from umwi_core.publication import GOLD_TABLES
+
+from tests.stacks.stack import Stack
+from tests.stacks.synth import ACCOUNT_ID
+
+APPLICATION = "emrserverless/application:Application"
+
+
+def _by_sid(stack: Stack, policy: str) -> dict[str, dict[str, Any]]:
+    return {s["Sid"]: s for s in stack.role_statements(policy)}
+
+
+def test_the_spark_engine_is_off_by_default(dev: Stack, prod: Stack) -> None:
+    for stack in (dev, prod):
+        assert stack.all(APPLICATION) == []
+        assert "UMWI_ENGINE" not in stack.outputs["settings"]
+        assert stack.outputs["sparkJobRoleArn"] is None
+        assert set(_by_sid(stack, "flows-task-policy")) == {
+            "ListLake",
+            "ReadWriteLake",
+            "Ledger",
+            "Alerts",
+        }
+
+
+def test_the_job_role_reads_silver_and_writes_gold_candidates_only(dev_spark: Stack) -> None:
+    """Mutation: widen WriteGoldCandidates to `lake/gold/*` (publication) and this fails."""
+    lake = f"arn:aws:s3:::{resource_names('dev', ACCOUNT_ID).lake_bucket}"
+    statements = _by_sid(dev_spark, "spark-job-policy")
+    assert set(statements) == {
+        "ListLakeTables",
+        "ReadSilver",
+        "WriteGoldCandidates",
+        "ReadEntryScript",
+    }
+    assert statements["ReadSilver"]["Action"] == ["s3:GetObject"]
+    assert statements["ReadSilver"]["Resource"] == [f"{lake}/lake/silver/*"]
+    assert statements["WriteGoldCandidates"]["Action"] == ["s3:GetObject", "s3:PutObject"]
+    assert statements["WriteGoldCandidates"]["Resource"] == [
+        *(f"{lake}/lake/gold/{table}/*" for table in GOLD_TABLES),
+        f"{lake}/lake/gold/_jobs/*",
+    ]
+    assert statements["ReadEntryScript"]["Resource"] == [f"{lake}/artifacts/spark/*"]
+    assert statements["ListLakeTables"]["Resource"] == [lake]
+    trust = json.loads(dev_spark.inputs("iam/role:Role", "spark-job")["assumeRolePolicy"])
+    (only,) = trust["Statement"]
+    assert only["Principal"] == {"Service": "emr-serverless.amazonaws.com"}
+    assert only["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
+
+
+def test_the_flows_may_run_and_pass_only_this_job(dev_spark: Stack) -> None:
+    """Mutation: drop the PassedToService condition, or the task role's RunSparkJob."""
+    statements = _by_sid(dev_spark, "flows-task-policy")
+    run = statements["RunSparkJob"]
+    assert run["Action"] == [
+        "emr-serverless:StartJobRun",
+        "emr-serverless:GetJobRun",
+        "emr-serverless:CancelJobRun",
+    ]
+    (application,) = dev_spark.all(APPLICATION)
+    assert application["inputs"]["type"] == "spark"
+    assert application["inputs"]["autoStopConfiguration"]["enabled"] is True
+    passed = statements["PassSparkJobRole"]
+    assert passed["Action"] == ["iam:PassRole"]
+    assert passed["Resource"] == [f"arn:aws:iam::{ACCOUNT_ID}:role/umwi-dev-spark-job"]
+    assert passed["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com"}
+    }
+    # Nor may the job role be passed by the worker, the API or anyone else in the stack.
+    for where, document in dev_spark.policies():
+        text = json.dumps(document)
+        if where != "flows-task-policy.policy" and "iam:PassRole" in text:
+            assert "spark-job" not in text, where
+
+
+def test_the_entry_script_is_uploaded_and_the_flows_pointed_at_the_job(dev_spark: Stack) -> None:
+    (script,) = [
+        r
+        for r in dev_spark.all("s3/bucketObjectv2:BucketObjectv2")
+        if r["inputs"].get("key") == SPARK_ENTRY_SCRIPT
+    ]
+    assert script["inputs"]["content"] == SPARK_ENTRY_SOURCE
+    compile(SPARK_ENTRY_SOURCE, SPARK_ENTRY_SCRIPT, "exec")  # valid Python
+    assert "from umwi_transform.emr import run_job" in SPARK_ENTRY_SOURCE
+    settings = dev_spark.outputs["settings"]
+    lake_bucket = resource_names("dev", ACCOUNT_ID).lake_bucket
+    assert settings["UMWI_ENGINE"] == "emr-serverless"
+    assert settings["UMWI_EMR_ENTRY_POINT"] == f"s3://{lake_bucket}/{SPARK_ENTRY_SCRIPT}"
+    assert settings["UMWI_EMR_JOB_ROLE_ARN"] == dev_spark.outputs["sparkJobRoleArn"]
+    assert settings["UMWI_EMR_APPLICATION_ID"] == dev_spark.outputs["sparkApplicationId"]
