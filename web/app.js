@@ -346,6 +346,20 @@
       ] },
       options: { scales: { y: { title: { display: true, text: "Wet − dry mean delay (s)" } } } },
     });
+    state.charts.outlook = new Chart($("outlook-chart"), {
+      type: "bar",
+      plugins: [errorBars],
+      data: { labels: [], datasets: [
+        { label: "Expected mean delay (s), 95 % interval", type: "line", data: [], errorBars: [],
+          borderColor: "#b42318", backgroundColor: "#b42318", pointRadius: 2, yAxisID: "delay" },
+        { label: "Forecast precipitation (mm)", data: [], backgroundColor: "#2b8cbe", yAxisID: "rain" },
+      ] },
+      options: { scales: {
+        x: { ticks: { maxTicksLimit: 12, autoSkip: true } },
+        delay: { position: "left", title: { display: true, text: "Expected delay (s)" } },
+        rain: { position: "right", min: 0, grid: { drawOnChartArea: false }, title: { display: true, text: "Precipitation (mm)" } },
+      } },
+    });
     state.charts.lags = new Chart($("lag-chart"), {
       type: "line",
       plugins: [errorBars],
@@ -386,6 +400,41 @@
     dataset.errorBars = lines.map((row) => [row.uplift_low_s, row.uplift_high_s]);
     dataset.backgroundColor = lines.map((row) => (row.rank != null ? "#f0883e" : "#b1bac4"));
     Object.assign(chart.options.scales.y, boundsOf(dataset.data, dataset.errorBars));
+    chart.update("none");
+  }
+
+  /** The outlook of the selected line, hour by hour: the mean over its weather locations of
+   * the expected delay and its interval bounds, and of the forecast precipitation. */
+  function renderOutlook(rows) {
+    const byHour = new Map();
+    for (const row of rows) {
+      if (row.expected_mean_delay_s == null) continue;
+      const entry = byHour.get(row.hour) || { n: 0, delay: 0, low: 0, high: 0, bounds: 0, rain: 0 };
+      entry.n += 1;
+      entry.delay += row.expected_mean_delay_s;
+      entry.rain += row.precipitation_mm || 0;
+      if (row.mean_delay_low_s != null && row.mean_delay_high_s != null) {
+        entry.bounds += 1;
+        entry.low += row.mean_delay_low_s;
+        entry.high += row.mean_delay_high_s;
+      }
+      byHour.set(row.hour, entry);
+    }
+    const hours = Array.from(byHour.keys()).sort();
+    const chart = state.charts.outlook;
+    const [delay, rain] = chart.data.datasets;
+    chart.data.labels = hours.map((hour) => hour.slice(5, 16).replace("T", " "));
+    delay.data = hours.map((hour) => byHour.get(hour).delay / byHour.get(hour).n);
+    delay.errorBars = hours.map((hour) => {
+      const e = byHour.get(hour);
+      return e.bounds === e.n ? [e.low / e.n, e.high / e.n] : null;
+    });
+    rain.data = hours.map((hour) => byHour.get(hour).rain / byHour.get(hour).n);
+    Object.assign(chart.options.scales.delay, boundsOf(delay.data, delay.errorBars));
+    const issued = rows.length ? rows[0].issued_at.slice(0, 16).replace("T", " ") + "Z" : null;
+    $("outlook-caption").textContent = issued
+      ? "Next 48 h from the forecast issued " + issued + ": expected mean delay with its 95 % interval, and the forecast precipitation"
+      : "Next 48 h: no forecast published";
     chart.update("none");
   }
 
@@ -441,7 +490,7 @@
       const grain = seriesGrain(start, end);
       const daily = grain === "day";
       const days = Object.assign({ grain: "day" }, scope());
-      const [lagRows, sensitivity, hourly, history, dayRows, dayHistory] = await Promise.all([
+      const [lagRows, sensitivity, hourly, history, dayRows, dayHistory, outlook] = await Promise.all([
         api("/kpi/correlation", Object.assign({
           period: period, variable: controls.variable.value, y_kind: yKind(),
         }, scope())).then((p) => p.rows),
@@ -450,10 +499,12 @@
         wholeHistory ? fetchAll("/kpi/hourly", scope()) : Promise.resolve(null),
         daily ? fetchAll("/kpi/hourly", Object.assign({ start: start, end: end }, days)) : Promise.resolve(null),
         daily && wholeHistory ? fetchAll("/kpi/hourly", days) : Promise.resolve(null),
+        fetchAll("/kpi/outlook", scope()),
       ]);
       if (generation !== state.generation) return;  // a newer request superseded this one
       const correlation = lagRows.find((row) => String(row.lag_h) === String(controls.lag.value)) || null;
       renderSensitivity(sensitivity);
+      renderOutlook(outlook);
       renderLags(lagRows);
       const impactRows = state.impact.filter((row) => row.period === period);
       renderCards(impactRows, correlation);

@@ -271,27 +271,11 @@ def sensitivity_rows(hourly: pd.DataFrame) -> pd.DataFrame:
 
 def to_parquet(frame: pd.DataFrame, table: str) -> bytes:
     """`frame` as the serving copy of gold `table`: exactly its columns, with gold's types."""
+    from umwi_transform import GOLD_SCHEMAS
+
     columns = list(GOLD_COLUMNS[table])
     frame = frame.reindex(columns=columns)
-    fields = []
-    for name in columns:
-        if name == "hour":
-            kind: pa.DataType = pa.timestamp("us", tz="UTC")
-        elif name in (
-            *("departures", "cancelled", "on_time", "cells", "n"),
-            *("wet_hours", "dry_hours", "wet_days", "days", "rank"),
-        ):
-            kind = pa.int64()
-        elif name == "lag_h":
-            kind = pa.int32()
-        elif name == "weather_code":
-            kind = pa.int16()
-        elif name in TEXT_COLUMNS:
-            kind = pa.string()
-        else:
-            kind = pa.float64()
-        fields.append(pa.field(name, kind))
-    arrow = pa.Table.from_pandas(frame, schema=pa.schema(fields), preserve_index=False)
+    arrow = pa.Table.from_pandas(frame, schema=GOLD_SCHEMAS[table], preserve_index=False)
     sink = io.BytesIO()
     pq.write_table(arrow, sink)
     return sink.getvalue()
@@ -315,6 +299,33 @@ def sample_tables(seed: int = 7) -> dict[str, pd.DataFrame]:
         "weather_impact": _impact(hourly),
         "correlation": _correlation(hourly, weather),
         "line_sensitivity": sensitivity_rows(hourly),
+        **_outlook(hourly, weather),
+    }
+
+
+def _outlook(hourly: pd.DataFrame, weather: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The outlook tables by the transform's own expressions (DESIGN.md §8), with the last
+    two days' weather repeated as the forecast of the 48 h after the history."""
+    import ibis
+    from umwi_transform import outlook_expressions as ox
+
+    backend = ibis.duckdb.connect()
+    backend.raw_sql("SET TimeZone = 'UTC'")
+    mobility = ibis.memtable(hourly.drop(columns=["_delay_sum", "_kept"]))
+    baseline = backend.to_pyarrow(ox.outlook_baseline(mobility)).to_pandas()
+    base = ibis.memtable(baseline)
+    effects = backend.to_pyarrow(ox.outlook_class_effect(mobility, base, 24.0)).to_pandas()
+    issued = START + timedelta(hours=HOURS)
+    last = weather[weather["hour"] >= issued - timedelta(hours=48)].copy()
+    last["hour"] = last["hour"] + timedelta(hours=48)
+    last["issued_at"] = issued
+    outlook = backend.to_pyarrow(
+        ox.outlook_hourly(ibis.memtable(last), base, ibis.memtable(effects))
+    ).to_pandas()
+    return {
+        "outlook_baseline": baseline,
+        "outlook_class_effect": effects,
+        "outlook_hourly": outlook,
     }
 
 

@@ -301,6 +301,48 @@ def test_failed_gate_alerts_through_sns_as_the_flow_task_role(
     assert "freshness" in json.dumps(alert)
 
 
+def test_flow_task_role_refreshes_the_outlook_and_alerts_once(
+    server: Server, pipeline: Pipeline, prefect_api: str, tmp_path: Path
+) -> None:
+    """`umwi outlook` as the flow task role: the sample city's forecast for the Monday after
+    a week (the published Monday is its model) lands in silver, the outlook publishes
+    alone, and each line below a threshold no line meets alerts once through SNS, its
+    episode in DynamoDB (issue 20: no new permission).
+
+    Mutation: remove "dynamodb:GetItem" from the flows-task policy → the episode cannot be
+    read and the run fails: red."""
+    assert pipeline.passed.returncode == 0, "nothing was published"
+    key = pipeline.stack
+    env = _flow_env(server, key, prefect_api, tmp_path) | {
+        "UMWI_CONFIG_FILE": str(sample_config(tmp_path / "week", days=7)),
+        "UMWI_OUTLOOK_ALERT_RELIABILITY": "1.0",
+    }
+    first = run_umwi(["outlook"], env, tmp_path, RUN_TIMEOUT_S)
+    assert first.returncode == 0, first.output[-3000:]
+    again = run_umwi(["outlook"], env, tmp_path, RUN_TIMEOUT_S)
+    assert again.returncode == 0, again.output[-3000:]
+    assert _keys(server, key, "silver/weather_forecast/_delta_log/")
+    assert _keys(server, key, "gold/outlook_hourly/_delta_log/")
+    ledger = server.applied[key].flow_environment()["UMWI_LEDGER_TABLE"]
+    items = server.admin_client("dynamodb").scan(TableName=ledger)["Items"]
+    episodes = {i["window"]["S"] for i in items if "outlook-alert" in i["pk"]["S"]}
+    assert episodes, "no line was below the threshold"
+    sqs = server.admin_client("sqs")
+    titles: list[str] = []
+    for _ in range(5):
+        found = sqs.receive_message(
+            QueueUrl=server.alert_queues[key], MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", [])
+        for message in found:
+            titles.append(json.loads(message["Body"])["Subject"])
+            sqs.delete_message(
+                QueueUrl=server.alert_queues[key], ReceiptHandle=message["ReceiptHandle"]
+            )
+    outlook = [title for title in titles if "outlook: line" in title]
+    # One per line and episode: the second run, in the same episodes, sends none.
+    assert len(outlook) == len(episodes), titles
+
+
 @pytest.mark.parametrize("key", STACKS)
 def test_flow_task_role_cannot_write_outside_the_lake_prefix(server: Server, key: str) -> None:
     """Mutation: widen ReadWriteLake's resource to `<bucket>/*`."""

@@ -254,6 +254,7 @@ def test_dashboard_shows_the_api_numbers_and_follows_the_selectors(
     assert _chart(page, "scatter-chart", "chart.data.datasets[1].data.length") == 2
     hours = _chart(page, "series-chart", "chart.data.labels.length")
     assert hours == 24 * 14
+    _check_outlook(page, api, "*")
 
     # Lines are offered by name where the deployment names them.
     options = page.locator("#line option").all_inner_texts()
@@ -285,6 +286,24 @@ def test_dashboard_shows_the_api_numbers_and_follows_the_selectors(
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
     assert errors == []
+
+
+def _check_outlook(page: Any, api: httpx.Client, line: str) -> None:
+    """The "next 48 h" panel (issue 20): per forecast hour, the mean over the line's weather
+    locations of the published expected delay, and the forecast precipitation beside it.
+
+    Mutation: drop `renderOutlook(outlook)` from `refresh` in web/app.js → no hours: red."""
+    rows = api.get("/kpi/outlook", params={"line_id": line, "limit": 1000}).json()
+    frame = pd.DataFrame([r for r in rows if r["expected_mean_delay_s"] is not None])
+    assert len(frame) > 0
+    per_hour = frame.groupby("hour")[["expected_mean_delay_s", "precipitation_mm"]].mean()
+    assert _painted(page, "outlook-chart") > 1000
+    delays = _chart(page, "outlook-chart", "chart.data.datasets[0].data")
+    rain = _chart(page, "outlook-chart", "chart.data.datasets[1].data")
+    assert len(delays) == len(per_hour)
+    assert delays == pytest.approx(list(per_hour["expected_mean_delay_s"]))
+    assert rain == pytest.approx(list(per_hour["precipitation_mm"]))
+    assert "forecast issued" in page.locator("#outlook-caption").inner_text()
 
 
 def _minute(moment: Any) -> str:

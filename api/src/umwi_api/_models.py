@@ -40,6 +40,73 @@ _HOURLY_EXAMPLE: dict[str, Any] = {
 
 #: Gold table → (OpenAPI component name, example row).
 _ROWS: dict[str, tuple[str, dict[str, Any]]] = {
+    "outlook_baseline": (
+        "OutlookBaselineRow",
+        {
+            "network": "auckland",
+            "line_id": "*",
+            "location_id": "akl-cbd",
+            "weekday": 1,
+            "hour_of_day": 8,
+            "hours": 11,
+            "mean_delay_s": 96.0,
+            "mean_delay_sd_s": 31.5,
+            "on_time_rate": 0.93,
+            "on_time_rate_sd": 0.04,
+            "reliability_rate": 0.91,
+            "reliability_rate_sd": 0.05,
+        },
+    ),
+    "outlook_class_effect": (
+        "OutlookClassEffectRow",
+        {
+            "network": "auckland",
+            "line_id": "L1",
+            "weather_class": "moderate_rain",
+            "hours": 12,
+            "weight": 0.333,
+            "mean_delay_uplift_raw_s": 70.0,
+            "mean_delay_uplift_s": 55.7,
+            "mean_delay_uplift_se_s": 9.1,
+            "on_time_rate_uplift_raw": -0.12,
+            "on_time_rate_uplift": -0.09,
+            "on_time_rate_uplift_se": 0.02,
+            "reliability_rate_uplift_raw": -0.13,
+            "reliability_rate_uplift": -0.1,
+            "reliability_rate_uplift_se": 0.02,
+        },
+    ),
+    "outlook_hourly": (
+        "OutlookRow",
+        {
+            "network": "auckland",
+            "line_id": "*",
+            "location_id": "akl-cbd",
+            "hour": "2024-03-02T08:00:00Z",
+            "issued_at": "2024-03-01T18:04:00Z",
+            "temperature_c": 14.2,
+            "precipitation_mm": 3.1,
+            "rain_mm": 3.1,
+            "snowfall_cm": 0.0,
+            "wind_speed_kmh": 22.0,
+            "weather_code": 63,
+            "visibility_m": 9000.0,
+            "weather_class": "moderate_rain",
+            "baseline_hours": 11,
+            "class_hours": 37,
+            "baseline_mean_delay_s": 96.0,
+            "uplift_s": 48.5,
+            "expected_mean_delay_s": 144.5,
+            "mean_delay_low_s": 121.0,
+            "mean_delay_high_s": 168.0,
+            "expected_on_time_rate": 0.82,
+            "on_time_rate_low": 0.76,
+            "on_time_rate_high": 0.88,
+            "expected_reliability_rate": 0.8,
+            "reliability_rate_low": 0.74,
+            "reliability_rate_high": 0.86,
+        },
+    ),
     "punctuality_hourly": ("PunctualityRow", _HOURLY_EXAMPLE),
     "mobility_weather_hourly": (
         "HourlyRow",
@@ -148,6 +215,7 @@ HourlyRow = ROW_MODELS["mobility_weather_hourly"]
 WeatherImpactRow = ROW_MODELS["weather_impact"]
 CorrelationRow = ROW_MODELS["correlation"]
 LineSensitivityRow = ROW_MODELS["line_sensitivity"]
+OutlookRow = ROW_MODELS["outlook_hourly"]
 
 #: `/kpi/hourly?grain=day`: one row per network, line, location and UTC day.
 DailyRow = row_model(
@@ -244,6 +312,7 @@ __all__ = [
     "Health",
     "HourlyRow",
     "LineRow",
+    "OutlookRow",
     "PunctualityRow",
     "WeatherImpactRow",
 ]

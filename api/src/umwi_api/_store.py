@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from umwi_core.contracts import GOLD_CONTRACTS, OUTLOOK_HOURLY_TABLE, ColumnType
 from umwi_core.errors import LakeError
 from umwi_core.lake import Lake
 from umwi_core.publication import Publication
@@ -40,6 +41,17 @@ def httpfs_extension_path() -> Path:
         raise LakeError("the duckdb-extension-httpfs package is missing; S3 reads need it")
     package = Path(spec.origin).parent
     return package / "extensions" / DUCKDB_VERSION / "httpfs.duckdb_extension"
+
+
+_SQL_TYPES: dict[ColumnType, str] = {
+    "string": "VARCHAR",
+    "timestamp_us_utc": "TIMESTAMPTZ",
+    "int16": "SMALLINT",
+    "int32": "INTEGER",
+    "int64": "BIGINT",
+    "float64": "DOUBLE",
+    "bool": "BOOLEAN",
+}
 
 
 def _literal(value: str) -> str:
@@ -147,10 +159,23 @@ class ServingStore:
         import duckdb
 
         entry = publication.tables.get(table)
-        if entry is None:
-            raise LakeError(f"publication {publication.publication_id} has no table {table}")
         digest = hashlib.sha256(publication.publication_id.encode()).hexdigest()[:16]
         name = f"gold_{table}_{digest}"
+        if entry is None:
+            if table != OUTLOOK_HOURLY_TABLE:
+                raise LakeError(f"publication {publication.publication_id} has no table {table}")
+            # Published before any forecast was (or before the outlook existed): no rows.
+            columns = ", ".join(
+                f"{column.name} {_SQL_TYPES[column.type]}"
+                for column in GOLD_CONTRACTS[table].columns
+            )
+            with self.cursor() as cursor:
+                cursor.execute(f"CREATE OR REPLACE TABLE {name} ({columns})")
+            self._columns[(publication.publication_id, table)] = frozenset(
+                GOLD_CONTRACTS[table].column_names
+            )
+            self._loaded[(publication.publication_id, table)] = name
+            return name
         uri = self._lake.uri(entry.serving)
         if self._s3 is not None:
             self._refresh_secret(self._s3)

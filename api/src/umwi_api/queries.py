@@ -41,6 +41,7 @@ KPI_TABLES: dict[str, str] = {
     "punctuality": "punctuality_hourly",
     "hourly": "mobility_weather_hourly",
     "correlation": "correlation",
+    "outlook": "outlook_hourly",
     "sensitivity": "line_sensitivity",
 }
 

@@ -3,9 +3,9 @@
 The plain parts (umwi.toml, ledger windows, the jobs of the sources registered in
 `umwi_connectors`, ingestion runs, deployments' definitions, the flows' typed summaries and
 progress events) import without Prefect. The flows themselves (`ingest_flow`,
-`build_flow`, `pipeline_flow`, `maintain_flow`) are loaded on first access, or all at once
-by `load_flows`: call `prepare_prefect` first (`load_flows` does) so Prefect's home is the
-project's state folder.
+`build_flow`, `pipeline_flow`, `maintain_flow`, `outlook_flow`) are loaded on first access,
+or all at once by `load_flows`: call `prepare_prefect` first (`load_flows` does) so
+Prefect's home is the project's state folder.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from umwi_flows._results import (
     IngestRunSummary,
     IngestSummary,
     MaintainSummary,
+    OutlookSummary,
     PipelineSummary,
     ReplaySummary,
 )
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
         build_flow,
         ingest_flow,
         maintain_flow,
+        outlook_flow,
         pipeline_flow,
     )
 
@@ -54,6 +56,7 @@ _LAZY = {
     "build_flow",
     "ingest_flow",
     "maintain_flow",
+    "outlook_flow",
     "pipeline_flow",
 }
 
@@ -80,6 +83,7 @@ __all__ = [
     "IngestRunSummary",
     "IngestSummary",
     "MaintainSummary",
+    "OutlookSummary",
     "PipelineSummary",
     "Planned",
     "PoolKind",
@@ -99,6 +103,7 @@ __all__ = [
     "load_flows",
     "maintain_flow",
     "on_progress",
+    "outlook_flow",
     "parse_config",
     "parse_day",
     "pipeline_flow",

@@ -27,11 +27,13 @@ class SchedulesConfig(_Strict):
     realtime_interval_s: Annotated[int, Field(ge=60, le=86_400)] = 300
     gold: str = "30 2 * * *"
     maintenance: str = "0 4 * * 0"
+    #: The forecast refresh and outlook (DESIGN.md §8): hourly, after the weather's.
+    outlook: str = "20 * * * *"
     weather_lookback_days: Annotated[int, Field(ge=1, le=92)] = 2
 
     @model_validator(mode="after")
     def _crons(self) -> SchedulesConfig:
-        for name in ("weather", "gold", "maintenance"):
+        for name in ("weather", "gold", "maintenance", "outlook"):
             value = getattr(self, name)
             if len(value.split()) != 5:
                 raise ValueError(f"{name}: {value!r} is not a 5-field cron expression")

@@ -191,6 +191,17 @@ def deployment_specs(env: str, outputs: StackOutputs, config: UmwiConfig) -> lis
             tags=tags,
         ),
         DeploymentSpec(
+            flow="outlook",
+            name=f"outlook-hourly-{env}",
+            description="Refresh the forecasts, publish the 48 h outlook alone, alert per line.",
+            parameters={"sources": sources},
+            cron=schedules.outlook,
+            timezone=schedules.timezone,
+            active=active,
+            job_variables=variables,
+            tags=tags,
+        ),
+        DeploymentSpec(
             flow="maintain",
             name=f"maintenance-weekly-{env}",
             description="Compact, checkpoint and vacuum the Delta tables.",

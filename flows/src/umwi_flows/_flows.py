@@ -34,6 +34,7 @@ from umwi_flows._results import (
     CandidateSummary,
     IngestSummary,
     MaintainSummary,
+    OutlookSummary,
     PipelineSummary,
 )
 from umwi_flows._sources import jobs_from_config
@@ -316,6 +317,30 @@ def pipeline_flow(
     )
 
 
+@flow(name="outlook", log_prints=False)
+def outlook_flow(sources: dict[str, Any] | None = None) -> OutlookSummary:
+    """Refresh the forecasts, rebuild and publish the outlook alone, and alert per line
+    and episode (DESIGN.md §8). Cheap and hourly: no historical gold is rebuilt."""
+    from umwi_flows._outlook import outlook_step, refresh_forecasts
+
+    resources = build_resources(load_settings())
+    config = _sources(resources.settings, sources)
+    with _flow_run(resources.lake, "outlook", {}, datetime.now(UTC)) as manifest:
+        began = perf_counter()
+        landed = refresh_forecasts(resources, config, manifest.run_id)
+        manifest.timings_s["forecast"] = round(perf_counter() - began, 3)
+        began = perf_counter()
+        outcome = outlook_step(resources, manifest.run_id)
+        manifest.timings_s["outlook"] = round(perf_counter() - began, 3)
+        summary = OutlookSummary(run_id=manifest.run_id, forecast_hours=landed, outlook=outcome)
+        manifest.outputs |= summary.outputs()
+        if outcome.get("gate") == "failed":
+            manifest.status = RunStatus.GATE_FAILED
+    if outcome.get("gate") == "failed":
+        raise GateFailed("outlook quality gate failed: the published outlook is unchanged")
+    return summary
+
+
 @flow(name="maintain", log_prints=False)
 def maintain_flow(retain_hours: int = 168) -> MaintainSummary:
     """Compact, checkpoint and vacuum the Delta tables; prune unpublished serving copies."""
@@ -334,6 +359,7 @@ FLOWS: dict[str, Flow[..., Any]] = {
     "build": build_flow,
     "pipeline": pipeline_flow,
     "maintain": maintain_flow,
+    "outlook": outlook_flow,
 }
 
 __all__ = [
@@ -343,5 +369,6 @@ __all__ = [
     "build_flow",
     "ingest_flow",
     "maintain_flow",
+    "outlook_flow",
     "pipeline_flow",
 ]

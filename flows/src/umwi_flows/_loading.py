@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING
 from umwi_core.settings import Settings
 
 from umwi_flows._prefect_env import prepare_prefect
-from umwi_flows._results import BuildSummary, IngestSummary, MaintainSummary, PipelineSummary
+from umwi_flows._results import (
+    BuildSummary,
+    IngestSummary,
+    MaintainSummary,
+    OutlookSummary,
+    PipelineSummary,
+)
 
 if TYPE_CHECKING:
     from prefect import Flow
@@ -19,12 +25,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Flows:
-    """The four flows, each returning its summary."""
+    """The flows, each returning its summary."""
 
     ingest: Flow[..., IngestSummary]
     build: Flow[..., BuildSummary]
     pipeline: Flow[..., PipelineSummary]
     maintain: Flow[..., MaintainSummary]
+    outlook: Flow[..., OutlookSummary]
 
 
 def load_flows(settings: Settings, *, verbose: bool = False) -> Flows:
@@ -47,6 +54,7 @@ def load_flows(settings: Settings, *, verbose: bool = False) -> Flows:
         build=_flows.build_flow,
         pipeline=_flows.pipeline_flow,
         maintain=_flows.maintain_flow,
+        outlook=_flows.outlook_flow,
     )
 
 

@@ -84,6 +84,14 @@ class MaintainSummary(_Summary):
     maintenance: dict[str, object]
 
 
+class OutlookSummary(_Summary):
+    """The forecast hours landed and what the outlook step did (DESIGN.md §8)."""
+
+    run_id: str
+    forecast_hours: int
+    outlook: dict[str, object]
+
+
 __all__ = [
     "BuildSummary",
     "CandidateSummary",
@@ -91,6 +99,7 @@ __all__ = [
     "IngestRunSummary",
     "IngestSummary",
     "MaintainSummary",
+    "OutlookSummary",
     "PipelineSummary",
     "ReplaySummary",
 ]

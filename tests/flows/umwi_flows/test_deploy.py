@@ -232,7 +232,10 @@ def test_every_flow_has_a_deployment_per_environment() -> None:
     for env in ("dev", "prod"):
         outputs = StackOutputs.from_json(env, outputs_json(env, "ecs"))
         specs = deployment_specs(env, outputs, CONFIG)
-        assert {spec.flow for spec in specs} == {"ingest", "build", "pipeline", "maintain"}
+        assert {spec.flow for spec in specs} == {
+            *("ingest", "build", "pipeline", "maintain"),
+            "outlook",  # the hourly forecast refresh and outlook (issue 20)
+        }
         assert all(spec.name.endswith(f"-{env}") for spec in specs)
 
 
@@ -346,6 +349,7 @@ def test_register_every_deployment_on_a_prefect_server_hybrid_pool(
             ("build", "gold-nightly"),
             ("pipeline", "pipeline"),
             ("maintain", "maintenance-weekly"),
+            ("outlook", "outlook-hourly"),
         )
     }
     assert set(results) == expected
@@ -363,6 +367,11 @@ def test_register_every_deployment_on_a_prefect_server_hybrid_pool(
         assert gold.cron == "30 2 * * *"
         weekly, _ = schedule_of(f"maintain/maintenance-weekly-{env}")
         assert weekly.cron == "0 4 * * 0"
+        outlook, on = schedule_of(f"outlook/outlook-hourly-{env}")
+        assert (outlook.cron, on) == ("20 * * * *", active)
+        assert results[f"outlook/outlook-hourly-{env}"].entrypoint == (
+            "umwi_flows._flows.outlook_flow"
+        )
         assert results[f"pipeline/pipeline-{env}"].schedules == []
 
         weather_run = results[f"ingest/weather-hourly-{env}"]

@@ -89,8 +89,12 @@ def test_pipeline_end_to_end_and_again_gives_identical_silver_and_gold(
         "weather_impact",
         "correlation",
         "line_sensitivity",
+        "outlook_baseline",
+        "outlook_class_effect",
+        "outlook_hourly",
     }
-    assert all(table.num_rows > 0 for table in gold.values())
+    # The outlook needs a week of history and a forecast: test_outlook_flow.py covers it.
+    assert all(table.num_rows > 0 for name, table in gold.items() if "outlook" not in name)
 
     # The same input again, forced through ingest: silver and gold stay as they are, and
     # the publication stays current (the gate has nothing new to guard).

@@ -48,7 +48,13 @@ def test_demo_runs_the_whole_pipeline_on_a_fresh_lake(tmp_path: Path) -> None:
         "weather_impact",
         "correlation",
         "line_sensitivity",
+        "outlook_baseline",
+        "outlook_class_effect",
+        "outlook_hourly",
     }
+    # The sample city's forecast for the 48 h after its week (issue 20).
+    assert "next 48 h, forecast issued 2026-01-12 00:00Z" in out
+    assert published["tables"]["outlook_hourly"]["rows"] > 0
     kinds = {
         json.loads(path.read_text())["kind"] for path in (state / "lake" / "runs").glob("*.json")
     }

@@ -61,6 +61,11 @@ def _settings_from_this_test(settings: Settings, monkeypatch: pytest.MonkeyPatch
             {"period": "all"},
         ),
         (
+            ["outlook", "--line-id", "L1", "--start", "2024-04-08T06:00:00Z"],
+            "/kpi/outlook",
+            {"line_id": "L1", "start": "2024-04-08T06:00:00Z"},
+        ),
+        (
             ["correlation", "--variable", "rain_mm", "--lag-h", "2", "--y-kind", "anomaly"],
             "/correlation",
             {"variable": "rain_mm", "lag_h": 2, "y_kind": "anomaly"},

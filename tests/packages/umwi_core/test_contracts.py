@@ -25,6 +25,9 @@ def test_gold_names_and_columns_come_from_the_contracts() -> None:
         "weather_impact",
         "correlation",
         "line_sensitivity",
+        "outlook_baseline",
+        "outlook_class_effect",
+        "outlook_hourly",
     )
     assert PUBLISHED_TABLES is GOLD_TABLES
     for name, contract in GOLD_CONTRACTS.items():

@@ -16,6 +16,7 @@ from tests.packages.umwi_transform.factory import (
     at,
     departure,
     departures_batch,
+    forecast_table,
     weather,
     weather_batch,
 )
@@ -74,6 +75,25 @@ def fill(
     return build_gold(lake, settings, "run-b")
 
 
+def fill_with_outlook(lake: Lake, settings: Settings) -> dict[str, Any]:
+    """`fill`, then the same hours a week later in the rain and a forecast for that
+    same Monday: every outlook table has rows (DESIGN.md §8)."""
+    from umwi_transform import land_forecast
+
+    fill(lake, settings)
+    later = [{**row, "trip_id": f"W{row['trip_id']}", "scheduled_at": row["scheduled_at"]
+              + timedelta(days=7)} for row in good_departures(0, delay=200)]  # fmt: skip
+    rain = [{**row, "hour": row["hour"] + timedelta(days=7), "precipitation_mm": 1.5}
+            for row in good_weather(0)]  # fmt: skip
+    commit_batch(departures_batch(later), lake, settings, "run-later")
+    commit_batch(weather_batch(rain), lake, settings, "run-rain")
+    # Issued before the engines' clock `NOW`, for the rainy Monday's own hours.
+    issued = at(hours=7 * 24 - 1)
+    hours = [(at(hours=7 * 24 + h), 0.0 if h % 2 else 1.0) for h in range(4)]
+    land_forecast(lake, forecast_table(issued, hours), "run-forecast")
+    return build_gold(lake, settings, "run-b-outlook")
+
+
 def read_tables(lake: Lake, candidates: dict[str, Any]) -> dict[str, pa.Table]:
     """Every checked view's data as the gate would see it (the whole silver tables), silver
     stamped as ingested at `INGESTED_AT` so the engines' fixed clock `NOW` fits it."""
@@ -85,6 +105,12 @@ def read_tables(lake: Lake, candidates: dict[str, Any]) -> dict[str, pa.Table]:
         index = rows.schema.get_field_index("ingested_at")
         stamp = pa.array([INGESTED_AT] * rows.num_rows, rows.schema.field(index).type)
         tables[f"silver_{table}"] = rows.set_column(index, rows.schema.field(index), stamp)
+    forecast = open_delta(lake, "silver", "weather_forecast")
+    if forecast is not None:
+        rows = forecast.to_pyarrow_table()
+        index = rows.schema.get_field_index("ingested_at")
+        stamp = pa.array([INGESTED_AT] * rows.num_rows, rows.schema.field(index).type)
+        tables["silver_weather_forecast"] = rows.set_column(index, rows.schema.field(index), stamp)
     for table, candidate in candidates.items():
         delta = open_delta(lake, "gold", table, version=candidate.version)
         assert delta is not None

@@ -32,7 +32,11 @@ Row = dict[str, Any]
 Rule = tuple[str, ...]
 
 #: The string column a spoiled row changes to get a key of its own.
-FRESH_KEY = {"silver_departures": "trip_id", "silver_weather_hourly": "location_id"}
+FRESH_KEY = {
+    "silver_departures": "trip_id",
+    "silver_weather_hourly": "location_id",
+    "silver_weather_forecast": "location_id",
+}
 FRESH = "spoiler"
 
 
@@ -207,6 +211,9 @@ SPECIAL: dict[tuple[str, Rule], Spoil] = {
         "ci_high_adj": 0.9,
     },
     ("*", ("rule", "n_eff <= n")): lambda r: {**r, "n_eff": float(r["n"]) + 5.0},
+    # A negative n keeps "n_eff <= n" only without an n_eff (the outlook's fuller good data
+    # has one).
+    ("*", ("value", "n")): lambda r: {**r, "n": -1, "n_eff": None},
     ("*", ("rule", "uplift_low_s <= uplift_s <= uplift_high_s")): lambda r: {
         **r,
         "uplift_s": 100.0,
@@ -224,6 +231,49 @@ SPECIAL: dict[tuple[str, Rule], Spoil] = {
         "gold_punctuality_hourly",
         ("across", "every departure hour with known weather joins a weather row"),
     ): (lambda r: {**r, "location_id": "NOWHERE"}),
+    # The outlook (DESIGN.md §8).
+    ("silver_weather_forecast", ("rule", "hour is the start of an hour")): lambda r: {
+        **r,
+        "hour": r["hour"] + timedelta(minutes=30),
+    },
+    ("silver_weather_forecast", ("rule", "issued_at not in the future")): lambda r: {
+        **r,
+        "issued_at": FUTURE,
+        "hour": FUTURE.replace(minute=0, second=0, microsecond=0),
+    },
+    ("gold_outlook_hourly", ("rule", "expectations within their intervals")): lambda r: {
+        **r,
+        "expected_mean_delay_s": 100.0,
+        "mean_delay_low_s": 0.0,
+        "mean_delay_high_s": 10.0,
+    },
+    ("gold_outlook_hourly", ("rule", "hour within 48 h of the issue time")): lambda r: {
+        **r,
+        "hour": r["issued_at"].replace(minute=0, second=0, microsecond=0) + timedelta(hours=72),
+    },
+    # Rates out of range without leaving their (then unknown) interval.
+    **{
+        ("gold_outlook_hourly", ("value", f"expected_{stem}")): (
+            lambda r, stem=stem: {
+                **r,
+                f"expected_{stem}": 1.5,
+                f"{stem}_low": None,
+                f"{stem}_high": None,
+            }
+        )
+        for stem in ("on_time_rate", "reliability_rate")
+    },
+    **{
+        ("gold_outlook_hourly", ("value", f"{stem}_{end}")): (
+            lambda r, stem=stem, end=end: {
+                **r,
+                f"expected_{stem}": None,
+                f"{stem}_{end}": 1.5 if end == "high" else -0.5,
+            }
+        )
+        for stem in ("on_time_rate", "reliability_rate")
+        for end in ("low", "high")
+    },
 }
 
 #: Punctuality rows the join rule would flag once their hour or weather location changes:

@@ -18,7 +18,7 @@ from umwi_quality._ge_suites import _ACROSS_TABLES, SUITES, Suite, SuiteContext,
 from umwi_quality._soda import contract_names, verify_contracts
 from umwi_quality._views import VIEW_CONTRACTS
 
-from tests.packages.umwi_quality.factory import NOW, fill, read_tables, workspace_of
+from tests.packages.umwi_quality.factory import NOW, fill_with_outlook, read_tables, workspace_of
 from tests.packages.umwi_quality.spoilers import Spoiler, expected_checks, spoilers
 
 pytestmark = pytest.mark.slow
@@ -33,7 +33,7 @@ GE_ONLY = ("across", "schema types")
 def good(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pa.Table]:
     settings = load_settings(state_dir=tmp_path_factory.mktemp("good"))
     lake = make_lake(settings)
-    tables = read_tables(lake, fill(lake, settings))
+    tables = read_tables(lake, fill_with_outlook(lake, settings))
     assert all(table.num_rows for table in tables.values()), {
         name: table.num_rows for name, table in tables.items()
     }

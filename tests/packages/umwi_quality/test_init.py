@@ -19,6 +19,8 @@ def test_public_names_are_pinned() -> None:
         "docs_key",
         "results_key",
         "run_gate",
+        # The outlook publishes through its own gate (issue 20).
+        "run_outlook_gate",
         "summary_rows",
     ]
 
@@ -39,8 +41,12 @@ def test_contracts_ship_inside_the_package() -> None:
         "gold_correlation",
         "gold_line_sensitivity",
         "gold_mobility_weather_hourly",
+        "gold_outlook_baseline",
+        "gold_outlook_class_effect",
+        "gold_outlook_hourly",
         "gold_punctuality_hourly",
         "gold_weather_impact",
         "silver_departures",
+        "silver_weather_forecast",
         "silver_weather_hourly",
     ]

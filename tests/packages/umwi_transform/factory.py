@@ -121,3 +121,27 @@ def one(frame: Any, **where: Any) -> Any:
     found = frame[mask]
     assert len(found) == 1, f"{len(found)} rows match {where}:\n{frame}"
     return found.iloc[0]
+
+
+def forecast_table(
+    issued_at: datetime, hours: Sequence[tuple[datetime, float | None]], location: str = "W1"
+) -> pa.Table:
+    """A `weather_forecast` issue of one location at (48.0, 2.0): (hour, precipitation)."""
+    rows: list[dict[str, Any]] = [
+        {
+            "location_id": location,
+            "latitude": 48.0,
+            "longitude": 2.0,
+            "issued_at": issued_at,
+            "hour": hour,
+            "precipitation_mm": precipitation,
+            "rain_mm": precipitation,
+            "snowfall_cm": 0.0,
+            "temperature_c": 12.0,
+            "wind_speed_kmh": 9.0,
+            "weather_code": 61 if precipitation else 1,
+            "visibility_m": 20_000.0,
+        }
+        for hour, precipitation in hours
+    ]
+    return pa.Table.from_pylist(rows)

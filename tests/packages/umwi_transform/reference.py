@@ -383,3 +383,166 @@ def line_sensitivity(d: pd.DataFrame, min_wet_hours: int) -> pd.DataFrame:
         ranked.groupby(["network", "period"]).cumcount() + 1, index=ranked.index
     ).reindex(out.index)
     return out
+
+
+# --- the outlook (DESIGN.md §8) ----------------------------------------------------------
+
+OUTLOOK_MEASURES = ("mean_delay_s", "on_time_rate", "reliability_rate")
+SLOT = ["network", "line_id", "location_id", "weekday", "hour_of_day"]
+WET_CLASSES = ("light_rain", "moderate_rain", "heavy_rain", "snow")
+Z_95 = float(stats.norm.ppf(0.975))
+
+
+def _sd_column(measure: str) -> str:
+    return "mean_delay_sd_s" if measure == "mean_delay_s" else f"{measure}_sd"
+
+
+def _uplift_column(measure: str, part: str) -> str:
+    stem, unit = ("mean_delay", "_s") if measure == "mean_delay_s" else (measure, "")
+    return f"{stem}_uplift{part}{unit}"
+
+
+def outlook_cells(mobility: pd.DataFrame) -> pd.DataFrame:
+    """Hours with a non-cancelled departure, their slot and three measures."""
+    kept = mobility["departures"] - mobility["cancelled"]
+    cells = mobility[kept > 0].copy()
+    kept = cells["departures"] - cells["cancelled"]
+    cells["weekday"] = cells["hour"].dt.dayofweek + 1
+    cells["hour_of_day"] = cells["hour"].dt.hour
+    cells["on_time_rate"] = cells["on_time"] / kept
+    cells["reliability_rate"] = cells["on_time"] / cells["departures"]
+    return cells
+
+
+def outlook_baseline(mobility: pd.DataFrame) -> pd.DataFrame:
+    cells = outlook_cells(mobility)
+    rows = []
+    for slot, group in cells[cells["weather_class"] == "dry"].groupby(SLOT):
+        row = dict(zip(SLOT, slot, strict=True)) | {"hours": len(group)}
+        for measure in OUTLOOK_MEASURES:
+            values = group[measure].to_numpy(dtype=float)
+            row[measure] = values.mean()
+            row[_sd_column(measure)] = values.std(ddof=1) if len(values) > 1 else np.nan
+        rows.append(row)
+    columns = [*SLOT, "hours"]
+    columns += [c for m in OUTLOOK_MEASURES for c in (m, _sd_column(m))]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def outlook_class_effect(
+    mobility: pd.DataFrame, baseline: pd.DataFrame, shrinkage_hours: float
+) -> pd.DataFrame:
+    cells = outlook_cells(mobility)
+    wet = cells[cells["weather_class"].isin(WET_CLASSES)].merge(
+        baseline, on=SLOT, suffixes=("", "_base")
+    )
+    anomalies: dict[tuple[str, str, str], dict[str, np.ndarray]] = {}
+    for key, group in wet.groupby(["network", "line_id", "weather_class"]):
+        anomalies[key] = {
+            m: (group[m] - group[f"{m}_base"]).to_numpy(dtype=float) for m in OUTLOOK_MEASURES
+        }
+    rows = []
+    lines = baseline[["network", "line_id"]].drop_duplicates().to_records(index=False)
+    for network, line in lines:
+        for klass in WET_CLASSES:
+            prior = anomalies.get((network, "*", klass))
+            if prior is None:
+                continue
+            own = anomalies.get((network, line, klass))
+            n = 0 if own is None else len(own["mean_delay_s"])
+            weight = 1.0 if line == "*" else n / (n + shrinkage_hours)
+            row = {
+                "network": network,
+                "line_id": line,
+                "weather_class": klass,
+                "hours": n,
+                "weight": weight,
+            }
+            for m in OUTLOOK_MEASURES:
+                p = prior[m]
+                p_var = p.var(ddof=1) if len(p) > 1 else np.nan
+                raw = own[m].mean() if own is not None and n else np.nan
+                own_var = own[m].var(ddof=1) if own is not None and n > 1 else p_var
+                own_term = weight**2 * own_var / n if n else 0.0
+                row[_uplift_column(m, "_raw")] = raw
+                row[_uplift_column(m, "")] = (
+                    weight * (0.0 if n == 0 else raw) + (1 - weight) * p.mean()
+                )
+                prior_term = (1 - weight) ** 2 * p_var / len(p)
+                row[_uplift_column(m, "_se")] = np.sqrt(own_term + prior_term)
+            rows.append(row)
+    columns = ["network", "line_id", "weather_class", "hours", "weight"]
+    columns += [_uplift_column(m, part) for m in OUTLOOK_MEASURES for part in ("_raw", "", "_se")]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def outlook_hourly(
+    forecast: pd.DataFrame, baseline: pd.DataFrame, effects: pd.DataFrame
+) -> pd.DataFrame:
+    latest = forecast.groupby("location_id")["issued_at"].transform("max")
+    f = forecast[forecast["issued_at"] == latest]
+    anchor = f["issued_at"].dt.floor("h")
+    f = f[(f["hour"] >= anchor) & (f["hour"] < anchor + pd.Timedelta(hours=48))]
+    base = baseline.set_index(["location_id", "weekday", "hour_of_day"]).sort_index()
+    fx = effects.set_index(["network", "line_id", "weather_class"])
+    rows = []
+    for hour in f.to_dict("records"):
+        precipitation = hour["precipitation_mm"]
+        klass = (
+            "unknown"
+            if precipitation is None or np.isnan(precipitation)
+            else _class(precipitation, hour["snowfall_cm"])
+        )
+        slot = (hour["location_id"], hour["hour"].dayofweek + 1, hour["hour"].hour)
+        if slot not in base.index:
+            continue
+        for b in base.loc[[slot]].reset_index().to_dict("records"):
+            effect = (
+                fx.loc[(b["network"], b["line_id"], klass)]
+                if (b["network"], b["line_id"], klass) in fx.index
+                else None
+            )
+            row = {
+                "network": b["network"],
+                "line_id": b["line_id"],
+                "location_id": hour["location_id"],
+                "hour": hour["hour"],
+                "issued_at": hour["issued_at"],
+                **{c: hour[c] for c in WEATHER_COLUMNS if c not in ("latitude", "longitude")},
+                "weather_class": klass,
+                "baseline_hours": b["hours"],
+                "class_hours": np.nan if klass == "dry" or effect is None else effect["hours"],
+                "baseline_mean_delay_s": b["mean_delay_s"],
+            }
+            for m in OUTLOOK_MEASURES:
+                if klass == "dry":
+                    uplift, se = 0.0, 0.0
+                elif effect is None:
+                    uplift, se = np.nan, np.nan
+                else:
+                    uplift, se = effect[_uplift_column(m, "")], effect[_uplift_column(m, "_se")]
+                expected = b[m] + uplift
+                half = Z_95 * np.sqrt(b[_sd_column(m)] ** 2 / b["hours"] + se**2)
+                low, high = expected - half, expected + half
+                if m != "mean_delay_s":
+                    expected, low, high = (float(np.clip(v, 0, 1)) for v in (expected, low, high))
+                stem, unit = ("mean_delay", "_s") if m == "mean_delay_s" else (m, "")
+                row[f"expected_{stem}{unit}"] = expected
+                row[f"{stem}_low{unit}"] = low
+                row[f"{stem}_high{unit}"] = high
+                if m == "mean_delay_s":
+                    row["uplift_s"] = uplift
+            rows.append(row)
+    return pd.DataFrame(rows, columns=OUTLOOK_HOURLY_COLUMNS)
+
+
+OUTLOOK_HOURLY_COLUMNS = [
+    *("network", "line_id", "location_id", "hour", "issued_at"),
+    *(c for c in WEATHER_COLUMNS if c not in ("latitude", "longitude")),
+    *("weather_class", "baseline_hours", "class_hours", "baseline_mean_delay_s", "uplift_s"),
+    *(
+        f"{prefix}{stem}{suffix}{unit}"
+        for stem, unit in (("mean_delay", "_s"), ("on_time_rate", ""), ("reliability_rate", ""))
+        for prefix, suffix in (("expected_", ""), ("", "_low"), ("", "_high"))
+    ),
+]

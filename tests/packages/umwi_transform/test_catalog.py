@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pytest
-from umwi_core.contracts import QUARANTINE, SILVER_TABLES
+from umwi_core.contracts import QUARANTINE, SILVER_TABLES, WEATHER_FORECAST
 from umwi_core.lake import Lake
 from umwi_core.resources import make_lake
 from umwi_core.settings import load_settings
@@ -24,6 +24,7 @@ from umwi_transform import (
     GOLD_SCHEMAS,
     build_gold,
     commit_batch,
+    land_forecast,
     open_read_only_catalog,
     publish_gold,
 )
@@ -34,6 +35,7 @@ from tests.packages.umwi_transform.factory import (
     at,
     departure,
     departures_batch,
+    forecast_table,
     weather,
     weather_batch,
 )
@@ -48,6 +50,10 @@ VIEWS = (
     "gold_weather_impact",
     "gold_correlation",
     "gold_line_sensitivity",
+    "gold_outlook_baseline",
+    "gold_outlook_class_effect",
+    "gold_outlook_hourly",
+    "silver_weather_forecast",
 )
 
 
@@ -72,6 +78,21 @@ def _fill(lake: Lake, settings: Any) -> None:
         for line in ("L1", "L2")
         for h in (*range(8), *range(24, 28))
     ]
+    # Weeks 1-3 of the same hours (dry in weeks 1 and 3, light rain in week 2): enough for
+    # every column of the outlook's tables to hold values.
+    later = [
+        departure(
+            trip=f"{line}-{week}-{h}",
+            line=line,
+            stop="S2",
+            scheduled=at(hours=168 * week + h),
+            delay=20 * h + 15 * week * (line == "L1"),
+        )
+        for week in (1, 2, 3)
+        for line in ("L1", "L2")
+        for h in range(8)
+    ]
+    rows += later
     rejects = [departure(trip="", delay=5), departure(trip="T9", delay=None, cancelled=False)]
     commit_batch(departures_batch([*rows, *rejects]), lake, settings, "run-d")
     hours = [
@@ -82,8 +103,19 @@ def _fill(lake: Lake, settings: Any) -> None:
         )
         for h in (*range(-1, 9), *range(23, 29))
     ]
+    hours += [
+        weather(hour=at(hours=168 * week + h), precipitation=float(week == 2) * (1 + h % 2))
+        for week in (1, 2, 3)
+        for h in range(8)
+    ]
     commit_batch(
         weather_batch([*hours, weather(location="W2", precipitation=-1.0)]), lake, settings, "w"
+    )
+    # Week 4's forecast: the outlook's slots are those Mondays'.
+    land_forecast(
+        lake,
+        forecast_table(at(hours=4 * 168 - 1), [(at(hours=4 * 168 + h), h % 2) for h in range(8)]),
+        "f",
     )
     candidates = build_gold(lake, settings, "run-b")
     publish_gold(lake, candidates, run_id="run-b", gate={}, quality_report=None)
@@ -181,7 +213,9 @@ def _columns(view: str) -> list[str]:
     layer, table = view.split("_", 1)
     if layer == "gold":
         return list(GOLD_SCHEMAS[table].names)
-    return list((QUARANTINE if layer == "quarantine" else SILVER_TABLES[table]).column_names)
+    if layer == "quarantine":
+        return list(QUARANTINE.column_names)
+    return list({**SILVER_TABLES, WEATHER_FORECAST.name: WEATHER_FORECAST}[table].column_names)
 
 
 CASES = [(view, column) for view in VIEWS for column in _columns(view)]
@@ -207,8 +241,12 @@ def test_every_column_filters_joins_aggregates_and_sorts(
 
     assert count("IS NULL") == values.count(None)
     present = sorted({value for value in values if value is not None})
-    if not present:  # a column this source never fills (weather rejects have no network)
-        assert (view, column) == ("quarantine_weather_hourly", "network")
+    if not present:  # a column this lake never fills: weather rejects have no network, and
+        # a sensitivity rank needs UMWI_SENSITIVITY_MIN_WET_HOURS wet hours, more than it has
+        assert (view, column) in {
+            ("quarantine_weather_hourly", "network"),
+            ("gold_line_sensitivity", "rank"),
+        }
         return
     pick, other = present[len(present) // 2], present[0]
     assert count(f"= {_literal(pick)}") == values.count(pick)

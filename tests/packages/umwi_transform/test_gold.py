@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from umwi_core.contracts import GOLD_CONTRACTS
 from umwi_core.lake import Lake
 from umwi_core.publication import GOLD_TABLES
 from umwi_core.resources import make_lake
@@ -23,13 +24,7 @@ from tests.packages.umwi_transform.factory import (
     weather_batch,
 )
 
-KEYS = {
-    "punctuality_hourly": ["network", "line_id", "location_id", "hour"],
-    "mobility_weather_hourly": ["network", "line_id", "location_id", "hour"],
-    "weather_impact": ["network", "line_id", "period", "weather_class"],
-    "correlation": ["network", "line_id", "period", "variable", "lag_h", "y_kind"],
-    "line_sensitivity": ["network", "line_id", "period"],
-}
+KEYS = {name: list(contract.key) for name, contract in GOLD_CONTRACTS.items()}
 
 
 def _day(day: int, line: str = "L1") -> list[dict[str, Any]]:

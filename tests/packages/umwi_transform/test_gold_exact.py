@@ -17,11 +17,12 @@ from umwi_core._local_lake import LocalLake
 from umwi_core.contracts import GOLD_CONTRACTS
 from umwi_core.lake import Lake
 from umwi_core.settings import Settings
-from umwi_transform import build_gold, commit_batch, read_gold
+from umwi_transform import build_gold, commit_batch, land_forecast, read_gold
 
 from tests.packages.umwi_transform.factory import (
     departure,
     departures_batch,
+    forecast_table,
     weather,
     weather_batch,
 )
@@ -173,6 +174,14 @@ def test_incremental_gold_equals_a_rebuild_from_scratch(
     rng = np.random.default_rng(17)
     days = [FIRST_DAY + timedelta(days=i) for i in range(12)]
     commit_batch(weather_batch(_weather(rng, [OLD_DAY, *days], LOCATIONS)), lake, settings, "w")
+    # The 48 h after the history, at both locations: the outlook reads them (issue 20).
+    issued = _midnight(days[-1] + timedelta(days=1))
+    for location in LOCATIONS:
+        hours = [
+            (issued + timedelta(hours=h), float(rng.choice([0.0, 0.0, 1.2, 4.0])))
+            for h in range(48)
+        ]
+        land_forecast(lake, forecast_table(issued, hours, location), "forecast")
     old = _departures(rng, OLD_DAY)
     first = [row for day in days[:4] for row in _departures(rng, day)]
     commit_batch(departures_batch(old + first), lake, settings, "d0")

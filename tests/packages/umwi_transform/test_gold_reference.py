@@ -8,10 +8,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from umwi_core.contracts import GOLD_CONTRACTS
 from umwi_core.lake import Lake
 from umwi_core.settings import Settings
+from umwi_transform import land_forecast, open_delta
 
 from tests.packages.umwi_transform import reference
 from tests.packages.umwi_transform.factory import build
@@ -79,6 +81,42 @@ def _generate(
     return departures, weathers
 
 
+def _land_forecasts(lake: Lake, days: int) -> None:
+    """Two issues per location at the end of the history (the later one counts): 48 h
+    of every class, a missing precipitation and hours beyond the 48 included."""
+    rng = np.random.default_rng(11)
+    end = START + timedelta(days=days)
+    for issued in (end - timedelta(hours=3), end + timedelta(minutes=20)):
+        rows = []
+        for location, (lat, lon) in LOCATIONS.items():
+            for h in range(-2, 52):
+                draw = rng.random()
+                precipitation = (
+                    None
+                    if draw < 0.05
+                    else 0.0
+                    if draw < 0.5
+                    else float(rng.choice([1.0, 4.0, 9.0]))
+                )
+                rows.append(
+                    {
+                        "location_id": location,
+                        "latitude": lat,
+                        "longitude": lon,
+                        "issued_at": issued,
+                        "hour": end + timedelta(hours=h),
+                        "temperature_c": float(np.round(rng.normal(3, 3), 1)),
+                        "precipitation_mm": precipitation,
+                        "rain_mm": precipitation,
+                        "snowfall_cm": 0.4 if draw > 0.95 else 0.0,
+                        "wind_speed_kmh": 12.0,
+                        "weather_code": 61,
+                        "visibility_m": None if draw > 0.9 else 9000.0,
+                    }
+                )
+        land_forecast(lake, pa.Table.from_pylist(rows), "forecast")
+
+
 def _frames(
     departures: list[dict[str, Any]], weathers: list[dict[str, Any]]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -123,6 +161,7 @@ def test_gold_matches_the_independent_reference(
     weather row of the next hour; a gold column the reference does not compute (the
     coverage assertion at the end)."""
     departures, weathers = _generate(7, gaps=gaps, days=days)
+    _land_forecasts(lake, days)
     gold = build(lake, settings, departures, weathers)
     for table, frame in gold.items():
         frame.attrs["table"] = table
@@ -170,6 +209,26 @@ def test_gold_matches_the_independent_reference(
     if days > 7:  # the anomaly ranks are exercised too
         anomaly = correlation[correlation["y_kind"] == "anomaly"]
         assert anomaly["spearman_rho"].notna().sum() > 100
+
+    # The outlook (DESIGN.md §8), from the reference's own hourly rows.
+    baseline = reference.outlook_baseline(expected_mobility)
+    slot = ["network", "line_id", "location_id", "weekday", "hour_of_day"]
+    _compare(gold["outlook_baseline"], baseline, slot, compared)
+    effects = reference.outlook_class_effect(
+        expected_mobility, baseline, settings.outlook_shrinkage_hours
+    )
+    _compare(
+        gold["outlook_class_effect"], effects, ["network", "line_id", "weather_class"], compared
+    )
+    landed = open_delta(lake, "silver", "weather_forecast")
+    assert landed is not None
+    forecast = landed.to_pyarrow_dataset().to_table().to_pandas()
+    outlook = reference.outlook_hourly(forecast, baseline, effects)
+    _compare(gold["outlook_hourly"], outlook, hourly_key, compared)
+    if days > 7:  # wet hours in slots with dry ones: the class effects are exercised
+        assert set(effects["weather_class"]) >= {"light_rain", "moderate_rain"}
+        assert {"dry", "unknown", "light_rain"} <= set(outlook["weather_class"])
+        assert outlook["mean_delay_low_s"].notna().sum() > 10
 
     # Every gold column of every gold table has its independent value, so a new column
     # (or table) fails here until the reference computes it.

@@ -10,6 +10,7 @@ from umwi_core.settings import Settings
 from umwi_transform import (
     build_gold,
     commit_batch,
+    land_forecast,
     maintain,
     open_delta,
     publish_gold,
@@ -21,13 +22,20 @@ from tests.packages.umwi_transform.factory import (
     at,
     departure,
     departures_batch,
+    forecast_table,
     weather,
     weather_batch,
 )
 
 
 def test_maintain_compacts_and_keeps_what_readers_need(lake: Lake, settings: Settings) -> None:
+    """Mutation: drop `follow_compaction(lake, compacted)` from `maintain` → the outlook's
+    state names the pre-compaction versions and the next build rewrites the outlook: red."""
     commit_batch(weather_batch([weather(hour=at(hours=h)) for h in range(12)]), lake, settings, "w")
+    # Two forecast issues for next week's hours, whose slots these hours fill.
+    for issue in range(2):
+        hours = [(at(hours=168 + h), 0.0) for h in range(6)]
+        land_forecast(lake, forecast_table(at(hours=167 + issue * 0.5), hours), f"f{issue}")
     for h in range(6):  # many small commits, as polling makes them
         commit_batch(
             departures_batch([departure(trip=f"T{h}", scheduled=at(hours=h))]),
@@ -50,6 +58,7 @@ def test_maintain_compacts_and_keeps_what_readers_need(lake: Lake, settings: Set
     assert len(open_delta(lake, "silver", "departures").file_uris()) < silver_files  # type: ignore[union-attr]
     assert report["silver/departures"]["files_vacuumed"] > 0  # type: ignore[index]
     assert read_silver(lake, "departures").num_rows == 7
+    assert report["silver/weather_forecast"]["files_vacuumed"] >= 0  # type: ignore[index]
     # The published version is still fully readable after the vacuum.
     again = read_gold(lake, "punctuality_hourly", published.tables["punctuality_hourly"].version)
     assert again.sort_by("hour").equals(old_rows.sort_by("hour"))

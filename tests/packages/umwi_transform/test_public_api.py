@@ -6,19 +6,25 @@ import umwi_transform
 
 
 def test_all_is_pinned() -> None:
+    # backtest, build_outlook, land_forecast, outlook_*: the outlook (issue 20).
     assert sorted(umwi_transform.__all__) == [
         "GOLD_SCHEMAS",
         "GoldCandidate",
         "SilverLoader",
+        "backtest",
         "build_gold",
+        "build_outlook",
         "commit_batch",
         "correlation_table",
         "finish_correlation",
         "gold_expressions",
         "ingest_batches",
+        "land_forecast",
         "maintain",
         "open_delta",
         "open_read_only_catalog",
+        "outlook_alerts",
+        "outlook_expressions",
         "publish_gold",
         "read_gold",
         "read_quarantine",
@@ -45,16 +51,18 @@ _DELTA_TYPES = {
         ["network", "line_id", "location_id", "weather_class", "period", "variable", "y_kind"],
         "string",
     ),
-    "timestamp": (["hour"], "timestamp[us, tz=UTC]"),
+    "timestamp": (["hour", "issued_at"], "timestamp[us, tz=UTC]"),
     "int64": (
+        # line_sensitivity's counts and rank (issue 19); hours, baseline_hours, class_hours:
+        # the outlook's new tables (issue 20).
         [
             *("departures", "cancelled", "on_time", "cells", "n"),
-            # Issue 19's line_sensitivity counts and rank.
             *("wet_hours", "dry_hours", "wet_days", "days", "rank"),
+            *("hours", "baseline_hours", "class_hours"),
         ],
         "int64",
     ),
-    "int32": (["lag_h"], "int32"),
+    "int32": (["lag_h", "weekday", "hour_of_day"], "int32"),
     "int16": (["weather_code"], "int16"),
 }
 

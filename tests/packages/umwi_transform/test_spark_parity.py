@@ -16,9 +16,12 @@ from typing import Any
 import pyarrow as pa
 import pytest
 from umwi_connectors import generate_sample
+
+# The Spark driver builds what `umwi build` computes from the history; `outlook_hourly`
+# comes from a forecast, through `build_outlook` (issue 20).
+from umwi_core.contracts import HISTORY_TABLES as GOLD_TABLES
 from umwi_core.errors import InputError
 from umwi_core.lake import Lake
-from umwi_core.publication import GOLD_TABLES
 from umwi_core.resources import make_lake
 from umwi_core.settings import Settings, load_settings
 from umwi_transform import build_gold, commit_batch, ingest_batches, read_gold
@@ -43,6 +46,8 @@ EDGE_WEATHER = [
     weather(location="EDGE-W", lat=0.0, lon=0.0, hour=EDGE_T0, precipitation=0.0),
     weather(location="EDGE-W", lat=0.0, lon=0.0, hour=at(1, base=EDGE_T0), precipitation=None),
     weather(location="EDGE-W", lat=0.0, lon=0.0, hour=at(2, base=EDGE_T0), precipitation=3.0),
+    # A week later, rain in the dry first hour's slot: the outlook's class effects.
+    weather(location="EDGE-W", lat=0.0, lon=0.0, hour=at(168, base=EDGE_T0), precipitation=2.0),
 ]
 _NEAR: dict[str, Any] = {"network": "edge", "line": "E1", "lat": 0.001, "lon": 0.001}
 EDGE_DEPARTURES = [
@@ -56,6 +61,7 @@ EDGE_DEPARTURES = [
         trip="E-g", stop="unplaced", scheduled=at(0.4, base=EDGE_T0), **{**_NEAR, "lat": None}
     ),
     departure(trip="E-h", stop="far", scheduled=at(0.5, base=EDGE_T0), **{**_NEAR, "lat": 5.0}),
+    departure(trip="E-i", scheduled=at(168.1, base=EDGE_T0), delay=300, **_NEAR),
 ]
 
 

@@ -73,6 +73,13 @@ ROUTES: tuple[Route, ...] = (
         "Weather sensitivity per line: wet-minus-dry mean delay and reliability with "
         "day-clustered 95 % intervals, ranked by the uplift's lower bound.",
     ),
+    Route(
+        "/kpi/outlook",
+        "outlook",
+        hourly_filters,
+        "Expected punctuality per line and weather location for the 48 h of the latest "
+        "forecast, with 95 % intervals (DESIGN.md §8).",
+    ),
     *(
         Route(
             path,

@@ -12,6 +12,7 @@ from umwi_connectors._gtfs_static import GtfsStatic
 from umwi_connectors._http import RateLimiter, sync_iter
 from umwi_connectors._navitia import NavitiaClient, fetch_departures
 from umwi_connectors._openmeteo import OpenMeteoClient, fetch_weather
+from umwi_connectors._openmeteo_forecast import fetch_forecast
 from umwi_connectors._openmeteo_parse import WeatherLocation
 from umwi_connectors._registry import (
     get_source,
@@ -21,6 +22,7 @@ from umwi_connectors._registry import (
 from umwi_connectors._replay import replay_bronze
 from umwi_connectors._sample import generate_sample, sample_tables, write_sample_files
 from umwi_connectors._sample_city import SAMPLE_EFFECT, WeatherEffect
+from umwi_connectors._sample_weather import sample_forecast
 from umwi_connectors._source import (
     Batches,
     Cli,
@@ -51,6 +53,7 @@ __all__: list[str] = [
     "WeatherLocation",
     "Windowing",
     "fetch_departures",
+    "fetch_forecast",
     "fetch_weather",
     "generate_sample",
     "get_source",
@@ -62,6 +65,7 @@ __all__: list[str] = [
     "register_source",
     "registered_sources",
     "replay_bronze",
+    "sample_forecast",
     "sample_tables",
     "stage_bronze_payload",
     "stage_trip_updates",

@@ -7,13 +7,14 @@ whatever range it is generated in (re-runs and overlapping windows agree).
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import UTC, date, datetime
 
 import numpy as np
+import pyarrow as pa
 
 from umwi_connectors._sample_city import SAMPLE_LOCATIONS
 
-__all__ = ["HourlyWeather", "sample_weather", "weather_class_codes"]
+__all__ = ["HourlyWeather", "sample_forecast", "sample_weather", "weather_class_codes"]
 
 HourlyWeather = dict[str, np.ndarray]
 
@@ -95,3 +96,49 @@ def weather_class_codes(precipitation: np.ndarray, snowfall: np.ndarray) -> np.n
         [4, 0, 1, 2],
         default=3,
     ).astype(np.int8)
+
+
+def sample_forecast(seed: int, first: date, issued_at: datetime) -> pa.Table:
+    """The sample city's forecast for the 48 h from midnight of `first`, issued at
+    `issued_at`: the weather the city will have (each day is seeded alone), as a perfect
+    forecast, in `weather_forecast`'s columns."""
+    days = 2
+    weather = sample_weather(seed, first, days)
+    hours = days * 24
+    columns: dict[str, list[object]] = {
+        "location_id": [],
+        "latitude": [],
+        "longitude": [],
+        "issued_at": [],
+        "hour": [],
+    }
+    stamps = [datetime.fromtimestamp(int(us) / 1_000_000, tz=UTC) for us in weather["hour_us"]]
+    for location_id, latitude, longitude in SAMPLE_LOCATIONS:
+        columns["location_id"] += [location_id] * hours
+        columns["latitude"] += [latitude] * hours
+        columns["longitude"] += [longitude] * hours
+        columns["issued_at"] += [issued_at] * hours
+        columns["hour"] += stamps
+    table = pa.table(
+        {
+            **columns,
+            **{
+                name: pa.array(weather[name].reshape(-1))
+                for name in (
+                    "temperature_c",
+                    "precipitation_mm",
+                    "rain_mm",
+                    "snowfall_cm",
+                    "wind_speed_kmh",
+                    "weather_code",
+                    "visibility_m",
+                )
+            },
+        }
+    )
+    return table.cast(
+        table.schema.set(
+            table.schema.get_field_index("issued_at"),
+            pa.field("issued_at", pa.timestamp("us", tz="UTC")),
+        ).set(table.schema.get_field_index("hour"), pa.field("hour", pa.timestamp("us", tz="UTC")))
+    )

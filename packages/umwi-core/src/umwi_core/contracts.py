@@ -688,6 +688,303 @@ GOLD_CONTRACTS: dict[str, TableContract] = {
         LINE_SENSITIVITY,
     )
 }
+
+# --- the punctuality outlook (DESIGN.md §8, issue 20) -----------------------------------
+# Kept in one block so the other gold tables' contracts above stay as they were.
+
+#: Classes with an uplift against dry in `outlook_class_effect` (`dry` has none by definition).
+EFFECT_CLASSES = ("light_rain", "moderate_rain", "heavy_rain", "snow")
+#: The outlook's three expected measures, as named in `outlook_baseline`.
+OUTLOOK_MEASURES = ("mean_delay_s", "on_time_rate", "reliability_rate")
+#: The published table built from the forecast: cheap, refreshed on its own schedule.
+OUTLOOK_HOURLY_TABLE = "outlook_hourly"
+#: Hours of forecast the outlook covers, from the hour of the forecast's issue.
+OUTLOOK_HORIZON_H = 48
+
+_WEEKDAY = Column(
+    "weekday",
+    "int32",
+    nullable=False,
+    description="ISO weekday of the UTC hour: 1 = Monday … 7 = Sunday.",
+    range=Range(1, 7),
+)
+_HOUR_OF_DAY = Column(
+    "hour_of_day", "int32", nullable=False, description="UTC hour of day, 0–23.", range=Range(0, 23)
+)
+_FORECAST_WEATHER = (
+    Column("temperature_c", "float64", description="Forecast temperature at the hour (°C)."),
+    Column(
+        "precipitation_mm",
+        "float64",
+        description="Forecast precipitation during the hour (mm); null = unknown.",
+        range=_NOT_NEGATIVE,
+    ),
+    Column("rain_mm", "float64", description="Forecast rain during the hour (mm)."),
+    Column("snowfall_cm", "float64", description="Forecast snowfall during the hour (cm)."),
+    Column("wind_speed_kmh", "float64", description="Forecast wind speed at the hour (km/h)."),
+    Column("weather_code", "int16", description="Forecast WMO 4677 code.", one_of=_WMO),
+    Column("visibility_m", "float64", description="Forecast visibility (m)."),
+)
+
+
+def _spread(name: str, what: str) -> Column:
+    return Column(
+        name,
+        "float64",
+        description=f"Sample standard deviation of {what}; null when fewer than 2 hours.",
+        range=_NOT_NEGATIVE,
+    )
+
+
+OUTLOOK_BASELINE = TableContract(
+    name="outlook_baseline",
+    columns=(
+        _NETWORK,
+        _LINE_ID,
+        Column("location_id", "string", nullable=False, description="Weather location."),
+        _WEEKDAY,
+        _HOUR_OF_DAY,
+        Column(
+            "hours",
+            "int64",
+            nullable=False,
+            description="Dry hours of the history in this slot (with a non-cancelled departure).",
+            range=Range(1),
+        ),
+        Column(
+            "mean_delay_s",
+            "float64",
+            nullable=False,
+            description="Mean over those hours of the hour's mean delay (s).",
+        ),
+        _spread("mean_delay_sd_s", "the hours' mean delay (s)"),
+        Column(
+            "on_time_rate",
+            "float64",
+            nullable=False,
+            description="Mean over those hours of on_time / non-cancelled.",
+            range=_RATE,
+        ),
+        _spread("on_time_rate_sd", "the hours' on-time rate"),
+        Column(
+            "reliability_rate",
+            "float64",
+            nullable=False,
+            description="Mean over those hours of on_time / departures.",
+            range=_RATE,
+        ),
+        _spread("reliability_rate_sd", "the hours' reliability rate"),
+    ),
+    key=("network", "line_id", "location_id", "weekday", "hour_of_day"),
+    description="Dry-hour baseline per network, line, weather location, ISO weekday and UTC "
+    "hour of day: the outlook's starting point (DESIGN.md §8).",
+    filters=("network", "line_id"),
+    order=("network", "line_id", "location_id", "weekday", "hour_of_day"),
+)
+
+
+def _uplift_columns(measure: str, unit: str) -> tuple[Column, ...]:
+    stem = measure.removesuffix("_s")
+    return (
+        Column(
+            f"{stem}_uplift_raw{unit}",
+            "float64",
+            description=f"Mean over the line's hours of this class of {measure} minus the "
+            "slot's dry baseline; null when the line has none.",
+        ),
+        Column(
+            f"{stem}_uplift{unit}",
+            "float64",
+            nullable=False,
+            description="weight · raw uplift + (1 − weight) · the all-lines (`*`) raw uplift.",
+        ),
+        Column(
+            f"{stem}_uplift_se{unit}",
+            "float64",
+            description="Standard error of the shrunk uplift (DESIGN.md §8); null when a "
+            "variance it needs is undefined.",
+            range=_NOT_NEGATIVE,
+        ),
+    )
+
+
+OUTLOOK_CLASS_EFFECT = TableContract(
+    name="outlook_class_effect",
+    columns=(
+        _NETWORK,
+        _LINE_ID,
+        Column(
+            "weather_class",
+            "string",
+            nullable=False,
+            description="light_rain, moderate_rain, heavy_rain or snow.",
+            one_of=OneOf(EFFECT_CLASSES, "a wet class"),
+        ),
+        Column(
+            "hours",
+            "int64",
+            nullable=False,
+            description="The line's hours of this class that have a dry baseline.",
+            range=_NOT_NEGATIVE,
+        ),
+        Column(
+            "weight",
+            "float64",
+            nullable=False,
+            description="hours / (hours + UMWI_OUTLOOK_SHRINKAGE_HOURS); 1 for `*`.",
+            range=_RATE,
+        ),
+        *_uplift_columns("mean_delay_s", "_s"),
+        *_uplift_columns("on_time_rate", ""),
+        *_uplift_columns("reliability_rate", ""),
+    ),
+    key=("network", "line_id", "weather_class"),
+    description="Uplift of each wet class against the dry baseline per line, shrunk towards "
+    "the all-lines uplift when the line has few such hours (DESIGN.md §8).",
+    filters=("network", "line_id"),
+    order=("network", "line_id", "weather_class"),
+)
+
+
+def _expected(stem: str, unit: str, what: str, rate: bool) -> tuple[Column, ...]:
+    bounds = _RATE if rate else None
+    return (
+        Column(
+            f"expected_{stem}{unit}",
+            "float64",
+            description=f"Expected {what}: dry "
+            "baseline + the class uplift" + (", clipped to 0..1." if rate else "."),
+            range=bounds,
+        ),
+        Column(
+            f"{stem}_low{unit}",
+            "float64",
+            description="95 % interval low of the expectation.",
+            range=bounds,
+        ),
+        Column(f"{stem}_high{unit}", "float64", description="95 % interval high.", range=bounds),
+    )
+
+
+OUTLOOK_HOURLY = TableContract(
+    name=OUTLOOK_HOURLY_TABLE,
+    columns=(
+        _NETWORK,
+        _LINE_ID,
+        Column("location_id", "string", nullable=False, description="Weather location."),
+        Column(
+            "hour",
+            "timestamp_us_utc",
+            nullable=False,
+            description="Start of the forecast UTC hour `[hour, hour+1h)`.",
+        ),
+        Column(
+            "issued_at",
+            "timestamp_us_utc",
+            nullable=False,
+            description="When the location's latest forecast was issued; the 48 h run from "
+            "its hour.",
+        ),
+        *_FORECAST_WEATHER,
+        Column(
+            "weather_class",
+            "string",
+            nullable=False,
+            description="The forecast hour's class (DESIGN.md §5; unknown when precipitation "
+            "is null).",
+            one_of=OneOf(WEATHER_CLASSES, "a weather class"),
+        ),
+        Column(
+            "baseline_hours",
+            "int64",
+            nullable=False,
+            description="Dry hours behind the slot's baseline.",
+            range=Range(1),
+        ),
+        Column(
+            "class_hours",
+            "int64",
+            description="The line's hours of the forecast class behind its uplift; null for "
+            "dry and unknown.",
+            range=_NOT_NEGATIVE,
+        ),
+        Column(
+            "baseline_mean_delay_s",
+            "float64",
+            nullable=False,
+            description="The slot's dry baseline mean delay (s).",
+        ),
+        Column(
+            "uplift_s",
+            "float64",
+            description="The class's shrunk mean-delay uplift (s); 0 when dry; null when unknown.",
+        ),
+        *_expected("mean_delay", "_s", "hourly mean delay (s)", rate=False),
+        *_expected("on_time_rate", "", "on-time rate", rate=True),
+        *_expected("reliability_rate", "", "reliability rate", rate=True),
+    ),
+    key=_HOURLY_KEY,
+    rules=(
+        RowRule(
+            "expectations within their intervals",
+            "expected_mean_delay_s < mean_delay_low_s - 1e-9 "
+            "OR expected_mean_delay_s > mean_delay_high_s + 1e-9 "
+            "OR expected_on_time_rate < on_time_rate_low - 1e-9 "
+            "OR expected_on_time_rate > on_time_rate_high + 1e-9 "
+            "OR expected_reliability_rate < reliability_rate_low - 1e-9 "
+            "OR expected_reliability_rate > reliability_rate_high + 1e-9",
+        ),
+        RowRule(
+            "hour within 48 h of the issue time",
+            "hour < date_trunc('hour', issued_at) "
+            f"OR hour >= date_trunc('hour', issued_at) + INTERVAL {OUTLOOK_HORIZON_H} HOUR",
+        ),
+    ),
+    description="Expected punctuality per line and weather location for the next 48 h of "
+    "the latest forecast (DESIGN.md §8).",
+    filters=("network", "line_id"),
+    time_column="hour",
+    order=_HOURLY_ORDER,
+)
+
+#: Forecast hours as the Open-Meteo connector (or the sample city) lands them: never in
+#: `weather_hourly`, which holds observed hours only. Not a `SILVER_TABLES` member: it is
+#: written whole per issue (`umwi_transform.land_forecast`), not merged by the loader.
+WEATHER_FORECAST = TableContract(
+    name="weather_forecast",
+    columns=(
+        Column("location_id", "string", nullable=False),
+        Column("latitude", "float64", nullable=False, range=Range(*_LATITUDE, name="within ±90")),
+        Column(
+            "longitude", "float64", nullable=False, range=Range(*_LONGITUDE, name="within ±180")
+        ),
+        Column("issued_at", "timestamp_us_utc", nullable=False),
+        Column("hour", "timestamp_us_utc", nullable=False),
+        Column("temperature_c", "float64", range=Range(*_TEMPERATURE_C)),
+        Column("precipitation_mm", "float64", range=_NOT_NEGATIVE),
+        Column("rain_mm", "float64", range=_NOT_NEGATIVE),
+        Column("snowfall_cm", "float64", range=_NOT_NEGATIVE),
+        Column("wind_speed_kmh", "float64", range=_NOT_NEGATIVE),
+        Column("weather_code", "int16", one_of=_WMO),
+        Column("visibility_m", "float64", range=_NOT_NEGATIVE),
+        Column("source", "string", nullable=False),
+        Column("ingested_at", "timestamp_us_utc", nullable=False),
+        Column("run_id", "string", nullable=False),
+    ),
+    key=("location_id", "issued_at", "hour"),
+    rules=(
+        _source_name(),
+        RowRule("hour is the start of an hour", "date_trunc('hour', hour) <> hour"),
+        _not_in_future("issued_at"),
+    ),
+    description="Forecast weather at one location for one hour, per forecast issue (DESIGN.md §8).",
+)
+
+GOLD_CONTRACTS |= {
+    contract.name: contract for contract in (OUTLOOK_BASELINE, OUTLOOK_CLASS_EFFECT, OUTLOOK_HOURLY)
+}
+#: What `umwi build` computes from the history (everything but the outlook itself).
+HISTORY_TABLES: tuple[str, ...] = tuple(t for t in GOLD_CONTRACTS if t != OUTLOOK_HOURLY_TABLE)
 GOLD_TABLES: tuple[str, ...] = tuple(GOLD_CONTRACTS)
 GOLD_COLUMNS: dict[str, tuple[str, ...]] = {
     name: contract.column_names for name, contract in GOLD_CONTRACTS.items()

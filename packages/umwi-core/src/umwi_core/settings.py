@@ -176,6 +176,25 @@ class Settings(BaseSettings):
         description="Wet location-hours a line needs in a period to get a sensitivity rank.",
     )
 
+    # --- the outlook (DESIGN.md §8) ----------------------------------------------------
+    outlook_shrinkage_hours: float = Field(
+        24.0,
+        gt=0,
+        le=100_000,
+        description="k of the outlook's shrinkage: a line's own uplift of a weather class "
+        "gets weight hours / (hours + k) against the all-lines uplift.",
+    )
+    outlook_alert_hours: int = Field(
+        6, ge=1, le=48, description="Hours ahead the outlook alert looks at."
+    )
+    outlook_alert_reliability: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="Alert when a line's expected reliability over the next "
+        "UMWI_OUTLOOK_ALERT_HOURS falls below this.",
+    )
+
     # --- quality gate ----------------------------------------------------------------
     quality_volume_drop_pct: float = Field(
         80.0, gt=0, le=100, description="A day this % below its source's recent median fails."

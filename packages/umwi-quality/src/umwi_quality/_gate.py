@@ -12,13 +12,15 @@ from time import perf_counter
 from typing import Any
 
 from umwi_core.alerts import Alert, AlertSink
-from umwi_core.contracts import SILVER_TABLES
+from umwi_core.arrow import arrow_schema
+from umwi_core.contracts import OUTLOOK_HOURLY_TABLE, SILVER_TABLES, WEATHER_FORECAST
 from umwi_core.errors import InputError
 from umwi_core.failpoints import failpoint
 from umwi_core.lake import Lake
 from umwi_core.publication import GOLD_TABLES, read_publication
 from umwi_core.settings import Settings
-from umwi_transform import GoldCandidate, publish_gold
+from umwi_transform import GoldCandidate, open_delta, publish_gold
+from umwi_transform.catalog import scan_source
 
 from umwi_quality._batch import batch_checks
 from umwi_quality._ge import run_expectations
@@ -33,6 +35,7 @@ log = logging.getLogger("umwi.quality")
 SILVER_VIEWS = tuple(f"silver_{table}" for table in SILVER_TABLES)
 GOLD_VIEWS = tuple(f"gold_{table}" for table in GOLD_TABLES)
 CHECKED_VIEWS = SILVER_VIEWS + GOLD_VIEWS
+OUTLOOK_VIEWS = (f"silver_{WEATHER_FORECAST.name}", f"gold_{OUTLOOK_HOURLY_TABLE}")
 
 
 def _guarded(engine: str, run: Callable[[], list[CheckResult]]) -> list[CheckResult]:
@@ -229,6 +232,59 @@ def run_gate(
     }
     publication = publish_gold(
         lake, dict(candidates), run_id=run_id, gate=gate, quality_report=report_key
+    )
+    return GateResult(passed=True, checks=checks, report_key=report_key, publication=publication)
+
+
+def run_outlook_gate(
+    lake: Lake,
+    settings: Settings,
+    run_id: str,
+    candidates: Mapping[str, GoldCandidate],
+    alerts: AlertSink,
+    *,
+    now: datetime | None = None,
+) -> GateResult:
+    """The outlook's gate (DESIGN.md §8): the forecast's and `outlook_hourly`'s contract
+    checks only; on pass, publish `outlook_hourly` with every other table's entry carried
+    over. The historical gold and its checks are not touched."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    workspace = Workspace.open(settings.duckdb_memory_limit)
+    try:
+        register_gold(workspace, lake, {t: c.version for t, c in candidates.items()})
+        forecast = open_delta(lake, "silver", WEATHER_FORECAST.name)
+        workspace.register(
+            f"silver_{WEATHER_FORECAST.name}",
+            scan_source(forecast, arrow_schema(WEATHER_FORECAST).empty_table()),
+            None,
+            load=True,
+        )
+        views = [v for v in OUTLOOK_VIEWS if v in workspace.views]
+        checks, report_key = _check(
+            workspace,
+            lake,
+            settings,
+            run_id,
+            views,
+            totals_window="SELECT NULL::TIMESTAMPTZ AS hour WHERE false",
+            now=moment,
+            with_batch=False,
+            kind="outlook",
+        )
+    finally:
+        workspace.close()
+    passed = verdict(checks)
+    result = GateResult(passed=passed, checks=checks, report_key=report_key)
+    if not passed:
+        alerts.send(_alert(lake, run_id, report_key, checks, failed=True))
+        return result
+    gate = {"status": "passed", "checks": len(checks), "warnings": len(result.warnings)}
+    publication = publish_gold(
+        lake,
+        dict(candidates),
+        run_id=run_id,
+        gate={**gate, "run_id": run_id},
+        quality_report=report_key,
     )
     return GateResult(passed=True, checks=checks, report_key=report_key, publication=publication)
 

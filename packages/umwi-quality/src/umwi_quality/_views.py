@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from umwi_core.contracts import GOLD_CONTRACTS, SILVER_TABLES, TableContract
+from umwi_core.contracts import GOLD_CONTRACTS, SILVER_TABLES, WEATHER_FORECAST, TableContract
 
 VIEW_CONTRACTS: dict[str, TableContract] = {
     **{f"silver_{name}": contract for name, contract in SILVER_TABLES.items()},
+    # Judged by the outlook's own gate only (`run_outlook_gate`).
+    f"silver_{WEATHER_FORECAST.name}": WEATHER_FORECAST,
     **{f"gold_{name}": contract for name, contract in GOLD_CONTRACTS.items()},
 }

@@ -31,11 +31,16 @@ from deltalake.exceptions import DeltaError
 from ibis.backends.duckdb import Backend  # type: ignore[import-untyped]
 from pydantic import BaseModel
 from umwi_core.arrow import arrow_schema
-from umwi_core.contracts import CORRELATION_VARIABLES, DEPARTURES, WEATHER_HOURLY
+from umwi_core.contracts import (
+    CORRELATION_VARIABLES,
+    DEPARTURES,
+    HISTORY_TABLES,
+    OUTLOOK_HOURLY_TABLE,
+    WEATHER_HOURLY,
+)
 from umwi_core.days import day_spans
 from umwi_core.failpoints import failpoint
 from umwi_core.lake import Lake
-from umwi_core.publication import GOLD_TABLES
 from umwi_core.settings import Settings
 
 from umwi_transform import _gold_exprs as gx
@@ -110,6 +115,7 @@ def _settings_fingerprint(settings: Settings) -> dict[str, float]:
         "early_tolerance_s": float(settings.early_tolerance_s),
         "max_weather_distance_km": float(settings.max_weather_distance_km),
         "sensitivity_min_wet_hours": float(settings.sensitivity_min_wet_hours),
+        "outlook_shrinkage_hours": float(settings.outlook_shrinkage_hours),
     }
 
 
@@ -233,7 +239,11 @@ def _candidate(
 
 
 def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCandidate]:
-    """Write new gold candidates from silver; a build with no new input commits nothing."""
+    """Write new gold candidates from silver; a build with no new input commits nothing
+    (but `outlook_hourly`, when a forecast landed since it was built)."""
+    # Imported here: the outlook's driver reuses this module's writers.
+    from umwi_transform._outlook_build import refresh_outlook, write_model
+
     versions: dict[str, int] = {}
     for table in _SILVER:
         delta = open_delta(lake, "silver", table)
@@ -243,7 +253,7 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
     departures, weather = _silver_inputs(lake, backend, versions)
     fingerprint = _settings_fingerprint(settings)
     locations = _locations_fingerprint(weather)
-    gold = {table: open_delta(lake, "gold", table) for table in GOLD_TABLES}
+    gold = {table: open_delta(lake, "gold", table) for table in HISTORY_TABLES}
     cells_table = open_delta(lake, "gold", CELLS)
     full = (
         state is None
@@ -251,7 +261,7 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
         or state.locations != locations
         or any(
             gold[t] is None or gold[t].version() != state.gold_versions.get(t)  # type: ignore[union-attr]
-            for t in GOLD_TABLES
+            for t in HISTORY_TABLES
         )
         or cells_table is None
         or cells_table.version() != state.gold_versions.get(CELLS)
@@ -261,14 +271,14 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
         assert state is not None
         if state.silver_versions == versions:
             log.info("gold: no new silver input; nothing to build")
-            return _unchanged(gold, state)
+            return _unchanged(lake, backend, gold, state)
         days = _affected_days(lake, state.silver_versions, versions)
         full = days is None
     now = datetime.now(UTC)
     if not full and not days:
         assert state is not None
         write_state(lake, state.model_copy(update={"silver_versions": versions}))
-        return _unchanged(gold, state)
+        return _unchanged(lake, backend, gold, state)
     ranges = None if full else _day_ranges(days or ())
     log.info(
         "gold: %s build (run %s)", "full" if ranges is None else f"{len(ranges)} ranges", run_id
@@ -342,6 +352,11 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
     written["correlation"] = _write(lake, "correlation", correlation, None)
 
     clock.lap("correlation")
+    # The outlook's model (DESIGN.md §8): a day moves the baselines of its weekday only.
+    weekdays = None if days is None or ranges is None else sorted({d.isoweekday() for d in days})
+    written |= write_model(backend, lake, all_mobility, weekdays, settings)
+    outlook = refresh_outlook(lake, backend, written)
+    clock.lap("outlook")
     log.info("gold steps: %s", clock)
     # The quality gate usually runs next in this process.
     release_arrow_memory()
@@ -351,6 +366,10 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
         "weather_impact": period_predicate,
         "line_sensitivity": period_predicate,
         "correlation": None,
+        "outlook_baseline": None
+        if weekdays is None
+        else "weekday IN (" + ", ".join(str(d) for d in weekdays) + ")",
+        "outlook_class_effect": None,
     }
     candidates = {
         t: _candidate(
@@ -362,8 +381,11 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
             if scopes[t] is None or state is None
             else (str(scopes[t]), state.gold_versions[t]),
         )
-        for t in GOLD_TABLES
+        for t in HISTORY_TABLES
     }
+    candidates[OUTLOOK_HOURLY_TABLE] = _candidate(
+        OUTLOOK_HOURLY_TABLE, outlook[0], outlook[2], outlook[1]
+    )
     write_state(
         lake,
         BuildState(
@@ -371,10 +393,10 @@ def build_gold(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCan
             settings=fingerprint,
             locations=locations,
             gold_versions={
-                **{t: c.version for t, c in candidates.items()},
+                **{t: candidates[t].version for t in HISTORY_TABLES},
                 CELLS: cells.version(),
             },
-            updated_at={t: now for t in GOLD_TABLES},
+            updated_at={t: now for t in HISTORY_TABLES},
         ),
     )
     return candidates
@@ -495,12 +517,21 @@ def _line_chunks(sizes: pa.Table) -> list[tuple[str, list[str]]]:
     return chunks
 
 
-def _unchanged(gold: dict[str, DeltaTable | None], state: BuildState) -> dict[str, GoldCandidate]:
+def _unchanged(
+    lake: Lake, backend: Backend, gold: dict[str, DeltaTable | None], state: BuildState
+) -> dict[str, GoldCandidate]:
+    """The history as it is; the outlook rebuilt if a new forecast landed since."""
+    from umwi_transform._outlook_build import refresh_outlook
+
     result = {}
-    for table in GOLD_TABLES:
+    model: dict[str, DeltaTable] = {}
+    for table in HISTORY_TABLES:
         delta = gold[table]
         assert delta is not None
+        model[table] = delta
         result[table] = _candidate(table, delta, False, state.updated_at[table])
+    outlook, built_at, changed = refresh_outlook(lake, backend, model)
+    result[OUTLOOK_HOURLY_TABLE] = _candidate(OUTLOOK_HOURLY_TABLE, outlook, changed, built_at)
     return result
 
 

@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from deltalake import DeltaTable
-from umwi_core.contracts import SILVER_TABLES
+from umwi_core.contracts import SILVER_TABLES, WEATHER_FORECAST
 from umwi_core.lake import Lake
 from umwi_core.publication import GOLD_TABLES, read_publication
 from umwi_core.settings import Settings
 
 from umwi_transform._delta import log, with_commit_retry
 from umwi_transform._gold import CELLS, read_state, write_state
+from umwi_transform._outlook_build import follow_compaction
 from umwi_transform._reason_codes import code_old_rejections
 from umwi_transform.catalog import open_delta
 
@@ -122,6 +123,17 @@ def maintain(lake: Lake, settings: Settings, *, retain_hours: int = 168) -> dict
                 if filled is not None:
                     done["reason_codes_filled"] = filled
                 report[f"{layer}/{table}"] = done
+    # The forecasts take a version an hour (DESIGN.md §8); the outlook reads the latest.
+    forecast = _maintain_table(
+        lake, "silver", WEATHER_FORECAST.name, retain_hours, None, own_files=False
+    )
+    compacted: dict[str, tuple[int, int]] = {}
+    if forecast is not None:
+        report[f"silver/{WEATHER_FORECAST.name}"] = forecast
+        compacted[WEATHER_FORECAST.name] = (
+            int(forecast["version_before"]),
+            int(forecast["version_after"]),
+        )
     gold_versions = dict(state.gold_versions) if state else {}
     for table in (*GOLD_TABLES, CELLS):
         entry = publication[0].tables.get(table) if publication else None
@@ -131,12 +143,14 @@ def maintain(lake: Lake, settings: Settings, *, retain_hours: int = 168) -> dict
         if done is None:
             continue
         report[f"gold/{table}"] = done
+        compacted[table] = (int(done["version_before"]), int(done["version_after"]))
         # Compaction commits no data change: the build state follows it so the next
         # build does not mistake it for a foreign change and rebuild everything.
         if gold_versions.get(table) == done["version_before"]:
             gold_versions[table] = int(done["version_after"])
     if state is not None and gold_versions != state.gold_versions:
         write_state(lake, state.model_copy(update={"gold_versions": gold_versions}))
+    follow_compaction(lake, compacted)
     report["serving_removed"] = _prune_serving(lake)
     log.info("maintain: %s", report)
     return report

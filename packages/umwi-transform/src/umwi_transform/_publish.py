@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from umwi_core.contracts import GOLD_CONTRACTS, HISTORY_TABLES
 from umwi_core.errors import LakeError
 from umwi_core.failpoints import failpoint
 from umwi_core.lake import Lake
@@ -77,19 +78,25 @@ def publish_gold(
 
     The pointer is the only thing readers follow, so until it is replaced nothing they see
     changes; `ConflictError` when another publisher replaced it since it was read. A table
-    whose version is already published keeps its serving copy.
+    whose version is already published keeps its serving copy. A table without a candidate
+    keeps its published entry (the outlook publishes alone, DESIGN.md §8); one that was
+    never published needs a candidate, but for `outlook_hourly`, which may have none yet.
     """
-    missing = [table for table in GOLD_TABLES if table not in candidates]
-    if missing:
-        raise LakeError(f"cannot publish: no candidate for gold table {missing[0]}")
     previous = read_publication(lake)
     token = previous[1] if previous else None
     published = previous[0].tables if previous else {}
+    missing = [t for t in HISTORY_TABLES if t not in candidates and t not in published]
+    if missing:
+        raise LakeError(f"cannot publish: no candidate for gold table {missing[0]}")
     publication_id = new_publication_id()
     tables: dict[str, PublishedTable] = {}
     for table in GOLD_TABLES:
-        candidate = candidates[table]
+        candidate = candidates.get(table)
         before = published.get(table)
+        if candidate is None:
+            if before is not None:
+                tables[table] = before
+            continue
         if (
             before is not None
             and before.version == candidate.version
@@ -98,7 +105,9 @@ def publish_gold(
             tables[table] = before
             continue
         data = read_gold(lake, table, candidate.version)
-        data = data.sort_by([(column, "ascending") for column in _SORT[table]])
+        data = data.sort_by(
+            [(column, "ascending") for column in _SORT.get(table, GOLD_CONTRACTS[table].order)]
+        )
         key = serving_key(publication_id, table)
         lake.write_bytes(key, _parquet(data))
         tables[table] = PublishedTable(

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
-from umwi_core.contracts import SILVER_TABLES
+from umwi_core.contracts import SILVER_TABLES, WEATHER_FORECAST
 from umwi_core.lake import Lake
 from umwi_core.publication import GOLD_TABLES, read_publication
 
@@ -91,6 +91,9 @@ def lake_tables(lake: Lake) -> dict[str, DeltaTable]:
             delta = open_delta(lake, layer, table)
             if delta is not None:
                 tables[f"{layer}_{table}"] = delta
+    forecast = open_delta(lake, "silver", WEATHER_FORECAST.name)
+    if forecast is not None:
+        tables[f"silver_{WEATHER_FORECAST.name}"] = forecast
     found = read_publication(lake)
     if found is not None:
         publication, _ = found

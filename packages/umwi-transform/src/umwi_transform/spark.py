@@ -37,13 +37,13 @@ import ibis  # type: ignore[import-untyped]
 import ibis.expr.types as ir  # type: ignore[import-untyped]
 import pyarrow as pa
 from umwi_core.arrow import arrow_schema
-from umwi_core.contracts import DEPARTURES, WEATHER_HOURLY
+from umwi_core.contracts import DEPARTURES, HISTORY_TABLES, WEATHER_HOURLY
 from umwi_core.errors import InputError
 from umwi_core.lake import Lake
-from umwi_core.publication import GOLD_TABLES
 from umwi_core.settings import Settings
 
 from umwi_transform import _gold_exprs as gx
+from umwi_transform import _outlook as ox
 from umwi_transform._gold import GoldCandidate, _candidate, _write
 from umwi_transform._schemas import conform
 from umwi_transform._sensitivity import line_sensitivity
@@ -280,9 +280,21 @@ def build_gold_tables(
         # finish the closed-form statistics on the driver.
         raw["correlation"] = correlation_table(_to_arrow(frame))
         seconds["correlation"] = time.perf_counter() - started
+
+        # The outlook's model (DESIGN.md §8); `outlook_hourly` needs a forecast and is
+        # built by `build_outlook` from the published model.
+        started = time.perf_counter()
+        baseline, frame = cache.keep("umwi_baseline", ox.outlook_baseline(mobility))
+        raw["outlook_baseline"] = _to_arrow(frame)
+        _, frame = cache.keep(
+            "umwi_effects",
+            ox.outlook_class_effect(mobility, baseline, settings.outlook_shrinkage_hours),
+        )
+        raw["outlook_class_effect"] = _to_arrow(frame)
+        seconds["outlook model"] = time.perf_counter() - started
     finally:
         cache.release()
-    return SparkGold({name: conform(raw[name], name) for name in GOLD_TABLES}, seconds)
+    return SparkGold({name: conform(raw[name], name) for name in HISTORY_TABLES}, seconds)
 
 
 def build_gold_spark(
@@ -302,7 +314,7 @@ def write_candidates(lake: Lake, gold: SparkGold) -> dict[str, GoldCandidate]:
     now = datetime.now(UTC)
     return {
         table: _candidate(table, _write(lake, table, gold.tables[table], None), True, now)
-        for table in GOLD_TABLES
+        for table in HISTORY_TABLES
     }
 
 

@@ -19,6 +19,7 @@ from umwi.cli import sql as _sql  # noqa: F401  isort: skip
 from umwi.cli import kpi as _kpi  # noqa: F401  isort: skip
 from umwi.cli import serve as _serve  # noqa: F401  isort: skip
 from umwi.cli import demo, ingest, run, backfill, build, quality, maintain  # noqa: F401  isort: skip
+from umwi.cli import backtest, outlook  # noqa: F401  isort: skip
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from time import perf_counter
 
 import typer
@@ -58,6 +58,42 @@ def kpi_summary(resources: Resources) -> list[Table]:
     return list(tables.values())
 
 
+def outlook_summary(resources: Resources) -> list[Table]:
+    """Per line, the published 48 h outlook at a glance: the mean expected delay, its worst
+    hour, and the forecast precipitation over the line's hours (DESIGN.md §8)."""
+    from umwi_api.queries import GoldReader, KpiFilters
+
+    reader = GoldReader(resources)
+    first = reader.page("outlook", KpiFilters())
+    rows = list(first.rows)
+    while len(rows) < first.total:
+        rows += reader.page("outlook", KpiFilters(), offset=len(rows)).rows
+    lines: dict[tuple[str, str], list[dict[str, object]]] = {}
+    for row in rows:
+        if row["expected_mean_delay_s"] is not None:
+            lines.setdefault((str(row["network"]), str(row["line_id"])), []).append(row)
+    if not lines:
+        return []
+    issued = str(rows[0]["issued_at"])[:16].replace("T", " ")
+    table = Table(title=Text(f"next 48 h, forecast issued {issued}Z"))
+    for header in ("line", "delay s", "worst hour", "worst s", "rain mm"):
+        table.add_column(header, justify="left" if header in ("line", "worst hour") else "right")
+    for (_, line), found in sorted(lines.items()):
+        delays = [float(str(r["expected_mean_delay_s"])) for r in found]
+        worst = max(found, key=lambda r: float(str(r["expected_mean_delay_s"])))
+        # The forecast over the line's hours, per weather location it runs at.
+        places = len({r["location_id"] for r in found})
+        rain = sum(float(str(r["precipitation_mm"] or 0.0)) for r in found) / places
+        table.add_row(
+            cell(line),
+            f"{sum(delays) / len(delays):.1f}",
+            str(worst["hour"])[5:16].replace("T", " "),
+            f"{float(str(worst['expected_mean_delay_s'])):.1f}",
+            f"{rain:.1f}",
+        )
+    return [table]
+
+
 def timings_table(import_s: float, pipeline_s: float, flow: dict[str, float]) -> Table:
     """Where the demo's time went; Prefect's start is what the flows themselves did not use."""
     rows = [
@@ -101,12 +137,22 @@ def demo(
         f"umwi demo: sample city, {days} days from {start} (seed {seed}); "
         f"state in {settings.state_dir}"
     )
+    # The forecast for the 48 h after the history, issued as it ends (DESIGN.md §8): the
+    # pipeline's build then publishes the outlook with the rest.
+    from umwi_connectors import sample_forecast
+    from umwi_transform import land_forecast
+
+    issued = datetime(end.year, end.month, end.day, tzinfo=UTC)
+    forecast = sample_forecast(seed, end, issued)
+    land_forecast(state.resources.lake, forecast, "demo-forecast", source="sample")
     with progress_bar("demo pipeline"):
         summary = flows.pipeline(sources=sources, start=start.isoformat(), end=end.isoformat())
     finished = perf_counter()
     show_table(ingest_table(summary.ingest), console)
     print_build(console, summary.build)
     for table in kpi_summary(state.resources):
+        show_table(table, console)
+    for table in outlook_summary(state.resources):
         show_table(table, console)
     show_table(timings_table(loaded - began, finished - loaded, summary.timings_s), console)
     if not serve:

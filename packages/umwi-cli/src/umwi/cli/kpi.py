@@ -36,6 +36,7 @@ class KpiTable(StrEnum):
     PUNCTUALITY = "punctuality"
     CORRELATION = "correlation"
     HOURLY = "hourly"
+    OUTLOOK = "outlook"
     SENSITIVITY = "sensitivity"
 
 
@@ -44,8 +45,9 @@ def kpi(
     table: Annotated[
         KpiTable,
         typer.Argument(
-            help="weather-impact, punctuality, correlation, hourly (mobility_weather_hourly) "
-            "or sensitivity (line_sensitivity)."
+            help="weather-impact, punctuality, correlation, hourly (mobility_weather_hourly), "
+            "sensitivity (line_sensitivity) or outlook (outlook_hourly: the next 48 h of the "
+            "latest forecast)."
         ),
     ],
     network: str | None = typer.Option(None, "--network", help="Network name."),

@@ -11,6 +11,7 @@ from umwi_core.arrow import StagedBatch
 
 from umwi_connectors._bronze_stage import replay_landed
 from umwi_connectors._openmeteo import fetch_weather
+from umwi_connectors._openmeteo_forecast import FORECAST_DATASET
 from umwi_connectors._openmeteo_parse import WeatherLocation
 from umwi_connectors._source import Batches, Layout, Schedule, Source, Span
 from umwi_connectors._sources._strict import StrictOptions
@@ -53,4 +54,7 @@ class WeatherSource(Source[WeatherOptions]):
         return fetch_weather(settings, lake, run_id, [place], span.start, span.end)
 
     def replay(self, lake: Lake, key: str, dataset: str, run_id: str) -> Iterable[StagedBatch]:
+        if dataset == FORECAST_DATASET:
+            # Forecast hours never become `weather_hourly` rows (DESIGN.md §8).
+            return []
         return replay_landed(self.bronze, lake, key, dataset, run_id)
