@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from umwi.cli import main
 from umwi_connectors import generate_sample
-from umwi_core.publication import GOLD_TABLES, read_publication
+from umwi_core.contracts import HISTORY_TABLES
+from umwi_core.publication import read_publication
 from umwi_core.resources import make_lake
 from umwi_core.runs import read_manifest
 from umwi_core.settings import Settings
@@ -72,10 +73,14 @@ def test_build_on_spark_connect_publishes_the_duckdb_gold(
     found = read_publication(lake)
     assert found is not None
     publication = found[0]
-    for table in GOLD_TABLES:
+    # Two days give each weekday-hour slot one day, so no wet hour has a dry baseline in
+    # its slot: the class effects are empty on both engines (test_spark_parity fills them).
+    empty_on_two_days = {"outlook_class_effect"}
+    for table in HISTORY_TABLES:  # `outlook_hourly` is the outlook flow's, not the build's
         version = publication.tables[table].version
         assert version == 1, table  # the Spark build's candidate, on top of DuckDB's
-        assert _assert_same(table, read_gold(lake, table, version), duckdb[table]) > 0
+        rows = _assert_same(table, read_gold(lake, table, version), duckdb[table])
+        assert rows > 0 or table in empty_on_two_days, table
 
     builds = [
         read_manifest(lake, Path(key).stem)

@@ -21,9 +21,9 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
+from umwi_core.contracts import HISTORY_TABLES
 from umwi_core.errors import InputError, UmwiError
 from umwi_core.lake import Lake
-from umwi_core.publication import GOLD_TABLES
 from umwi_core.settings import Settings
 
 from umwi_transform._gold import GoldCandidate
@@ -143,7 +143,7 @@ def job_candidates(lake: Lake, run_id: str) -> dict[str, GoldCandidate]:
             "did it run the umwi entry script?"
         )
     result = _JobResult.model_validate_json(lake.read_bytes(key))
-    missing = [t for t in GOLD_TABLES if t not in result.candidates]
+    missing = [t for t in HISTORY_TABLES if t not in result.candidates]
     if missing:
         raise EmrJobFailed(f"{key}: no candidate for {', '.join(missing)}")
     return {
@@ -155,7 +155,7 @@ def job_candidates(lake: Lake, run_id: str) -> dict[str, GoldCandidate]:
             updated_at=datetime.fromisoformat(str(found["updated_at"])),
         )
         for table, found in result.candidates.items()
-        if table in GOLD_TABLES
+        if table in HISTORY_TABLES
     }
 
 
