@@ -16,6 +16,7 @@ import httpx
 import pyarrow as pa
 import pyarrow.compute as pc
 from umwi_core import Lake, Settings, SourceError
+from umwi_core.contracts import WEATHER_MEASURES
 
 from umwi_connectors._bronze import land
 from umwi_connectors._http import RateLimiter
@@ -27,19 +28,7 @@ __all__ = ["FORECAST_DATASET", "FORECAST_HOURS", "fetch_forecast"]
 #: The bronze dataset of forecast payloads.
 FORECAST_DATASET = "outlook"
 FORECAST_HOURS = 48
-_COLUMNS = (
-    "location_id",
-    "latitude",
-    "longitude",
-    "hour",
-    "temperature_c",
-    "precipitation_mm",
-    "rain_mm",
-    "snowfall_cm",
-    "wind_speed_kmh",
-    "weather_code",
-    "visibility_m",
-)
+_COLUMNS = ("location_id", "latitude", "longitude", "hour", *WEATHER_MEASURES)
 
 
 async def _fetch(

@@ -21,7 +21,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from umwi_core import InputError, Lake
 from umwi_core.arrow import StagedBatch, arrow_schema, staging_schema
-from umwi_core.contracts import DEPARTURES, WEATHER_HOURLY
+from umwi_core.contracts import DEPARTURES, WEATHER_HOURLY, WEATHER_MEASURES
 
 from umwi_connectors._bronze import land
 from umwi_connectors._gtfs_static import scheduled_utc
@@ -180,18 +180,7 @@ def weather_table(
         "latitude": pa.array(np.asarray([x[1] for x in SAMPLE_LOCATIONS])[index]),
         "longitude": pa.array(np.asarray([x[2] for x in SAMPLE_LOCATIONS])[index]),
         "hour": pa.array(hour, _TIMESTAMP),
-        **{
-            name: pa.array(weather[name].reshape(-1))
-            for name in (
-                "temperature_c",
-                "precipitation_mm",
-                "rain_mm",
-                "snowfall_cm",
-                "wind_speed_kmh",
-                "weather_code",
-                "visibility_m",
-            )
-        },
+        **{name: pa.array(weather[name].reshape(-1)) for name in WEATHER_MEASURES},
         "source": _repeat(SOURCE, count, pa.string()),
         # Observed at the end of the hour it describes.
         "as_of": pa.array(hour + _HOUR_US, _TIMESTAMP),

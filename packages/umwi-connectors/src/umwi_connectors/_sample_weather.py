@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 import pyarrow as pa
+from umwi_core.contracts import WEATHER_MEASURES
 
 from umwi_connectors._sample_city import SAMPLE_LOCATIONS
 
@@ -122,18 +123,7 @@ def sample_forecast(seed: int, first: date, issued_at: datetime) -> pa.Table:
     table = pa.table(
         {
             **columns,
-            **{
-                name: pa.array(weather[name].reshape(-1))
-                for name in (
-                    "temperature_c",
-                    "precipitation_mm",
-                    "rain_mm",
-                    "snowfall_cm",
-                    "wind_speed_kmh",
-                    "weather_code",
-                    "visibility_m",
-                )
-            },
+            **{name: pa.array(weather[name].reshape(-1)) for name in WEATHER_MEASURES},
         }
     )
     return table.cast(

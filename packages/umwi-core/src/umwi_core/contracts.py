@@ -209,6 +209,19 @@ DEPARTURES = TableContract(
     description="One scheduled departure of one vehicle from one stop (DESIGN.md §3).",
 )
 
+#: What an hour of weather measures, observed (`weather_hourly`) or forecast
+#: (`weather_forecast`): one declaration, so both tables and their writers agree.
+_MEASURED_WEATHER = (
+    Column("temperature_c", "float64", range=Range(*_TEMPERATURE_C)),
+    Column("precipitation_mm", "float64", range=_NOT_NEGATIVE),
+    Column("rain_mm", "float64", range=_NOT_NEGATIVE),
+    Column("snowfall_cm", "float64", range=_NOT_NEGATIVE),
+    Column("wind_speed_kmh", "float64", range=_NOT_NEGATIVE),
+    Column("weather_code", "int16", one_of=_WMO),
+    Column("visibility_m", "float64", range=_NOT_NEGATIVE),
+)
+WEATHER_MEASURES = tuple(column.name for column in _MEASURED_WEATHER)
+
 WEATHER_HOURLY = TableContract(
     name="weather_hourly",
     columns=(
@@ -218,13 +231,7 @@ WEATHER_HOURLY = TableContract(
             "longitude", "float64", nullable=False, range=Range(*_LONGITUDE, name="within ±180")
         ),
         Column("hour", "timestamp_us_utc", nullable=False),
-        Column("temperature_c", "float64", range=Range(*_TEMPERATURE_C)),
-        Column("precipitation_mm", "float64", range=_NOT_NEGATIVE),
-        Column("rain_mm", "float64", range=_NOT_NEGATIVE),
-        Column("snowfall_cm", "float64", range=_NOT_NEGATIVE),
-        Column("wind_speed_kmh", "float64", range=_NOT_NEGATIVE),
-        Column("weather_code", "int16", one_of=_WMO),
-        Column("visibility_m", "float64", range=_NOT_NEGATIVE),
+        *_MEASURED_WEATHER,
         Column("source", "string", nullable=False),
         Column("as_of", "timestamp_us_utc", nullable=False),
         Column("ingested_at", "timestamp_us_utc", nullable=False),
@@ -960,13 +967,7 @@ WEATHER_FORECAST = TableContract(
         ),
         Column("issued_at", "timestamp_us_utc", nullable=False),
         Column("hour", "timestamp_us_utc", nullable=False),
-        Column("temperature_c", "float64", range=Range(*_TEMPERATURE_C)),
-        Column("precipitation_mm", "float64", range=_NOT_NEGATIVE),
-        Column("rain_mm", "float64", range=_NOT_NEGATIVE),
-        Column("snowfall_cm", "float64", range=_NOT_NEGATIVE),
-        Column("wind_speed_kmh", "float64", range=_NOT_NEGATIVE),
-        Column("weather_code", "int16", one_of=_WMO),
-        Column("visibility_m", "float64", range=_NOT_NEGATIVE),
+        *_MEASURED_WEATHER,
         Column("source", "string", nullable=False),
         Column("ingested_at", "timestamp_us_utc", nullable=False),
         Column("run_id", "string", nullable=False),

@@ -217,23 +217,7 @@ def run_gate(
         )
     finally:
         workspace.close()
-    passed = verdict(checks)
-    result = GateResult(passed=passed, checks=checks, report_key=report_key)
-    if not passed:
-        alerts.send(_alert(lake, run_id, report_key, checks, failed=True))
-        return result
-    if result.warnings:
-        alerts.send(_alert(lake, run_id, report_key, checks, failed=False))
-    gate = {
-        "status": "passed",
-        "checks": len(checks),
-        "warnings": len(result.warnings),
-        "run_id": run_id,
-    }
-    publication = publish_gold(
-        lake, dict(candidates), run_id=run_id, gate=gate, quality_report=report_key
-    )
-    return GateResult(passed=True, checks=checks, report_key=report_key, publication=publication)
+    return _judge(lake, run_id, report_key, checks, candidates, alerts)
 
 
 def run_outlook_gate(
@@ -273,18 +257,33 @@ def run_outlook_gate(
         )
     finally:
         workspace.close()
-    passed = verdict(checks)
-    result = GateResult(passed=passed, checks=checks, report_key=report_key)
-    if not passed:
+    return _judge(lake, run_id, report_key, checks, candidates, alerts)
+
+
+def _judge(
+    lake: Lake,
+    run_id: str,
+    report_key: str,
+    checks: list[CheckResult],
+    candidates: Mapping[str, GoldCandidate],
+    alerts: AlertSink,
+) -> GateResult:
+    """The verdict on `checks`: an alert and nothing published when an error-severity
+    check failed; otherwise a warning alert if any warned, then the publication."""
+    result = GateResult(passed=verdict(checks), checks=checks, report_key=report_key)
+    if not result.passed:
         alerts.send(_alert(lake, run_id, report_key, checks, failed=True))
         return result
-    gate = {"status": "passed", "checks": len(checks), "warnings": len(result.warnings)}
+    if result.warnings:
+        alerts.send(_alert(lake, run_id, report_key, checks, failed=False))
+    gate = {
+        "status": "passed",
+        "checks": len(checks),
+        "warnings": len(result.warnings),
+        "run_id": run_id,
+    }
     publication = publish_gold(
-        lake,
-        dict(candidates),
-        run_id=run_id,
-        gate={**gate, "run_id": run_id},
-        quality_report=report_key,
+        lake, dict(candidates), run_id=run_id, gate=gate, quality_report=report_key
     )
     return GateResult(passed=True, checks=checks, report_key=report_key, publication=publication)
 

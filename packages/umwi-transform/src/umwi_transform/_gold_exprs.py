@@ -16,21 +16,17 @@ from collections.abc import Sequence
 import ibis  # type: ignore[import-untyped]
 import ibis.expr.datatypes as dt  # type: ignore[import-untyped]
 import ibis.expr.types as ir  # type: ignore[import-untyped]
-from umwi_core.contracts import ALL_LINES, ALL_PERIODS, CORRELATION_LAGS_H, CORRELATION_VARIABLES
+from umwi_core.contracts import (
+    ALL_LINES,
+    ALL_PERIODS,
+    CORRELATION_LAGS_H,
+    CORRELATION_VARIABLES,
+    WEATHER_MEASURES,
+)
 
 EARTH_RADIUS_KM = 6371.0088
 UTC_TS = dt.Timestamp(timezone="UTC")
-WEATHER_COLUMNS = (
-    "latitude",
-    "longitude",
-    "temperature_c",
-    "precipitation_mm",
-    "rain_mm",
-    "snowfall_cm",
-    "wind_speed_kmh",
-    "weather_code",
-    "visibility_m",
-)
+WEATHER_COLUMNS = ("latitude", "longitude", *WEATHER_MEASURES)
 HOURLY_KEY = ("network", "line_id", "location_id", "hour")
 
 

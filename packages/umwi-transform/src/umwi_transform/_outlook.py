@@ -20,6 +20,7 @@ from umwi_core.contracts import (
     OUTLOOK_HORIZON_H,
     OUTLOOK_HOURLY,
     OUTLOOK_MEASURES,
+    WEATHER_MEASURES,
 )
 
 from umwi_transform._gold_exprs import UTC_TS, weather_class
@@ -27,15 +28,7 @@ from umwi_transform._gold_exprs import UTC_TS, weather_class
 #: The two-sided 95 % normal quantile, Φ⁻¹(0.975).
 Z_95 = 1.959963984540054
 SLOT = ("network", "line_id", "location_id", "weekday", "hour_of_day")
-FORECAST_WEATHER = (
-    "temperature_c",
-    "precipitation_mm",
-    "rain_mm",
-    "snowfall_cm",
-    "wind_speed_kmh",
-    "weather_code",
-    "visibility_m",
-)
+FORECAST_WEATHER = WEATHER_MEASURES
 #: The uplift column stem of each measure (`mean_delay_s` → `mean_delay_uplift…_s`).
 _STEMS = {"mean_delay_s": ("mean_delay", "_s"), "on_time_rate": ("on_time_rate", "")}
 _STEMS["reliability_rate"] = ("reliability_rate", "")
