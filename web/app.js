@@ -438,6 +438,55 @@
     chart.update("none");
   }
 
+  /** Every line's next 48 h as a heat strip: per line and forecast hour, the largest
+   * expected mean delay over the line's weather locations (its worst place), so the lines
+   * that will suffer stand out; the shade is relative to the strip's largest value. */
+  function renderOutlookStrip(network, rows) {
+    const worst = new Map();
+    const hourSet = new Set();
+    for (const row of rows) {
+      if (row.expected_mean_delay_s == null) continue;
+      hourSet.add(row.hour);
+      const byHour = worst.get(row.line_id) || new Map();
+      const seen = byHour.get(row.hour);
+      if (seen == null || row.expected_mean_delay_s > seen) byHour.set(row.hour, row.expected_mean_delay_s);
+      worst.set(row.line_id, byHour);
+    }
+    const hours = Array.from(hourSet).sort();
+    const lines = Array.from(worst.keys()).sort((a, b) => (a === "*" ? -1 : b === "*" ? 1 : a.localeCompare(b)));
+    let top = 0;
+    for (const byHour of worst.values()) for (const value of byHour.values()) top = Math.max(top, value);
+    const table = $("outlook-strip");
+    table.replaceChildren();
+    const head = table.createTHead().insertRow();
+    head.appendChild(document.createElement("th"));
+    hours.forEach((hour, index) => {
+      const th = document.createElement("th");
+      th.textContent = index % 6 === 0 ? hour.slice(11, 13) + "h" : "";
+      th.title = hour;
+      head.appendChild(th);
+    });
+    const body = table.createTBody();
+    for (const line of lines) {
+      const tr = body.insertRow();
+      const name = document.createElement("th");
+      name.textContent = line === "*" ? "All lines" : lineLabel(network, line);
+      name.scope = "row";
+      tr.appendChild(name);
+      for (const hour of hours) {
+        const td = tr.insertCell();
+        const value = worst.get(line).get(hour);
+        td.dataset.line = line;
+        td.dataset.hour = hour;
+        if (value == null) continue;
+        td.dataset.delay = String(value);
+        const shade = top > 0 ? Math.max(0, value) / top : 0;
+        td.style.backgroundColor = "rgba(207, 34, 46, " + (0.08 + 0.92 * shade).toFixed(3) + ")";
+        td.title = name.textContent + ", " + hour.slice(0, 16).replace("T", " ") + "Z: " + Math.round(value) + " s expected";
+      }
+    }
+  }
+
   /** r by lag 0–3 h for the selected variable, line, period and y, with adjusted intervals. */
   function renderLags(rows) {
     const byLag = Object.fromEntries(rows.map((row) => [row.lag_h, row]));
@@ -490,7 +539,7 @@
       const grain = seriesGrain(start, end);
       const daily = grain === "day";
       const days = Object.assign({ grain: "day" }, scope());
-      const [lagRows, sensitivity, hourly, history, dayRows, dayHistory, outlook] = await Promise.all([
+      const [lagRows, sensitivity, hourly, history, dayRows, dayHistory, outlook, outlookLines] = await Promise.all([
         api("/kpi/correlation", Object.assign({
           period: period, variable: controls.variable.value, y_kind: yKind(),
         }, scope())).then((p) => p.rows),
@@ -500,11 +549,13 @@
         daily ? fetchAll("/kpi/hourly", Object.assign({ start: start, end: end }, days)) : Promise.resolve(null),
         daily && wholeHistory ? fetchAll("/kpi/hourly", days) : Promise.resolve(null),
         fetchAll("/kpi/outlook", scope()),
+        fetchAll("/kpi/outlook", { network: controls.network.value }),
       ]);
       if (generation !== state.generation) return;  // a newer request superseded this one
       const correlation = lagRows.find((row) => String(row.lag_h) === String(controls.lag.value)) || null;
       renderSensitivity(sensitivity);
       renderOutlook(outlook);
+      renderOutlookStrip(controls.network.value, outlookLines);
       renderLags(lagRows);
       const impactRows = state.impact.filter((row) => row.period === period);
       renderCards(impactRows, correlation);

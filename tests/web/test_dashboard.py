@@ -304,6 +304,26 @@ def _check_outlook(page: Any, api: httpx.Client, line: str) -> None:
     assert delays == pytest.approx(list(per_hour["expected_mean_delay_s"]))
     assert rain == pytest.approx(list(per_hour["precipitation_mm"]))
     assert "forecast issued" in page.locator("#outlook-caption").inner_text()
+    _check_outlook_strip(page, api)
+
+
+def _check_outlook_strip(page: Any, api: httpx.Client) -> None:
+    """The heat strip: one row per line, each forecast hour's cell holding the largest
+    expected delay over the line's weather locations (DESIGN.md §8).
+
+    Mutation: `value > seen` → `value < seen` in `renderOutlookStrip` (the best place, not
+    the worst) → the cells differ from the worst-location maxima: red."""
+    rows = api.get("/kpi/outlook", params={"limit": 5000}).json()
+    frame = pd.DataFrame([r for r in rows if r["expected_mean_delay_s"] is not None])
+    worst = frame.groupby(["line_id", "hour"])["expected_mean_delay_s"].max()
+    cells = page.eval_on_selector_all(
+        "#outlook-strip td[data-delay]",
+        "tds => tds.map(td => [td.dataset.line, td.dataset.hour, Number(td.dataset.delay)])",
+    )
+    assert len(cells) == len(worst)
+    shown = {(line, hour): delay for line, hour, delay in cells}
+    assert shown == pytest.approx({key: float(value) for key, value in worst.items()})
+    assert page.locator("#outlook-strip tbody tr").count() == frame["line_id"].nunique()
 
 
 def _minute(moment: Any) -> str:
