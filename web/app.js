@@ -539,7 +539,7 @@
       const grain = seriesGrain(start, end);
       const daily = grain === "day";
       const days = Object.assign({ grain: "day" }, scope());
-      const [lagRows, sensitivity, hourly, history, dayRows, dayHistory, outlook, outlookLines] = await Promise.all([
+      const [lagRows, sensitivity, hourly, history, dayRows, dayHistory, outlookLines] = await Promise.all([
         api("/kpi/correlation", Object.assign({
           period: period, variable: controls.variable.value, y_kind: yKind(),
         }, scope())).then((p) => p.rows),
@@ -548,13 +548,13 @@
         wholeHistory ? fetchAll("/kpi/hourly", scope()) : Promise.resolve(null),
         daily ? fetchAll("/kpi/hourly", Object.assign({ start: start, end: end }, days)) : Promise.resolve(null),
         daily && wholeHistory ? fetchAll("/kpi/hourly", days) : Promise.resolve(null),
-        fetchAll("/kpi/outlook", scope()),
+        // Every line's outlook once: the strip shows them all, the chart the selected one.
         fetchAll("/kpi/outlook", { network: controls.network.value }),
       ]);
       if (generation !== state.generation) return;  // a newer request superseded this one
       const correlation = lagRows.find((row) => String(row.lag_h) === String(controls.lag.value)) || null;
       renderSensitivity(sensitivity);
-      renderOutlook(outlook);
+      renderOutlook(outlookLines.filter((row) => row.line_id === controls.line.value));
       renderOutlookStrip(controls.network.value, outlookLines);
       renderLags(lagRows);
       const impactRows = state.impact.filter((row) => row.period === period);
