@@ -36,10 +36,11 @@ COPY stacks/pyproject.toml /tmp/umwi-build/stacks/pyproject.toml
 COPY packages/umwi-core /tmp/umwi-build/packages/umwi-core
 COPY packages/umwi-transform /tmp/umwi-build/packages/umwi-transform
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
-# The locked versions of umwi-transform and its `spark` extra, but not pyspark or py4j:
-# the job must run EMR's own Spark 3.5 Python API, which talks to EMR's JVM.
+# umwi-transform and its dependencies at their locked versions (they hold what ibis's
+# pyspark backend needs), without pyspark: the job runs EMR's own Spark 3.5 Python API,
+# which talks to EMR's JVM.
 RUN cd /tmp/umwi-build \
- && uv export --frozen --no-dev --no-editable --package umwi-transform --extra spark --no-emit-package pyspark --no-emit-package py4j --output-file requirements.txt \
+ && uv export --frozen --no-dev --no-editable --package umwi-transform --output-file requirements.txt \
  && uv venv --python /usr/bin/python3.11 /opt/umwi \
  && uv pip install --python /opt/umwi/bin/python --no-deps --requirement requirements.txt \
  && cd / && rm -rf /tmp/umwi-build /root/.cache/uv
