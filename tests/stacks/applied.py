@@ -2,7 +2,8 @@
 
 `apply_stack` walks the resources the real Pulumi program declared (tests/stacks/synth.py)
 and creates the ones moto can hold — buckets, DynamoDB tables, the SNS topic, IAM roles
-and their inline policies, Secrets Manager secrets, the ECS cluster and task definitions —
+and their inline policies, Secrets Manager secrets, ECR repositories and their policies,
+the ECS cluster and task definitions —
 from their recorded inputs, so a change to the program changes what is created here.
 Each role then gets an STS session (taken before IAM enforcement starts: the roles trust
 AWS services, which a test cannot act as; `test_policies.py` proves those trusts).
@@ -42,6 +43,8 @@ SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 CLUSTER = "aws:ecs/cluster:Cluster"
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+REPOSITORY = "aws:ecr/repository:Repository"
+REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
 VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
@@ -58,6 +61,8 @@ APPLIED_TYPES = (
     SECRET_VERSION,
     ROLE,
     ROLE_POLICY,
+    REPOSITORY,
+    REPOSITORY_POLICY,
     CLUSTER,
     TASK_DEFINITION,
 )
@@ -241,6 +246,8 @@ class _Applier:
             SECRET_VERSION: self.secret_version,
             ROLE: self.role,
             ROLE_POLICY: self.role_policy,
+            REPOSITORY: self.repository,
+            REPOSITORY_POLICY: self.repository_policy,
             CLUSTER: self.cluster,
             TASK_DEFINITION: self.task_definition,
         }
@@ -363,6 +370,23 @@ class _Applier:
             RoleName=role, PolicyName=f"{role}-policy", PolicyDocument=json.dumps(document)
         )
         return role
+
+    def repository(self, inputs: dict[str, Any]) -> str:
+        name = str(inputs["name"])
+        self.client("ecr").create_repository(
+            repositoryName=name,
+            imageTagMutability=inputs["imageTagMutability"],
+            imageScanningConfiguration={
+                "scanOnPush": bool(inputs["imageScanningConfiguration"]["scanOnPush"])
+            },
+        )
+        return name
+
+    def repository_policy(self, inputs: dict[str, Any]) -> str:
+        # moto validates the document as ECR does (a principal, no resource needed).
+        name = str(inputs["repository"])
+        self.client("ecr").set_repository_policy(repositoryName=name, policyText=inputs["policy"])
+        return name
 
     def cluster(self, inputs: dict[str, Any]) -> str:
         name = str(inputs["name"])

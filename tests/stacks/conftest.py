@@ -48,8 +48,17 @@ def variants(bundle: Path) -> dict[str, tuple[str, dict[str, Any]]]:
             "dev",
             {**common, **worker, "entrypoint": True},
         ),
-        # dev with the opt-in Spark engine (an EMR Serverless application and job role)
-        "dev-spark": ("dev", {**common, **worker, "umwi:sparkEngine": "emr-serverless"}),
+        # dev with the opt-in Spark engine (an EMR Serverless application, job role and
+        # image repository) and the GitHub deploy role that ships its image
+        "dev-spark": (
+            "dev",
+            {
+                **common,
+                **worker,
+                "umwi:sparkEngine": "emr-serverless",
+                "umwi:githubRepository": GITHUB_REPOSITORY,
+            },
+        ),
         # dev with the optional private subnets + NAT gateway, and the push pool
         "dev-private": (
             "dev",
@@ -114,6 +123,12 @@ def dev_private(stacks: dict[str, Stack]) -> Stack:
 @pytest.fixture(scope="session")
 def dev_spark(stacks: dict[str, Stack]) -> Stack:
     return stacks["dev-spark"]
+
+
+@pytest.fixture(params=["dev", "prod", "dev-private", "dev-spark"])
+def any_variant(request: pytest.FixtureRequest, stacks: dict[str, Stack]) -> Stack:
+    """Every synthesized variant, the opt-in Spark engine's included."""
+    return stacks[request.param]
 
 
 @pytest.fixture(params=["dev", "prod", "dev-private"])

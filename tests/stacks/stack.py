@@ -33,6 +33,7 @@ OUTPUTS = {
     "githubPreviewRoleArn",
     "sparkApplicationId",
     "sparkJobRoleArn",
+    "sparkImageRepositoryUrl",
 }
 
 
@@ -71,7 +72,7 @@ class Stack:
             for field in ("policy", "assumeRolePolicy"):
                 text = resource["inputs"].get(field)
                 if isinstance(text, str) and resource["type"].startswith(
-                    ("aws:iam", "aws:s3", "aws:sns")
+                    ("aws:iam", "aws:s3", "aws:sns", "aws:ecr/repositoryPolicy")
                 ):
                     documents.append((f"{resource['name']}.{field}", json.loads(text)))
         return documents

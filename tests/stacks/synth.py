@@ -129,6 +129,7 @@ class RecordingMonitor(mocks.MockMonitor):
             "parent": request.parent,
             "protect": bool(request.protect),
             "retainOnDelete": bool(request.retainOnDelete),
+            "ignoreChanges": list(request.ignoreChanges),
             "dependencies": list(request.dependencies),
         }
         return super().RegisterResource(request)  # type: ignore[no-untyped-call]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import importlib
 import json
 import os
@@ -727,3 +728,77 @@ def test_spark_job_role_reads_silver_and_writes_only_gold_candidates(
     ledger = applied.flow_environment()["UMWI_LEDGER_TABLE"]
     dynamodb = applied.session("spark-job").client("dynamodb", endpoint)
     assert _refused(lambda: dynamodb.scan(TableName=ledger))
+
+
+def _manifest(layer: bytes) -> str:
+    """A one-layer image manifest (moto keeps it as given)."""
+    config = b"{}"
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": len(config),
+                "digest": f"sha256:{hashlib.sha256(config).hexdigest()}",
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "size": len(layer),
+                    "digest": f"sha256:{hashlib.sha256(layer).hexdigest()}",
+                }
+            ],
+        }
+    )
+
+
+def test_deploy_role_pushes_the_spark_job_image_and_nobody_else_can(
+    spark_stack: tuple[str, AppliedStack, Credentials],
+) -> None:
+    """As the stack's GitHub deploy role, what the workflow does: log in, upload a layer,
+    push the image under a commit's tag and read its digest back by that tag; the flows'
+    task role and the job role cannot push. moto judges ECR actions, not which repository
+    (test_spark.py proves PushSparkImage names this one only), nor tag immutability (its
+    image digests ignore the layers; the synthesized repository is checked there), nor
+    EMR Serverless's UpdateApplication (proven on the document there too).
+
+    Mutation: drop "ecr:PutImage" (or "ecr:InitiateLayerUpload") from the deploy role's
+    push statements."""
+    endpoint, applied, admin = spark_stack
+    repository = applied.outputs()["sparkImageRepositoryUrl"].split("/", 1)[1]
+    ecr = applied.session("github-deploy").client("ecr", endpoint)
+    assert ecr.get_authorization_token()["authorizationData"]
+    layer = b"umwi spark job layer"
+    upload = ecr.initiate_layer_upload(repositoryName=repository)["uploadId"]
+    ecr.upload_layer_part(
+        repositoryName=repository,
+        uploadId=upload,
+        partFirstByte=0,
+        partLastByte=len(layer) - 1,
+        layerPartBlob=layer,
+    )
+    ecr.complete_layer_upload(
+        repositoryName=repository,
+        uploadId=upload,
+        layerDigests=[f"sha256:{hashlib.sha256(layer).hexdigest()}"],
+    )
+    pushed = ecr.put_image(
+        repositoryName=repository, imageManifest=_manifest(layer), imageTag="c0ffee"
+    )
+    digest = pushed["image"]["imageId"]["imageDigest"]
+    (described,) = ecr.describe_images(
+        repositoryName=repository, imageIds=[{"imageTag": "c0ffee"}]
+    )["imageDetails"]
+    assert described["imageDigest"] == digest
+    for role in ("flows-task", "spark-job"):
+        other = applied.session(role).client("ecr", endpoint)
+        assert _refused(
+            lambda c=other: c.put_image(
+                repositoryName=repository, imageManifest=_manifest(b"x"), imageTag="x"
+            )
+        ), role
+    # The repository policy moto accepted is the one the program declared.
+    (declared,) = applied.stack.all("ecr/repositoryPolicy:RepositoryPolicy")
+    stored = admin.client("ecr", endpoint).get_repository_policy(repositoryName=repository)
+    assert json.loads(stored["policyText"]) == json.loads(declared["inputs"]["policy"])

@@ -12,9 +12,12 @@ from umwi_core.naming import resource_names
 from umwi_core.publication import GOLD_TABLES
 
 from tests.stacks.stack import Stack
-from tests.stacks.synth import ACCOUNT_ID
+from tests.stacks.synth import ACCOUNT_ID, REGION
 
 APPLICATION = "emrserverless/application:Application"
+REPOSITORY = "ecr/repository:Repository"
+APPLICATION_ARN = f"arn:aws:emr-serverless:{REGION}:{ACCOUNT_ID}:/applications/spark-application-id"
+SPARK_REPOSITORY_ARN = f"arn:aws:ecr:{REGION}:{ACCOUNT_ID}:repository/umwi-dev-spark"
 
 
 def _by_sid(stack: Stack, policy: str) -> dict[str, dict[str, Any]]:
@@ -26,6 +29,9 @@ def test_the_spark_engine_is_off_by_default(dev: Stack, prod: Stack) -> None:
         assert stack.all(APPLICATION) == []
         assert "UMWI_ENGINE" not in stack.outputs["settings"]
         assert stack.outputs["sparkJobRoleArn"] is None
+        assert stack.outputs["sparkImageRepositoryUrl"] is None
+        assert [r["inputs"]["name"] for r in stack.all(REPOSITORY)] == [f"umwi-{stack.env}-flows"]
+        assert stack.all("ecr/repositoryPolicy:RepositoryPolicy") == []
         assert set(_by_sid(stack, "flows-task-policy")) == {
             "ListLake",
             "ReadWriteLake",
@@ -99,3 +105,94 @@ def test_the_entry_script_is_uploaded_and_the_flows_pointed_at_the_job(dev_spark
     assert settings["UMWI_EMR_ENTRY_POINT"] == f"s3://{lake_bucket}/{SPARK_ENTRY_SCRIPT}"
     assert settings["UMWI_EMR_JOB_ROLE_ARN"] == dev_spark.outputs["sparkJobRoleArn"]
     assert settings["UMWI_EMR_APPLICATION_ID"] == dev_spark.outputs["sparkApplicationId"]
+
+
+def test_the_job_image_repository_is_shaped_as_the_flows_one(dev_spark: Stack) -> None:
+    """Immutable tags (a commit's tag names one image), scanned on push, the last images
+    kept: the same repository as the flow image's, under its own name.
+
+    Mutation: give the Spark repository `image_tag_mutability="MUTABLE"`."""
+    spark = dev_spark.inputs(REPOSITORY, "spark-image")
+    flows = dev_spark.inputs(REPOSITORY, "flows-image")
+    assert spark["name"] == "umwi-dev-spark"
+    assert spark["imageTagMutability"] == "IMMUTABLE"
+    assert spark["imageScanningConfiguration"] == {"scanOnPush": True}
+    assert {k: v for k, v in spark.items() if k != "name"} == {
+        k: v for k, v in flows.items() if k != "name"
+    }
+    lifecycle = dev_spark.inputs("ecr/lifecyclePolicy:LifecyclePolicy", "spark-image-lifecycle")
+    assert lifecycle["repository"] == "umwi-dev-spark"
+    flows_lifecycle = dev_spark.inputs(
+        "ecr/lifecyclePolicy:LifecyclePolicy", "flows-image-lifecycle"
+    )
+    assert lifecycle["policy"] == flows_lifecycle["policy"]
+    assert dev_spark.outputs["sparkImageRepositoryUrl"] == (
+        f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/umwi-dev-spark"
+    )
+
+
+def test_only_emr_serverless_pulls_the_image_and_only_for_this_application(
+    dev_spark: Stack,
+) -> None:
+    """AWS's requirement for a custom image: the EMR Serverless service may read the
+    repository, on behalf of this application only (`aws:SourceArn`), and nobody else
+    is let in by the repository's own policy.
+
+    Mutation: drop the `aws:SourceArn` condition from `image_pull_statement`, or add
+    "ecr:PutImage" to IMAGE_PULL."""
+    (policy,) = dev_spark.all("ecr/repositoryPolicy:RepositoryPolicy")
+    assert policy["inputs"]["repository"] == "umwi-dev-spark"
+    (only,) = json.loads(policy["inputs"]["policy"])["Statement"]
+    assert only["Effect"] == "Allow"
+    assert only["Principal"] == {"Service": "emr-serverless.amazonaws.com"}
+    assert only["Action"] == [
+        "ecr:BatchGetImage",
+        "ecr:DescribeImages",
+        "ecr:GetDownloadUrlForLayer",
+    ]
+    assert only["Condition"] == {"StringEquals": {"aws:SourceArn": APPLICATION_ARN}}
+    (application,) = dev_spark.all(APPLICATION)
+    assert APPLICATION_ARN.endswith(f"/applications/{application['name']}-id")
+
+
+def test_the_deploy_role_pushes_the_job_image_and_sets_it_on_this_application_only(
+    dev_spark: Stack,
+) -> None:
+    """Mutation: give SetSparkImage the resource "*", or PushSparkImage the flows
+    repository, or let the flows' task role update the application."""
+    statements = _by_sid(dev_spark, "github-deploy-policy")
+    push = statements["PushSparkImage"]
+    assert push["Resource"] == [SPARK_REPOSITORY_ARN]
+    assert {"ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:DescribeImages"} <= set(push["Action"])
+    assert statements["PushFlowImage"]["Resource"] == [
+        f"arn:aws:ecr:{REGION}:{ACCOUNT_ID}:repository/umwi-dev-flows"
+    ]
+    assert statements["SetSparkImage"] == {
+        "Sid": "SetSparkImage",
+        "Effect": "Allow",
+        "Action": ["emr-serverless:GetApplication", "emr-serverless:UpdateApplication"],
+        "Resource": [APPLICATION_ARN],
+    }
+    # No other statement of any role may change the application or push its image.
+    for where, document in dev_spark.policies():
+        for statement in document["Statement"]:
+            text = json.dumps(statement)
+            if statement.get("Sid") in ("PushSparkImage", "SetSparkImage"):
+                assert where == "github-deploy-policy.policy", where
+                continue
+            assert "emr-serverless:UpdateApplication" not in text, where
+            if "ecr:PutImage" in text:
+                assert SPARK_REPOSITORY_ARN not in text, where
+
+
+def test_the_application_leaves_its_image_to_the_deploy_workflow(dev_spark: Stack) -> None:
+    """Created without an image (none exists before the first deploy) and blind to the one
+    the workflow sets, on the architecture the image is built for.
+
+    Mutation: drop `ignore_changes` from the application (every `pulumi up` would then
+    take the image away)."""
+    (application,) = dev_spark.all(APPLICATION)
+    assert "imageConfiguration" not in application["inputs"]
+    assert application["ignoreChanges"] == ["imageConfiguration"]
+    # The deploy workflow builds `--platform linux/amd64` (test_workflows.py).
+    assert application["inputs"]["architecture"] == "X86_64"

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+import shutil
+import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml  # type: ignore[import-untyped]
 
-from tests.stacks.stack import OUTPUTS
+from tests.stacks.stack import OUTPUTS, Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -304,7 +308,8 @@ def test_flows_deploy_builds_pushes_and_registers_with_stack_outputs() -> None:
     assert 'pulumi stack output --json --stack "$STACK" > outputs.json' in commands
     assert "uv run python flows/deploy.py" in commands
     script = (ROOT / "flows" / "deploy.py").read_text()
-    for option in re.findall(r"(--[a-z-]+)", commands.split("flows/deploy.py", 1)[1]):
+    (deploy,) = [s["run"] for s in _steps(flows) if "flows/deploy.py" in s.get("run", "")]
+    for option in re.findall(r"(--[a-z-]+)", deploy.split("flows/deploy.py", 1)[1]):
         assert f'"{option}"' in script, f"flows/deploy.py has no {option} option"
     assert (ROOT / "flows" / "Dockerfile").is_file()
 
@@ -319,3 +324,167 @@ def test_dashboard_deploy_syncs_web_and_invalidates_cloudfront() -> None:
         assert output in OUTPUTS, f"{output} is not a stack output"
     assert (ROOT / "web" / "config.json").is_file()
     assert (ROOT / "web" / "index.html").is_file()
+
+
+# --- the EMR Serverless job's image (flows/spark-job.Dockerfile) ---------------------------
+
+SPARK_DOCKERFILE = ROOT / "flows" / "spark-job.Dockerfile"
+#: The one base image not pinned by digest in the file itself: the workflow resolves EMR's
+#: dated tag (the ARG's default) to its digest at build time and passes it in, because
+#: EMR's registry cannot be reached from here to pin one (flows/README.md, "Image pins").
+EMR_BASE = "${EMR_BASE_IMAGE}@${EMR_BASE_DIGEST}"
+SPARK_STEPS = [
+    "Find the Spark job image repository",
+    "Build and push the Spark job image",
+    "Set the Spark job image on the EMR Serverless application",
+]
+
+
+def _arg_defaults(text: str) -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for line in text.splitlines():
+        match = re.fullmatch(r"ARG\s+(\w+)(?:=(\S+))?", line.strip())
+        if match:
+            found.setdefault(match.group(1), match.group(2))
+    return found
+
+
+def test_every_dockerfile_pins_its_images_but_the_emr_base_the_workflow_resolves() -> None:
+    """Every `FROM` and `COPY --from=` image of every Dockerfile under flows/ by
+    `tag@sha256:`, with one exception: the Spark job image's EMR base, by EMR's dated tag
+    and the digest the workflow passes (no default: an unpinned build fails).
+
+    Mutation: give `ARG EMR_BASE_DIGEST` a default, write its FROM as the tag alone, or
+    drop the digest of the uv image in spark-job.Dockerfile."""
+    dockerfiles = sorted((ROOT / "flows").glob("*Dockerfile"))
+    assert [path.name for path in dockerfiles] == ["Dockerfile", "spark-job.Dockerfile"]
+    for path in dockerfiles:
+        bases, copied = _dockerfile_images(path.read_text())
+        for image in bases + copied:
+            if path == SPARK_DOCKERFILE and image == EMR_BASE:
+                continue
+            assert re.fullmatch(PINNED_IMAGE, image), f"{path.name}: {image} is not pinned"
+    bases, _ = _dockerfile_images(SPARK_DOCKERFILE.read_text())
+    assert bases[-1] == EMR_BASE, bases
+    args = _arg_defaults(SPARK_DOCKERFILE.read_text())
+    assert args["EMR_BASE_DIGEST"] is None
+    assert re.fullmatch(
+        r"public\.ecr\.aws/emr-serverless/spark/emr-[\d.]+:\d{8}", str(args["EMR_BASE_IMAGE"])
+    )
+    # The same uv as the flow image's.
+    assert bases[0] == _dockerfile_images((ROOT / "flows" / "Dockerfile").read_text())[0][0]
+
+
+def test_the_spark_job_image_is_the_application_release_with_python_311(dev_spark: Stack) -> None:
+    """EMR's base of the application's own release, Python 3.11 as root, Spark pointed at
+    it, and back to EMR's `hadoop` user.
+
+    Mutation: bump the stack's RELEASE_LABEL without the Dockerfile, or drop the final
+    `USER hadoop:hadoop`."""
+    text = SPARK_DOCKERFILE.read_text()
+    (application,) = dev_spark.all("emrserverless/application:Application")
+    release = application["inputs"]["releaseLabel"]
+    base = str(_arg_defaults(text)["EMR_BASE_IMAGE"])
+    assert base.startswith(f"public.ecr.aws/emr-serverless/spark/{release}:"), (base, release)
+    users = re.findall(r"^USER\s+(\S+)", text, re.M)
+    assert users == ["root", "hadoop:hadoop"]
+    assert "dnf install -y python3.11" in text
+    assert "uv venv --python /usr/bin/python3.11 /opt/umwi" in text
+    assert re.search(r"^ENV PYSPARK_PYTHON=/opt/umwi/bin/python$", text, re.M)
+    assert text.index("USER root") < text.index("dnf install") < text.index("USER hadoop")
+    # The build itself checks that EMR's pyspark 3.5 and umwi load on that Python.
+    assert "pyspark.__version__.startswith('3.5')" in text
+    assert "import pyspark, ibis.backends.pyspark, umwi_transform.spark" in text
+
+
+def test_the_spark_job_image_installs_the_locked_transform_without_pyspark() -> None:
+    """The Dockerfile's own `uv export`, run on this lock: umwi-transform, umwi-core and
+    their dependencies at their locked versions, among them everything ibis's pyspark
+    backend needs but pyspark itself (EMR's Spark 3.5 brings its own, with py4j).
+
+    Mutation: drop `--package umwi-transform` from the Dockerfile (the whole workspace),
+    or add `ibis-framework[pyspark]` to umwi-transform's dependencies (pyspark 4 with it)."""
+    text = SPARK_DOCKERFILE.read_text()
+    match = re.search(r"(uv export [^\n&]*?)\s+--output-file requirements\.txt", text)
+    assert match is not None, "no uv export in flows/spark-job.Dockerfile"
+    uv = shutil.which("uv")
+    assert uv is not None, "uv is not on PATH"
+    process = subprocess.run(
+        [uv, *shlex.split(match.group(1))[1:], "--no-hashes"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert process.returncode == 0, process.stderr
+    lines = [line for line in process.stdout.splitlines() if not line.lstrip().startswith("#")]
+    names = {re.split(r"[=\s;]", line, maxsplit=1)[0] for line in lines if line.strip()}
+    assert {name for name in names if name.startswith("./")} == {
+        "./packages/umwi-core",
+        "./packages/umwi-transform",
+    }
+    assert not {"pyspark", "py4j", "pyspark-client"} & names
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    (ibis,) = [p for p in lock["package"] if p["name"] == "ibis-framework"]
+    wanted = {dep["name"] for dep in ibis["optional-dependencies"]["pyspark"]} - {"pyspark"}
+    assert wanted <= names, wanted - names
+    assert {"ibis-framework", "deltalake", "pyarrow", "duckdb", "scipy"} <= names
+
+
+def test_the_spark_job_image_is_shipped_after_the_flow_image_by_digest() -> None:
+    """On a stack whose outputs name the Spark image repository: built for the
+    application's architecture from the pinned Dockerfile, pushed under the commit, and
+    set on the application by digest, after the flow image and as the deploy role.
+
+    Mutation: set `imageUri=$REPOSITORY:$TAG` (a tag, not the digest), drop the `if:` of a
+    Spark step, or move the Spark steps before the flow image's."""
+    (job,) = _load("flows-deploy")["jobs"].values()
+    steps = job["steps"]
+    names = [step.get("name") for step in steps]
+    assert names[-3:] == SPARK_STEPS, names
+    flows = names.index("Build and push the flow image, register the deployments")
+    (credentials,) = [
+        i for i, s in enumerate(steps) if s.get("uses", "").startswith("aws-actions/configure")
+    ]
+    assert steps[credentials]["with"]["role-to-assume"] == "${{ env.DEPLOY_ROLE }}"
+    assert credentials < flows < names.index(SPARK_STEPS[0])
+    find, build, update = steps[-3:]
+    assert find["id"] == "spark"
+    for output in re.findall(r"'\.(\w+) // empty'", find["run"]):
+        assert output in OUTPUTS, output
+    assert ".sparkImageRepositoryUrl" in find["run"]
+    assert ".sparkApplicationId" in find["run"]
+    for step in (build, update):
+        assert step["if"] == "steps.spark.outputs.repository != ''"
+    assert build["env"]["TAG"] == "${{ github.sha }}"
+    command = " ".join(build["run"].replace("\\\n", " ").split())
+    for part in (
+        "docker buildx build --platform linux/amd64 --file flows/spark-job.Dockerfile",
+        '--build-arg EMR_BASE_DIGEST="$base_digest"',
+        '--tag "$REPOSITORY:$TAG" --push',
+        "--provenance=false",
+        'docker buildx imagetools inspect "$base"',
+        'echo "digest=$digest" >> "$GITHUB_OUTPUT"',
+    ):
+        assert part in command, part
+    # The base the workflow resolves is the Dockerfile's pinned dated tag.
+    sed = re.search(r"base=\$\((sed [^)]*)\)", build["run"])
+    assert sed is not None
+    base = subprocess.run(
+        ["bash", "-c", sed.group(1)], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert base == _arg_defaults(SPARK_DOCKERFILE.read_text())["EMR_BASE_IMAGE"]
+    assert update["env"]["IMAGE"] == (
+        "${{ steps.spark.outputs.repository }}@${{ steps.spark_image.outputs.digest }}"
+    )
+    assert build["id"] == "spark_image"
+    assert update["env"]["APPLICATION"] == "${{ steps.spark.outputs.application }}"
+    script = " ".join(update["run"].replace("\\\n", " ").split())
+    assert (
+        'aws emr-serverless update-application --application-id "$APPLICATION" '
+        '--image-configuration "imageUri=$IMAGE"'
+    ) in script
+    # Only while the application is idle, and it is idle again before the job ends.
+    assert script.count("wait_until_idle") == 3
+    assert "CREATED|STOPPED" in script

@@ -1,5 +1,6 @@
-"""The roles GitHub Actions assumes: one to ship the flow image and the dashboard, one
-read-only to preview the stack on pull requests.
+"""The roles GitHub Actions assumes: one to ship the flow image and the dashboard (and the
+Spark job's image, when the stack has the engine), one read-only to preview the stack on
+pull requests.
 
 `pulumi up` itself runs as a bootstrap role created outside this program (it cannot
 create the role it runs as); its trust policy is `github_trust(..., environment=<env>,
@@ -33,6 +34,7 @@ class GithubDeployer(pulumi.ComponentResource):
         repository: aws.ecr.Repository,
         dashboard_bucket: aws.s3.Bucket,
         distribution: aws.cloudfront.Distribution,
+        extra_statements: list[Statement] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("umwi:stacks:GithubDeployer", name, None, opts)
@@ -89,6 +91,8 @@ class GithubDeployer(pulumi.ComponentResource):
                     ),
                     # `pulumi stack output` reads the state and decrypts it.
                     *_read_stack_state(config),
+                    # Ship the Spark job's image, when the stack has the engine.
+                    *(extra_statements or []),
                 ]
             ),
             opts=pulumi.ResourceOptions(parent=self),

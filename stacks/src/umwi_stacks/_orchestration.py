@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pulumi
@@ -11,12 +10,12 @@ from umwi_core.deployment import WorkPool
 from umwi_core.naming import ResourceNames
 
 from umwi_stacks._config import StackConfig
+from umwi_stacks._images import image_repository
 from umwi_stacks._network import Network
 from umwi_stacks._policy import Statement, allow, assume_role, document
 from umwi_stacks._secrets import Secrets
 
 LAKE_PREFIX = "lake/"
-KEEP_IMAGES = 30
 
 
 class Orchestration(pulumi.ComponentResource):
@@ -69,36 +68,8 @@ class Orchestration(pulumi.ComponentResource):
             default_capacity_provider_strategies=[{"capacity_provider": "FARGATE", "weight": 1}],
             opts=child,
         )
-        self.repository = aws.ecr.Repository(
-            "flows-image",
-            name=names.ecr_repository,
-            image_tag_mutability="IMMUTABLE",
-            image_scanning_configuration={"scan_on_push": True},
-            encryption_configurations=[{"encryption_type": "AES256"}],
-            force_delete=not config.retain_data,
-            tags=config.tags,
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=config.retain_data),
-        )
-        aws.ecr.LifecyclePolicy(
-            "flows-image-lifecycle",
-            repository=self.repository.name,
-            policy=json.dumps(
-                {
-                    "rules": [
-                        {
-                            "rulePriority": 1,
-                            "description": f"keep the last {KEEP_IMAGES} images",
-                            "selection": {
-                                "tagStatus": "any",
-                                "countType": "imageCountMoreThan",
-                                "countNumber": KEEP_IMAGES,
-                            },
-                            "action": {"type": "expire"},
-                        }
-                    ]
-                }
-            ),
-            opts=child,
+        self.repository = image_repository(
+            "flows-image", name=names.ecr_repository, config=config, parent=self
         )
         self.log_group = aws.cloudwatch.LogGroup(
             "flows-logs",

@@ -96,6 +96,7 @@ def build_stack(project_root: Path) -> dict[str, Any]:
             repository=orchestration.repository,
             dashboard_bucket=dashboard.bucket,
             distribution=dashboard.distribution,
+            extra_statements=None if spark is None else spark.deployer_statements(),
         )
 
     return {
@@ -124,6 +125,7 @@ def build_stack(project_root: Path) -> dict[str, Any]:
         "githubPreviewRoleArn": deployer.preview_role.arn if deployer else None,
         "sparkApplicationId": spark.application.id if spark else None,
         "sparkJobRoleArn": spark.job_role.arn if spark else None,
+        "sparkImageRepositoryUrl": spark.image_repository.repository_url if spark else None,
     }
 
 

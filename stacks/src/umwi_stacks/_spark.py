@@ -1,9 +1,15 @@
 """The opt-in Spark engine (`umwi:sparkEngine: emr-serverless`): an EMR Serverless
-application, the build job's least-privilege role and its entry script (issue 21).
+application, the build job's least-privilege role and its entry script (issue 21), and the
+repository of the job's image (Python 3.11 with umwi, flows/spark-job.Dockerfile).
 
 The build flow submits the job and waits (`umwi_transform.emr`); the quality gate and
 publication stay on the flows' task role, which gains only the right to start, watch and
 cancel this application's jobs and to pass this role to EMR Serverless.
+
+The image can only be built once its repository exists, and EMR Serverless refuses an
+application whose image does not: so the program creates the application without one,
+the deploy workflow builds the image and sets it (`UpdateApplication`, by digest), and
+the program ignores the application's image from then on (stacks/README.md).
 """
 
 from __future__ import annotations
@@ -20,12 +26,17 @@ from umwi_core.deployment import (
 from umwi_core.naming import ResourceNames
 
 from umwi_stacks._config import StackConfig
+from umwi_stacks._images import image_repository
 from umwi_stacks._policy import Statement, allow, assume_role, document
 
-#: EMR 7.x runs Spark 3.5; the job's Python 3.11+ environment comes with it
-#: (docs/scale-out.md).
+#: EMR 7.x runs Spark 3.5; the job's Python 3.11+ environment comes with its image, whose
+#: base is this release's (flows/spark-job.Dockerfile, docs/scale-out.md).
 RELEASE_LABEL = "emr-7.5.0"
+#: The image is built for this architecture (the deploy workflow's `--platform`).
+ARCHITECTURE = "X86_64"
 SERVICE = "emr-serverless.amazonaws.com"
+#: What EMR Serverless needs of a repository to run an application's image.
+IMAGE_PULL = ["ecr:BatchGetImage", "ecr:DescribeImages", "ecr:GetDownloadUrlForLayer"]
 
 
 class SparkJobs(pulumi.ComponentResource):
@@ -49,11 +60,23 @@ class SparkJobs(pulumi.ComponentResource):
             name=f"{names.prefix}-spark",
             release_label=RELEASE_LABEL,
             type="spark",
+            architecture=ARCHITECTURE,
             # Started by a job, stopped when idle: nothing is paid between daily builds.
             auto_start_configuration={"enabled": True},
             auto_stop_configuration={"enabled": True, "idle_timeout_minutes": 15},
             maximum_capacity={"cpu": "64 vCPU", "memory": "256 GB", "disk": "1000 GB"},
             tags=config.tags,
+            # The image is the deploy workflow's to set, once it has built one; without
+            # this, every `pulumi up` would take it away again.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["image_configuration"]),
+        )
+        self.image_repository = image_repository(
+            "spark-image", name=f"{names.prefix}-spark", config=config, parent=self
+        )
+        aws.ecr.RepositoryPolicy(
+            "spark-image-policy",
+            repository=self.image_repository.name,
+            policy=document([image_pull_statement(self.application.arn)]),
             opts=child,
         )
         self.entry_script = aws.s3.BucketObjectv2(
@@ -104,6 +127,43 @@ class SparkJobs(pulumi.ComponentResource):
             ),
         ]
 
+    def deployer_statements(self) -> list[Statement]:
+        """What the deploy workflow's role needs to ship the job's image: push it to this
+        repository, and set it as this application's image (and wait for the update)."""
+        return [
+            allow(
+                "PushSparkImage",
+                [
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:CompleteLayerUpload",
+                    "ecr:DescribeImages",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:InitiateLayerUpload",
+                    "ecr:PutImage",
+                    "ecr:UploadLayerPart",
+                ],
+                [self.image_repository.arn],
+            ),
+            allow(
+                "SetSparkImage",
+                ["emr-serverless:GetApplication", "emr-serverless:UpdateApplication"],
+                [self.application.arn],
+            ),
+        ]
+
+
+def image_pull_statement(application_arn: pulumi.Input[str]) -> Statement:
+    """The repository policy EMR Serverless needs to pull a custom image, for this
+    application only (`aws:SourceArn`: no other application may use it through EMR)."""
+    return {
+        "Sid": "EmrServerlessPullsForThisApplication",
+        "Effect": "Allow",
+        "Principal": {"Service": SERVICE},
+        "Action": IMAGE_PULL,
+        "Condition": {"StringEquals": {"aws:SourceArn": application_arn}},
+    }
+
 
 def job_statements(bucket_arn: pulumi.Input[str], lake_prefix: str) -> list[Statement]:
     """Read silver and the entry script, write the gold tables' versions: nothing else."""
@@ -129,4 +189,4 @@ def job_statements(bucket_arn: pulumi.Input[str], lake_prefix: str) -> list[Stat
     ]
 
 
-__all__ = ["RELEASE_LABEL", "SparkJobs", "job_statements"]
+__all__ = ["ARCHITECTURE", "RELEASE_LABEL", "SparkJobs", "image_pull_statement", "job_statements"]
