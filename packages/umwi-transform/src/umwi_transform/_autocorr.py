@@ -38,12 +38,18 @@ NEFF_MAX_LAG_H = 24
 @dataclass(frozen=True)
 class Neighbours:
     """Where each cell's lag partners are: the same place k hours later, and the
-    (month group, hour) slot k hours later, for k = 1…max_lag (−1: none)."""
+    (month group, hour) slot k hours later, for k = 1…max_lag. Index k − 1 of each tuple
+    holds the pairs at distance k, found once and reused by every value's sums."""
 
-    cell_next: tuple[np.ndarray, ...]
     slot: np.ndarray  # the (group, hour) slot of each cell
     slot_group: np.ndarray  # the group of each slot
-    slot_next: tuple[np.ndarray, ...]
+    slot_cells: np.ndarray  # cells per slot
+    cell_from: tuple[np.ndarray, ...]  # cells with a same-place partner k hours later
+    cell_to: tuple[np.ndarray, ...]  # that partner
+    cell_from_group: tuple[np.ndarray, ...]  # the group of each such pair
+    slot_from: tuple[np.ndarray, ...]  # slots with a slot k hours later (same group)
+    slot_to: tuple[np.ndarray, ...]
+    slot_from_group: tuple[np.ndarray, ...]
     max_lag: int
 
     @property
@@ -65,25 +71,46 @@ def neighbours(
     hour (an integer count of hours). A (group, place, hour) names at most one cell."""
     if len(hours) == 0:
         empty = np.zeros(0, np.int64)
-        return Neighbours((empty,) * max_lag, empty, empty, (empty,) * max_lag, max_lag)
+        lags = (empty,) * max_lag
+        return Neighbours(empty, empty, empty, lags, lags, lags, lags, lags, lags, max_lag)
     span = int(hours.max() - hours.min()) + max_lag + 1
     offset = hours - hours.min()
     slot_keys, slot = np.unique(groups * span + offset, return_inverse=True)
+    slot = slot.astype(np.int64)
+    slot_group = slot_keys // span
     n_places = int(places.max()) + 1
     cell_keys = (groups * n_places + places) * span + offset
     order = np.argsort(cell_keys, kind="stable")
     sorted_keys = cell_keys[order]
     if len(sorted_keys) > 1 and bool((sorted_keys[1:] == sorted_keys[:-1]).any()):
         raise ValueError("two cells share a (group, place, hour)")
-    cell_next = []
+    cell_from, cell_to, cell_from_group = [], [], []
+    slot_from, slot_to, slot_from_group = [], [], []
+    partner = np.empty(len(hours), np.int64)
     for lag in range(1, max_lag + 1):
         found = _next_index(sorted_keys, lag)
-        partner = np.full(len(hours), -1, np.int64)
         partner[order] = np.where(found >= 0, order[np.maximum(found, 0)], -1)
-        cell_next.append(partner)
-    slot_next = tuple(_next_index(slot_keys, lag) for lag in range(1, max_lag + 1))
+        # In cell order, which keeps the later gathers close to sequential.
+        from_cells = np.flatnonzero(partner >= 0)
+        cell_from.append(from_cells)
+        cell_to.append(partner[from_cells])
+        cell_from_group.append(groups[from_cells])
+        next_slot = _next_index(slot_keys, lag)
+        from_slots = np.flatnonzero(next_slot >= 0)
+        slot_from.append(from_slots)
+        slot_to.append(next_slot[from_slots])
+        slot_from_group.append(slot_group[from_slots])
     return Neighbours(
-        tuple(cell_next), slot.astype(np.int64), slot_keys // span, slot_next, max_lag
+        slot,
+        slot_group,
+        np.bincount(slot, minlength=len(slot_keys)).astype(np.float64),
+        tuple(cell_from),
+        tuple(cell_to),
+        tuple(cell_from_group),
+        tuple(slot_from),
+        tuple(slot_to),
+        tuple(slot_from_group),
+        max_lag,
     )
 
 
@@ -99,65 +126,100 @@ class LagSums:
     weights: np.ndarray  # (terms,)
 
 
+@dataclass(frozen=True)
+class PairCounts:
+    """What the lag sums of every value over the same cells and mask share: the mask's
+    weights, cells per slot and the pair counts of each term (`LagSums.pairs` order)."""
+
+    weights: np.ndarray | None  # None: every cell
+    count: np.ndarray
+    count_from: tuple[np.ndarray, ...]
+    count_to: tuple[np.ndarray, ...]
+    pairs: np.ndarray  # (terms, groups)
+
+
+def pair_counts(nb: Neighbours, n_groups: int, mask: np.ndarray | None) -> PairCounts:
+    """The pairs of cells in `mask` (None: all) per term and group."""
+    w = None if mask is None else mask.astype(np.float64)
+    count = nb.slot_cells if w is None else np.bincount(nb.slot, weights=w, minlength=nb.n_slots)
+    count_from = tuple(count[s] for s in nb.slot_from)
+    count_to = tuple(count[s] for s in nb.slot_to)
+    other: list[np.ndarray] = [_total(nb.slot_group, count * (count - 1.0), n_groups)]
+    same: list[np.ndarray] = []
+    for lag in range(nb.max_lag):
+        keys = nb.cell_from_group[lag]
+        if w is None:
+            pairs = np.bincount(keys, minlength=n_groups).astype(np.float64)
+        else:
+            pairs = _total(keys, w[nb.cell_from[lag]] * w[nb.cell_to[lag]], n_groups)
+        slot_pairs = count_from[lag] * count_to[lag]
+        other.append(_total(nb.slot_from_group[lag], slot_pairs, n_groups) - pairs)
+        same.append(pairs)
+    return PairCounts(w, count, count_from, count_to, np.array(other + same))
+
+
+def _total(keys: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
+    return np.bincount(keys, weights=values, minlength=n_groups)
+
+
 def lag_sums(
     nb: Neighbours,
     groups: np.ndarray,
     n_groups: int,
     mask: np.ndarray | None,
     deviations: Sequence[np.ndarray],
+    counts: PairCounts | None = None,
 ) -> LagSums:
     """The lag sums of each value's `deviations` from its group mean over the cells in
     `mask` (None: all): the terms are other places at k = 0…K, then the same place at
-    k = 1…K (`NEFF_MAX_LAG_H` = K)."""
-    w = np.ones(len(groups)) if mask is None else mask.astype(np.float64)
-    d = [v * w for v in deviations]
-    count = np.bincount(nb.slot, weights=w, minlength=nb.n_slots)
+    k = 1…K (`NEFF_MAX_LAG_H` = K). `groups` are the cells' groups `nb` was found with;
+    `counts`, when given, are `pair_counts` of the same cells and mask."""
+    shared = pair_counts(nb, n_groups, mask) if counts is None else counts
+    w, count = shared.weights, shared.count
+    d = [np.asarray(v, dtype=np.float64) if w is None else v * w for v in deviations]
     slot_sum = [np.bincount(nb.slot, weights=v, minlength=nb.n_slots) for v in d]
-
-    def by_slot(values: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
-        keys = nb.slot_group if where is None else nb.slot_group[where]
-        return np.bincount(keys, weights=values, minlength=n_groups)
-
-    def by_cell(values: np.ndarray, where: np.ndarray) -> np.ndarray:
-        return np.bincount(groups[where], weights=values, minlength=n_groups)
-
-    gamma: list[list[np.ndarray]] = [[] for _ in d]
-    first: list[list[np.ndarray]] = [[] for _ in d]
-    pairs: list[np.ndarray] = []
-    # k = 0, other places: the ordered pairs of distinct cells of one slot.
-    pairs.append(by_slot(count * (count - 1.0)))
+    gamma: list[list[np.ndarray]] = []
+    first: list[list[np.ndarray]] = []
     for index, values in enumerate(d):
-        gamma[index].append(
-            by_slot(slot_sum[index] ** 2) - by_cell(values * values, np.arange(len(groups)))
-        )
-        first[index].append(by_slot(2.0 * (count - 1.0) * slot_sum[index]))
-    same_pairs: list[np.ndarray] = []
-    same_gamma: list[list[np.ndarray]] = [[] for _ in d]
-    same_first: list[list[np.ndarray]] = [[] for _ in d]
-    for lag in range(1, nb.max_lag + 1):
-        s_from = np.flatnonzero(nb.slot_next[lag - 1] >= 0)
-        s_to = nb.slot_next[lag - 1][s_from]
-        c_from = np.flatnonzero(nb.cell_next[lag - 1] >= 0)
-        c_to = nb.cell_next[lag - 1][c_from]
-        both = w[c_from] * w[c_to]
-        all_pairs = by_slot(count[s_from] * count[s_to], s_from)
-        same = by_cell(both, c_from)
-        pairs.append(all_pairs - same)
-        same_pairs.append(same)
-        for index, values in enumerate(d):
+        # k = 0, other places: the ordered pairs of distinct cells of one slot.
+        other_gamma = [
+            _total(nb.slot_group, slot_sum[index] ** 2, n_groups)
+            - _total(groups, values * values, n_groups)
+        ]
+        other_first = [_total(nb.slot_group, 2.0 * (count - 1.0) * slot_sum[index], n_groups)]
+        same_gamma: list[np.ndarray] = []
+        same_first: list[np.ndarray] = []
+        for lag in range(nb.max_lag):
+            s_from, s_to, s_keys = nb.slot_from[lag], nb.slot_to[lag], nb.slot_from_group[lag]
+            c_from, c_to, c_keys = nb.cell_from[lag], nb.cell_to[lag], nb.cell_from_group[lag]
             a, b = slot_sum[index][s_from], slot_sum[index][s_to]
-            same_product = by_cell(values[c_from] * values[c_to], c_from)
-            same_sum = by_cell(values[c_from] * w[c_to] + w[c_from] * values[c_to], c_from)
-            gamma[index].append(by_slot(a * b, s_from) - same_product)
-            first[index].append(by_slot(a * count[s_to] + count[s_from] * b, s_from) - same_sum)
-            same_gamma[index].append(same_product)
-            same_first[index].append(same_sum)
+            v_from, v_to = values[c_from], values[c_to]
+            same_product = _total(c_keys, v_from * v_to, n_groups)
+            # A value outside the mask is 0, so only pairs with both cells in it count.
+            paired = v_from + v_to if w is None else v_from * w[c_to] + w[c_from] * v_to
+            same_sum = _total(c_keys, paired, n_groups)
+            other_gamma.append(_total(s_keys, a * b, n_groups) - same_product)
+            other_first.append(
+                _total(s_keys, a * shared.count_to[lag] + shared.count_from[lag] * b, n_groups)
+                - same_sum
+            )
+            same_gamma.append(same_product)
+            same_first.append(same_sum)
+        gamma.append(other_gamma + same_gamma)
+        first.append(other_first + same_first)
     weights = np.array([1.0] + [2.0] * (2 * nb.max_lag))
     return LagSums(
-        [np.array(g + s) for g, s in zip(gamma, same_gamma, strict=True)],
-        [np.array(f + s) for f, s in zip(first, same_first, strict=True)],
-        np.array(pairs + same_pairs),
-        weights,
+        [np.array(g) for g in gamma], [np.array(f) for f in first], shared.pairs, weights
+    )
+
+
+def joined(parts: Sequence[LagSums]) -> LagSums:
+    """The sums of several values' calls on the same cells and mask, as one."""
+    return LagSums(
+        [g for part in parts for g in part.gamma],
+        [f for part in parts for f in part.first],
+        parts[0].pairs,
+        parts[0].weights,
     )
 
 

@@ -20,14 +20,24 @@ The output has the columns of `gold_expressions.correlation_sums`, so
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from umwi_core.contracts import ALL_PERIODS, CORRELATION_LAGS_H, CORRELATION_VARIABLES
 
-from umwi_transform._autocorr import Neighbours, bartlett_excess, lag_sums, neighbours, shift_merge
+from umwi_transform._autocorr import (
+    LagSums,
+    Neighbours,
+    PairCounts,
+    bartlett_excess,
+    joined,
+    lag_sums,
+    neighbours,
+    pair_counts,
+    shift_merge,
+)
 
 #: (variable, lag, column) of every x the cells carry.
 X_COLUMNS: tuple[tuple[str, int, str], ...] = tuple(
@@ -153,6 +163,9 @@ class _Chunk:
     part_y: tuple[np.ndarray, np.ndarray, np.ndarray]  # per part, every cell: n, mean, M2 of y
     month_group: np.ndarray  # (line, month) group of each cell
     lag_partners: Neighbours  # for n_eff (`_autocorr`)
+    # y's and the anomaly's lag sums depend on the column only through its mask of known
+    # x, which most columns share: computed once per mask (the key: its packed bits).
+    y_lag_sums: dict[bytes, tuple[PairCounts, LagSums]] = field(default_factory=dict)
 
     def group(self, system: str) -> tuple[np.ndarray, int, np.ndarray]:
         """The period groups of `system` (`all` or `month`): per cell, count, per part."""
@@ -331,9 +344,24 @@ def _bartlett(
     _, month_means, _ = moments["month"]
     mx, my, ma = (np.nan_to_num(m) for m in month_means)
     groups = chunk.month_group
-    deviations = [x - mx[groups], chunk.y - my[groups], chunk.anomaly - ma[groups]]
     n_groups = chunk.n_lines * chunk.n_months
-    month = lag_sums(chunk.lag_partners, groups, n_groups, None if everything else mask, deviations)
+    within = None if everything else mask
+    key = b"" if everything else np.packbits(mask).tobytes()
+    if key not in chunk.y_lag_sums:
+        counts = pair_counts(chunk.lag_partners, n_groups, within)
+        # my and ma are the means over the masked cells: the same for the same mask.
+        y_sums = lag_sums(
+            chunk.lag_partners,
+            groups,
+            n_groups,
+            within,
+            [chunk.y - my[groups], chunk.anomaly - ma[groups]],
+            counts,
+        )
+        chunk.y_lag_sums[key] = (counts, y_sums)
+    counts, y_sums = chunk.y_lag_sums[key]
+    x_sums = lag_sums(chunk.lag_partners, groups, n_groups, within, [x - mx[groups]], counts)
+    month = joined([x_sums, y_sums])
     _, all_means, _ = moments["all"]
     shifts = [
         np.nan_to_num(total[month_line]) - part

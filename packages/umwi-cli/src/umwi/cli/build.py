@@ -37,8 +37,10 @@ def build(
     """Build the gold KPI tables; publish them only if the quality gate passes."""
     from umwi_flows import load_flows
 
+    flows = load_flows(state.settings, verbose=state.debug)
+
+    # Only after load_flows, which imports umwi_quality while Prefect's server boots.
     from umwi.cli._present import print_build
 
-    flows = load_flows(state.settings, verbose=state.debug)
     summary = flows.build(from_bronze=from_bronze, engine=engine_name(engine))
     print_build(Console(), summary)

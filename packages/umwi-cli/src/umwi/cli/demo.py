@@ -127,9 +127,11 @@ def demo(
     console = Console()
     from umwi_flows import load_flows
 
+    flows = load_flows(settings, verbose=state.debug)
+
+    # Only after load_flows, which imports umwi_quality while Prefect's server boots.
     from umwi.cli._present import ingest_table, print_build, progress_bar
 
-    flows = load_flows(settings, verbose=state.debug)
     loaded = perf_counter()
     start, end = DEMO_START, DEMO_START + timedelta(days=days)
     sources = {"sample": {"start": start.isoformat(), "days": days, "seed": seed}}

@@ -39,9 +39,11 @@ def _word(name: str) -> str:
 def _ingest(sources: dict[str, Any], *, start: str | None, end: str | None, force: bool) -> None:
     from umwi_flows import load_flows
 
+    flows = load_flows(state.settings, verbose=state.debug)
+
+    # Only after load_flows, which imports umwi_quality while Prefect's server boots.
     from umwi.cli._present import ingest_table, progress_bar
 
-    flows = load_flows(state.settings, verbose=state.debug)
     with progress_bar("ingest"):
         summary = flows.ingest(sources=sources, start=start, end=end, force=force)
     show_table(ingest_table(summary))

@@ -61,9 +61,11 @@ def run_pipeline(
     (`umwi run` and `umwi backfill`)."""
     from umwi_flows import load_flows
 
+    flows = load_flows(state.settings, verbose=state.debug)
+
+    # Only after load_flows, which imports umwi_quality while Prefect's server boots.
     from umwi.cli._present import ingest_table, print_build, progress_bar
 
-    flows = load_flows(state.settings, verbose=state.debug)
     with progress_bar(label):
         summary = flows.pipeline(
             start=start,
