@@ -105,6 +105,13 @@ def test_the_entry_script_is_uploaded_and_the_flows_pointed_at_the_job(dev_spark
     assert settings["UMWI_EMR_ENTRY_POINT"] == f"s3://{lake_bucket}/{SPARK_ENTRY_SCRIPT}"
     assert settings["UMWI_EMR_JOB_ROLE_ARN"] == dev_spark.outputs["sparkJobRoleArn"]
     assert settings["UMWI_EMR_APPLICATION_ID"] == dev_spark.outputs["sparkApplicationId"]
+    # The driver and the executors run the image's Python 3.11, named explicitly.
+    assert settings["UMWI_EMR_SPARK_PARAMETERS"].split() == [
+        "--conf",
+        "spark.emr-serverless.driverEnv.PYSPARK_PYTHON=/opt/umwi/bin/python",
+        "--conf",
+        "spark.executorEnv.PYSPARK_PYTHON=/opt/umwi/bin/python",
+    ]
 
 
 def test_the_job_image_repository_is_shaped_as_the_flows_one(dev_spark: Stack) -> None:

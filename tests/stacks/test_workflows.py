@@ -379,8 +379,8 @@ def test_the_spark_job_image_is_the_application_release_with_python_311(dev_spar
     """EMR's base of the application's own release, Python 3.11 as root, Spark pointed at
     it, and back to EMR's `hadoop` user.
 
-    Mutation: bump the stack's RELEASE_LABEL without the Dockerfile, or drop the final
-    `USER hadoop:hadoop`."""
+    Mutation: bump the stack's RELEASE_LABEL without the Dockerfile, drop the final
+    `USER hadoop:hadoop`, or move the image's venv without the stack's SPARK_JOB_PYTHON."""
     text = SPARK_DOCKERFILE.read_text()
     (application,) = dev_spark.all("emrserverless/application:Application")
     release = application["inputs"]["releaseLabel"]
@@ -389,8 +389,14 @@ def test_the_spark_job_image_is_the_application_release_with_python_311(dev_spar
     users = re.findall(r"^USER\s+(\S+)", text, re.M)
     assert users == ["root", "hadoop:hadoop"]
     assert "dnf install -y python3.11" in text
-    assert "uv venv --python /usr/bin/python3.11 /opt/umwi" in text
-    assert re.search(r"^ENV PYSPARK_PYTHON=/opt/umwi/bin/python$", text, re.M)
+    # The interpreter the stack tells Spark's driver and executors to run.
+    parameters = dev_spark.outputs["settings"]["UMWI_EMR_SPARK_PARAMETERS"]
+    pythons = set(re.findall(r"PYSPARK_PYTHON=(\S+)", parameters))
+    assert len(pythons) == 1, parameters
+    (python,) = pythons
+    venv = python.removesuffix("/bin/python")
+    assert f"uv venv --python /usr/bin/python3.11 {venv}" in text
+    assert re.search(rf"^ENV PYSPARK_PYTHON={re.escape(python)}$", text, re.M)
     assert text.index("USER root") < text.index("dnf install") < text.index("USER hadoop")
     # The build itself checks that EMR's pyspark 3.5 and umwi load on that Python.
     assert "pyspark.__version__.startswith('3.5')" in text

@@ -19,7 +19,7 @@ from umwi_stacks._lake import DataLake
 from umwi_stacks._network import Network
 from umwi_stacks._orchestration import LAKE_PREFIX, Orchestration
 from umwi_stacks._secrets import Secrets
-from umwi_stacks._spark import SparkJobs
+from umwi_stacks._spark import SPARK_JOB_PARAMETERS, SparkJobs
 from umwi_stacks._state import StateTables
 
 
@@ -70,6 +70,7 @@ def build_stack(project_root: Path) -> dict[str, Any]:
             "UMWI_EMR_APPLICATION_ID": spark.application.id,
             "UMWI_EMR_JOB_ROLE_ARN": spark.job_role.arn,
             "UMWI_EMR_ENTRY_POINT": spark.entry_point,
+            "UMWI_EMR_SPARK_PARAMETERS": SPARK_JOB_PARAMETERS,
         }
     network = Network("network", prefix=names.prefix, config=config)
     secrets = Secrets("secrets", names=names, config=config)

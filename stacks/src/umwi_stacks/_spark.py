@@ -32,6 +32,14 @@ from umwi_stacks._policy import Statement, allow, assume_role, document
 #: EMR 7.x runs Spark 3.5; the job's Python 3.11+ environment comes with its image, whose
 #: base is this release's (flows/spark-job.Dockerfile, docs/scale-out.md).
 RELEASE_LABEL = "emr-7.5.0"
+#: The job image's interpreter (flows/spark-job.Dockerfile's virtual environment).
+SPARK_JOB_PYTHON = "/opt/umwi/bin/python"
+#: Spark's driver and executors name that interpreter themselves: EMR Serverless documents
+#: these two settings for a Python other than its own, not the image's environment.
+SPARK_JOB_PARAMETERS = (
+    f"--conf spark.emr-serverless.driverEnv.PYSPARK_PYTHON={SPARK_JOB_PYTHON} "
+    f"--conf spark.executorEnv.PYSPARK_PYTHON={SPARK_JOB_PYTHON}"
+)
 #: The image is built for this architecture (the deploy workflow's `--platform`).
 ARCHITECTURE = "X86_64"
 SERVICE = "emr-serverless.amazonaws.com"
@@ -189,4 +197,12 @@ def job_statements(bucket_arn: pulumi.Input[str], lake_prefix: str) -> list[Stat
     ]
 
 
-__all__ = ["ARCHITECTURE", "RELEASE_LABEL", "SparkJobs", "image_pull_statement", "job_statements"]
+__all__ = [
+    "ARCHITECTURE",
+    "RELEASE_LABEL",
+    "SPARK_JOB_PARAMETERS",
+    "SPARK_JOB_PYTHON",
+    "SparkJobs",
+    "image_pull_statement",
+    "job_statements",
+]
