@@ -8,7 +8,7 @@ alert on fail. `check_tables` runs the same checks alone (`umwi quality`);
 """
 
 from umwi_quality._gate import CHECKED_VIEWS, check_tables, run_gate, run_outlook_gate
-from umwi_quality._model import SUMMARY_COLUMNS, CheckResult, GateResult, summary_rows
+from umwi_quality._model import SUMMARY_COLUMNS, CheckResult, GateResult, Status, summary_rows
 from umwi_quality._report import docs_key, results_key
 from umwi_quality._soda import contract_names
 
@@ -17,6 +17,7 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "CheckResult",
     "GateResult",
+    "Status",
     "check_tables",
     "contract_names",
     "docs_key",

@@ -8,7 +8,8 @@ from typing import Any, Literal
 from umwi_core.publication import Publication
 
 Severity = Literal["error", "warn"]
-Status = Literal["passed", "failed", "skipped", "error"]
+#: In the order reports list them (`umwi quality`'s counts per table).
+Status = Literal["passed", "failed", "error", "skipped"]
 Engine = Literal["great_expectations", "soda", "batch"]
 
 #: Columns of the readable summary (`umwi quality`).

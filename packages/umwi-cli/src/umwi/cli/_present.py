@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import get_args
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 from umwi_flows import BuildSummary, IngestSummary, Planned, ProgressEvent, on_progress
-from umwi_quality import SUMMARY_COLUMNS, GateResult, summary_rows
+from umwi_quality import SUMMARY_COLUMNS, GateResult, Status, summary_rows
 
 from umwi.cli._output import cell, printable, show_table
 
@@ -119,7 +120,7 @@ def print_build(console: Console, summary: BuildSummary) -> None:
     )
 
 
-QUALITY_STATUSES = ("passed", "failed", "error", "skipped")
+QUALITY_STATUSES: tuple[str, ...] = get_args(Status)
 
 
 def quality_overview(result: GateResult) -> tuple[Table, Table]:
