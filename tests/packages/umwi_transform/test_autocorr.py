@@ -222,7 +222,7 @@ def test_the_ibis_pair_builders_give_the_cells_pass_n_eff(lake: Lake, settings: 
     table, n_eff and the adjusted interval included.
 
     Mutation: `h_to=left.h + left.k` as `h_to=left.h` in
-    `gold_expressions.bartlett_excess` (every hour paired with itself): red."""
+    `gold_expressions._hours_later` (every hour paired with itself): red."""
     from datetime import date
 
     from umwi_connectors import generate_sample

@@ -527,49 +527,17 @@ def bartlett_excess(cells: ir.Table) -> ir.Table:
         **{f"g_{name}": (slots[f"s_{name}"] ** 2 - slots[f"q_{name}"]).sum() for name in values},
     )
     lags = ibis.memtable({"k": list(range(1, NEFF_MAX_LAG_H + 1))}).mutate(k=ibis._.k.cast("int64"))
-    # A projection after each cross join: the next join's keys must name one relation.
-    left = slots.cross_join(lags)
-    left = left.mutate(h_to=left.h + left.k)
-    right = slots.select(
-        r_group=slots.group_id,
-        r_month=slots.month,
-        r_h=slots.h,
-        r_c=slots.c,
-        **{f"r_{name}": slots[f"s_{name}"] for name in values},
-    )
-    apart = left.inner_join(
-        right,
-        [
-            left.group_id == right.r_group,
-            left.month == right.r_month,
-            left.h_to == right.r_h,
-        ],
-    )
+    slot_values = ["c", *(f"s_{name}" for name in values)]
+    apart = _hours_later(slots, ["group_id", "month"], slot_values, lags)
     every = apart.group_by(["group_id", "k"]).aggregate(
         p_all=(apart.c * apart.r_c).sum(),
-        **{f"g_{name}": (apart[f"s_{name}"] * apart[f"r_{name}"]).sum() for name in values},
+        **{f"g_{name}": (apart[f"s_{name}"] * apart[f"r_s_{name}"]).sum() for name in values},
     )
-    first = d.cross_join(lags)
-    first = first.mutate(h_to=first.h + first.k)
-    second = d.select(
-        t_group=d.group_id,
-        t_location=d.location_id,
-        t_month=d.month,
-        t_h=d.h,
-        **{f"t_{name}": d[f"d_{name}"] for name in values},
-    )
-    place = first.inner_join(
-        second,
-        [
-            first.group_id == second.t_group,
-            first.location_id == second.t_location,
-            first.month == second.t_month,
-            first.h_to == second.t_h,
-        ],
-    )
+    cell_values = [f"d_{name}" for name in values]
+    place = _hours_later(d, ["group_id", "location_id", "month"], cell_values, lags)
     same = place.group_by(["group_id", "k"]).aggregate(
         p_same=place.count().cast("float64"),
-        **{f"e_{name}": (place[f"d_{name}"] * place[f"t_{name}"]).sum() for name in values},
+        **{f"e_{name}": (place[f"d_{name}"] * place[f"r_d_{name}"]).sum() for name in values},
     )
     same = same.select(s_group=same.group_id, s_k=same.k, **{c: same[c] for c in same.columns[2:]})
     spread = every.left_join(same, [every.group_id == same.s_group, every.k == same.s_k])
@@ -615,6 +583,21 @@ def bartlett_excess(cells: ir.Table) -> ir.Table:
             f"bartlett_{kind}": _ratio(scaled[kind], scaled.n * scaled.v_x * scaled[f"v_{kind}"])
             for kind in Y_KIND_COLUMNS
         },
+    )
+
+
+def _hours_later(table: ir.Table, keys: list[str], columns: list[str], lags: ir.Table) -> ir.Table:
+    """Each row of `table` (hour `h`) with the row of the same `keys` `k` hours later, for
+    every k of `lags`; the later row's `columns` as `r_<column>`."""
+    # A projection after the cross join: the join's keys must name one relation each.
+    left = table.cross_join(lags)
+    left = left.mutate(h_to=left.h + left.k)
+    right = table.select(
+        **{f"r_{column}": table[column] for column in [*keys, "h", *columns]},
+    )
+    return left.inner_join(
+        right,
+        [*(left[key] == right[f"r_{key}"] for key in keys), left.h_to == right.r_h],
     )
 
 
