@@ -19,21 +19,18 @@ import os
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from _sample_lake import ingest_sample, spark_build  # bench/, on the path when a script here runs
 
 # The Connect server is started as the tests start it (tests/support/spark_connect.py).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-START = date(2020, 1, 6)
-
 
 def run(size: int, folder: Path) -> dict[str, Any]:
-    from umwi_connectors import generate_sample
-    from umwi_core.resources import make_lake
-    from umwi_core.settings import load_settings
-    from umwi_transform import build_gold, ingest_batches
+    from umwi_transform import build_gold
     from umwi_transform import spark as umwi_spark
 
     from tests.support.spark_connect import spark_connect_server
@@ -43,11 +40,7 @@ def run(size: int, folder: Path) -> dict[str, Any]:
         "load_before": os.getloadavg(),
         "size": size,
     }
-    settings = load_settings(state_dir=folder / "state")
-    lake = make_lake(settings)
-    batches = generate_sample(lake=lake, run_id="bench", start=START, target_departures=size)
-    manifest = ingest_batches(batches, lake, settings, "bench", source="sample", parameters={})
-    result["departures"] = manifest.counts["departures"].read
+    settings, lake, result["departures"] = ingest_sample(folder, size, "bench")
 
     started = time.perf_counter()
     candidates = build_gold(lake, settings, "bench-duckdb")
@@ -58,37 +51,23 @@ def run(size: int, folder: Path) -> dict[str, Any]:
     session = umwi_spark.local_session(folder / "spark-local")
     result["spark_local_session_s"] = time.perf_counter() - started
     try:
-        started = time.perf_counter()
-        gold = umwi_spark.build_gold_spark(session, lake, settings)
-        result["spark_local_build_s"] = time.perf_counter() - started
-        result["spark_local_steps_s"] = gold.seconds
-        result["spark_local_rows_agree"] = _rows_agree(result["rows"], gold.tables)
-        print(json.dumps(result, default=str), flush=True)
+        built = spark_build(session, lake, settings, result["rows"])
     finally:
         session.stop()
+    result |= {f"spark_local_{name}": value for name, value in built.items()}
+    print(json.dumps(result, default=str), flush=True)
 
     started = time.perf_counter()
     with spark_connect_server(folder / "spark-connect") as url:
         session = umwi_spark.remote_session(url)
         result["spark_connect_session_s"] = time.perf_counter() - started
         try:
-            started = time.perf_counter()
-            gold = umwi_spark.build_gold_spark(session, lake, settings)
-            result["spark_connect_build_s"] = time.perf_counter() - started
-            result["spark_connect_steps_s"] = gold.seconds
-            result["spark_connect_rows_agree"] = _rows_agree(result["rows"], gold.tables)
+            built = spark_build(session, lake, settings, result["rows"])
         finally:
             session.stop()
+    result |= {f"spark_connect_{name}": value for name, value in built.items()}
     result["load_after"] = os.getloadavg()
     return result
-
-
-def _rows_agree(duckdb_rows: dict[str, int], spark_tables: dict[str, Any]) -> bool:
-    """Every table the Spark build makes has DuckDB's row count. The history build on
-    Spark leaves out `outlook_hourly`, which the outlook flow builds (DESIGN.md §8)."""
-    return bool(spark_tables) and all(
-        table.num_rows == duckdb_rows[name] for name, table in spark_tables.items()
-    )
 
 
 def main() -> int:

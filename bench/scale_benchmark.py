@@ -24,13 +24,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from _rss import peak_rss_mib  # bench/, on the path when a script here runs
+# bench/, on the path when a script here runs.
+from _rss import peak_rss_mib
+from _sample_lake import ingest_sample, spark_build
 
-START = date(2020, 1, 6)
 #: Growth allowance over strictly linear: fixed costs shrink per row as sizes grow, but
 #: runs on a shared 2-core machine vary by this much from one run to the next.
 LINEAR_SLACK = 1.25
@@ -38,22 +38,13 @@ LINEAR_SLACK = 1.25
 
 def run_size(size: int, spark: bool, folder: Path) -> dict[str, Any]:
     """One size, in this process: ingest, DuckDB build, gate; optionally the Spark build."""
-    from umwi_connectors import generate_sample
     from umwi_core import make_alerts
-    from umwi_core.resources import make_lake
-    from umwi_core.settings import load_settings
-    from umwi_transform import build_gold, ingest_batches
+    from umwi_transform import build_gold
 
-    settings = load_settings(state_dir=folder / "state")
-    lake = make_lake(settings)
     result: dict[str, Any] = {"size": size, "seconds": {}}
     started = time.perf_counter()
-    batches = generate_sample(lake=lake, run_id="bench-ingest", start=START, target_departures=size)
-    manifest = ingest_batches(
-        batches, lake, settings, "bench-ingest", source="sample", parameters={"size": size}
-    )
+    settings, lake, result["departures"] = ingest_sample(folder, size, "bench-ingest")
     result["seconds"]["ingest"] = time.perf_counter() - started
-    result["departures"] = manifest.counts["departures"].read
     started = time.perf_counter()
     candidates = build_gold(lake, settings, "bench-build")
     result["seconds"]["build"] = time.perf_counter() - started
@@ -75,14 +66,12 @@ def run_size(size: int, spark: bool, folder: Path) -> dict[str, Any]:
         session = umwi_spark.local_session(folder / "spark")
         result["spark_session_s"] = time.perf_counter() - started
         try:
-            started = time.perf_counter()
-            gold = umwi_spark.build_gold_spark(session, lake, settings)
-            result["spark_build_s"] = time.perf_counter() - started
-            result["spark_steps_s"] = gold.seconds
-            same = {t: gold.tables[t].num_rows == c.rows for t, c in candidates.items()}
-            result["spark_same_row_counts"] = all(same.values())
+            built = spark_build(session, lake, settings, result["gold_rows"])
         finally:
             session.stop()
+        result["spark_build_s"] = built["build_s"]
+        result["spark_steps_s"] = built["steps_s"]
+        result["spark_same_row_counts"] = built["rows_agree"]
     return result
 
 
