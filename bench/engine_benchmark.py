@@ -29,6 +29,10 @@ from _sample_lake import ingest_sample, spark_build  # bench/, on the path when 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
+#: Both Spark engines' driver heap: Spark's 1g runs out in the correlation of 10 M.
+SPARK_MEMORY = "8g"
+
+
 def run(size: int, folder: Path) -> dict[str, Any]:
     from umwi_transform import build_gold
     from umwi_transform import spark as umwi_spark
@@ -39,6 +43,7 @@ def run(size: int, folder: Path) -> dict[str, Any]:
         "date": datetime.now(UTC).isoformat(timespec="minutes"),
         "load_before": os.getloadavg(),
         "size": size,
+        "spark_driver_memory": SPARK_MEMORY,
     }
     settings, lake, result["departures"] = ingest_sample(folder, size, "bench")
 
@@ -48,7 +53,7 @@ def run(size: int, folder: Path) -> dict[str, Any]:
     result["rows"] = {t: c.rows for t, c in candidates.items()}
 
     started = time.perf_counter()
-    session = umwi_spark.local_session(folder / "spark-local")
+    session = umwi_spark.local_session(folder / "spark-local", memory=SPARK_MEMORY)
     result["spark_local_session_s"] = time.perf_counter() - started
     try:
         built = spark_build(session, lake, settings, result["rows"])
@@ -58,7 +63,7 @@ def run(size: int, folder: Path) -> dict[str, Any]:
     print(json.dumps(result, default=str), flush=True)
 
     started = time.perf_counter()
-    with spark_connect_server(folder / "spark-connect") as url:
+    with spark_connect_server(folder / "spark-connect", memory=SPARK_MEMORY) as url:
         session = umwi_spark.remote_session(url)
         result["spark_connect_session_s"] = time.perf_counter() - started
         try:

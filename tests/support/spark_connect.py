@@ -23,7 +23,7 @@ def _spark_submit() -> Path:
 
 
 @contextmanager
-def spark_connect_server(work_dir: Path) -> Iterator[str]:
+def spark_connect_server(work_dir: Path, *, memory: str = "1g") -> Iterator[str]:
     """A Spark Connect server in local mode, offline; yields its `sc://` URL.
 
     Everything the server writes (warehouse, Derby, scratch, its log) stays in `work_dir`;
@@ -39,6 +39,7 @@ def spark_connect_server(work_dir: Path) -> Iterator[str]:
             "spark.driver.host": "127.0.0.1",
             "spark.driver.bindAddress": "127.0.0.1",
             "spark.ui.enabled": "false",
+            "spark.driver.memory": memory,
             "spark.sql.shuffle.partitions": "4",
             "spark.sql.adaptive.coalescePartitions.parallelismFirst": "false",
             "spark.local.dir": str(work_dir / "scratch"),

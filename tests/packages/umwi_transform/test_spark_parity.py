@@ -75,6 +75,15 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         spark.stop()
 
 
+def test_local_mode_gets_the_driver_heap_of_the_settings(session: Any) -> None:
+    """Spark's own 1g default runs out of heap on a 10 M history's correlation.
+
+    Mutation: drop `.config("spark.driver.memory", memory)` from `local_session`: red."""
+    assert session.sparkContext.getConf().get("spark.driver.memory") == (
+        Settings.model_fields["spark_driver_memory"].default
+    )
+
+
 @pytest.fixture(scope="module")
 def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Lake, Settings]:
     """A few days of the sample city committed to silver, as `umwi ingest sample` does."""

@@ -148,6 +148,14 @@ class Settings(BaseSettings):
         description="Spark Connect server of the `spark` engine, `sc://host:port`; "
         "unset: Spark local mode in this process.",
     )
+    spark_driver_memory: str = Field(
+        # Spark's own default (1g) runs out of heap in the correlation step of a 10 M
+        # history (packages/umwi-transform/README.md).
+        "4g",
+        pattern=r"^\d+[kmgt]?$",
+        description="Heap of Spark local mode's driver (`spark.driver.memory`, e.g. 4g); "
+        "a Spark Connect server sizes its own.",
+    )
     emr_application_id: str | None = Field(
         None, description="EMR Serverless application of the `emr-serverless` engine (stack)."
     )

@@ -79,13 +79,16 @@ class SparkGold:
     seconds: dict[str, float]
 
 
-def local_session(work_dir: Path | None = None, *, cores: int = 2) -> SparkSession:
+def local_session(
+    work_dir: Path | None = None, *, cores: int = 2, memory: str = "4g"
+) -> SparkSession:
     """A Spark local-mode session configured as the builders need it.
 
     UTC session time zone (hours, months and weekdays are UTC by contract), no UI, a few
-    shuffle partitions (the default 200 is for clusters), and the warehouse and Derby
-    metastore under `work_dir` (a fresh temporary folder when None) so nothing lands in
-    the working directory.
+    shuffle partitions (the default 200 is for clusters), the driver's heap `memory`
+    (`UMWI_SPARK_DRIVER_MEMORY`; it only applies when this process starts its JVM), and
+    the warehouse and Derby metastore under `work_dir` (a fresh temporary folder when
+    None) so nothing lands in the working directory.
     """
     from pyspark.sql import SparkSession
 
@@ -100,6 +103,7 @@ def local_session(work_dir: Path | None = None, *, cores: int = 2) -> SparkSessi
         builder.master(f"local[{cores}]")
         .appName("umwi-gold")
         .config("spark.ui.enabled", "false")
+        .config("spark.driver.memory", memory)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(2 * cores))
         # Let adaptive execution merge small shuffle partitions by size: the correlation
@@ -340,7 +344,8 @@ def _session_for(settings: Settings) -> tuple[SparkSession, bool]:
             "UMWI_SPARK_REMOTE is unset and this pyspark is the Connect client only: "
             "set UMWI_SPARK_REMOTE=sc://host:port or install the spark group for local mode"
         )
-    return local_session(settings.state_dir.expanduser().resolve() / "spark"), True
+    work_dir = settings.state_dir.expanduser().resolve() / "spark"
+    return local_session(work_dir, memory=settings.spark_driver_memory), True
 
 
 def build_candidates(lake: Lake, settings: Settings, run_id: str) -> dict[str, GoldCandidate]:
