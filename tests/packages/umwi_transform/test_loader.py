@@ -190,6 +190,39 @@ def test_a_tie_between_three_batches_goes_to_the_last(lake: Lake, settings: Sett
     assert _silver(lake) == {("T1", T0): (3, "r1")}
 
 
+def test_rivals_are_judged_within_their_own_window_of_hours(lake: Lake, settings: Settings) -> None:
+    """One-row windows: each key's rivals (same trip, stop and scheduled time) are in its
+    hour's window, which picks the latest `as_of`, then the later record, alone.
+
+    Mutation: drop the QUALIFY of `_commit_silver`'s window query (every rival stored):
+    red."""
+    batches = [
+        departures_batch(
+            [
+                departure(trip="P", scheduled=at(5), delay=1),
+                departure(trip="Q", scheduled=at(0), delay=2, as_of=AS_OF - HOUR),
+                departure(trip="R", scheduled=at(9), delay=3),
+            ]
+        ),
+        departures_batch(
+            [
+                departure(trip="Q", scheduled=at(0), delay=20),  # later as_of: wins
+                departure(trip="P", scheduled=at(5), delay=10),  # same as_of, later: wins
+                departure(trip="P", scheduled=at(5), delay=11, as_of=AS_OF - HOUR),
+            ]
+        ),
+    ]
+    with SilverLoader(lake, settings, "r1", window_rows=1) as loader:
+        counts = _counts(loader, batches)
+    assert counts["inserted"] == 3
+    assert counts["superseded"] == 3
+    assert _silver(lake) == {
+        ("P", at(5)): (10, "r1"),
+        ("Q", at(0)): (20, "r1"),
+        ("R", at(9)): (3, "r1"),
+    }
+
+
 def _spread_batches() -> list[StagedBatch]:
     """8 rows over hours 0, 1, 2, 5, 6 (2 + 1 + 1 + 3 + 1 rows), out of order, in 3
     batches; with `window_rows=2` the windows are [0, 1), [1, 3), [5, 6), [6, 7)."""
