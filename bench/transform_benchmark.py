@@ -37,6 +37,13 @@ import pyarrow.parquet as pq
 from _rss import peak_rss_mib  # bench/, on the path when a script here runs
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def history_days(n: int) -> int:
+    """The days `generate` spreads `n` departures over (about 33 000 a day)."""
+    return int(np.ceil(n / 33_000))
+
+
 LOCATIONS = {
     "paris-centre": (48.857, 2.352),
     "paris-nord": (48.900, 2.350),
@@ -59,10 +66,11 @@ RAIN_EFFECT_S_PER_MM = 25.0
 
 
 # --- input generation -------------------------------------------------------------------
-def generate(n: int, folder: Path, seed: int = 1) -> dict[str, Any]:
-    """Departures (5 % restated later with a newer as_of) and hourly weather as Parquet."""
+def generate(n: int, folder: Path, seed: int = 1, start: datetime = START) -> dict[str, Any]:
+    """Departures (5 % restated later with a newer as_of) and hourly weather as Parquet,
+    from `start` (a Monday at midnight UTC)."""
     rng = np.random.default_rng(seed)
-    days = max(14, int(np.ceil(n / 33_000)))
+    days = max(14, history_days(n))
     hours = days * 24
     ids = sorted(LOCATIONS)
     lat = np.array([LOCATIONS[i][0] for i in ids])
@@ -70,7 +78,7 @@ def generate(n: int, folder: Path, seed: int = 1) -> dict[str, Any]:
     wet = rng.random((len(ids), hours + 3)) < 0.3
     precipitation = np.where(wet, np.round(rng.gamma(1.2, 2.0, wet.shape), 1), 0.0)
     snow = np.where(rng.random(wet.shape) < 0.02, np.round(rng.random(wet.shape), 1), 0.0)
-    hour_us = (np.arange(-3, hours) * 3_600_000_000 + int(START.timestamp() * 1e6)).astype("int64")
+    hour_us = (np.arange(-3, hours) * 3_600_000_000 + int(start.timestamp() * 1e6)).astype("int64")
     weather = pa.table(
         {
             "location_id": np.repeat(ids, hours + 3),
@@ -111,7 +119,7 @@ def generate(n: int, folder: Path, seed: int = 1) -> dict[str, Any]:
     rain = precipitation[nearest[stop], hour_index]
     delay = np.round(rng.normal(60, 90, base) + RAIN_EFFECT_S_PER_MM * rain).astype("int32")
     cancelled = rng.random(base) < 0.02
-    scheduled = offset_s.astype("int64") * 1_000_000 + int(START.timestamp() * 1e6)
+    scheduled = offset_s.astype("int64") * 1_000_000 + int(start.timestamp() * 1e6)
     restated = rng.choice(base, n - base, replace=False)
     index = np.concatenate([np.arange(base), restated])
     as_of = (
