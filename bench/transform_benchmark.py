@@ -564,10 +564,18 @@ def compare_with_umwi(folder: Path, relative: float = 1e-9) -> dict[str, Any]:
         ).fetchone()
         assert only is not None
         differing = {}
+        # The floor computes the textbook statistics only (not issue 19's n_eff columns).
+        floor_columns = {
+            row[0] for row in connection.execute(f"DESCRIBE handmade.{theirs}").fetchall()
+        }
+        not_in_floor = []
         for column in GOLD_CONTRACTS[table].columns:
             if column.type != "float64" or column.name in key:
                 continue
             name = column.name
+            if name not in floor_columns:
+                not_in_floor.append(name)
+                continue
             found = connection.execute(
                 f"SELECT count(*) FILTER (WHERE (g.{name} IS NULL) <> (f.{name} IS NULL) "
                 f"OR abs(g.{name} - f.{name}) > {relative} * abs(f.{name}) + 1e-12) "
@@ -577,6 +585,7 @@ def compare_with_umwi(folder: Path, relative: float = 1e-9) -> dict[str, Any]:
                 differing[name] = int(found[0])
         connection.unregister("gold")
         report[table] = {
+            "not_in_floor": not_in_floor,
             "umwi_only": int(only[0]),
             "floor_only": int(only[1]),
             "differing": differing,
