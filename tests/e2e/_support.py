@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import reserved_port
+from tests.support.process_group import stop_process_group
 
 SAMPLE_START = "2026-01-05"
 SAMPLE_SEED = 7
@@ -92,13 +93,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout_s: float)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    stop_process_group(process, timeout_s=20)
 
 
 @contextmanager
